@@ -1,0 +1,246 @@
+#!/bin/bash
+# Provision a single-host OAR Cloud on Debian 12 as root: packages, PostgreSQL, OAR 2.5 (server, node,
+# user tools, resources, job-submitting service user), libvirtd with the LXC driver and its two host fixes,
+# the instance network, and the base image root filesystems.
+#
+# Idempotent: every step checks before it acts, so it also repairs a half-provisioned machine or one whose
+# daemons were killed. PID 1 on these machines does not reap orphans (a killed daemon stays a zombie and
+# `kill -0` still succeeds), so liveness is always checked by socket or port, never by pid file alone.
+#
+# Usage: docker/provision.sh [--stop]      (--stop: stop Almighty, the OAR sshd, libvirtd and PostgreSQL)
+# Environment (defaults in brackets):
+#   OARCLOUD_DATA_DIR [/var/lib/oarcloud]   OARCLOUD_JOB_USER [oarcloud]   OARCLOUD_OAR_CORES [nproc]
+#   OARCLOUD_NETWORK [oarcloud]  OARCLOUD_BRIDGE [virbr-oarcloud]  OARCLOUD_SUBNET_PREFIX [10.77.0]
+#   OARCLOUD_IMAGES ["busybox debian"]      OARCLOUD_DB_PASSWORD [oarcloud]
+set -euo pipefail
+export LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+cd /
+DATA_DIR=${OARCLOUD_DATA_DIR:-/var/lib/oarcloud}
+JOB_USER=${OARCLOUD_JOB_USER:-oarcloud}
+OAR_CORES=${OARCLOUD_OAR_CORES:-$(nproc)}
+NET_NAME=${OARCLOUD_NETWORK:-oarcloud}
+NET_BRIDGE=${OARCLOUD_BRIDGE:-virbr-oarcloud}
+NET_PREFIX=${OARCLOUD_SUBNET_PREFIX:-10.77.0}
+IMAGES=${OARCLOUD_IMAGES:-busybox debian}
+DB_PASSWORD=${OARCLOUD_DB_PASSWORD:-oarcloud}
+OAR_DB_PASS=oarpw
+OAR_DB_RO_PASS=oarropw
+PG_VER=15
+OAR_CONF=/etc/oar/oar.conf
+VIRSH="virsh -q -c lxc:///"
+LOG_DIR=/var/log/oarcloud
+
+T0=$(date +%s.%N)
+log() { printf '[provision +%5.1fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{printf "%.1f", a-b}')" "$*"; }
+die() { log "ERROR: $*"; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root"
+mkdir -p "$LOG_DIR" "$DATA_DIR"
+
+# A pid is alive only if it exists and is not a zombie.
+pid_alive() { [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] && ! awk '{exit ($3=="Z")?0:1}' "/proc/$1/stat"; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for() { local n=$1; shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.2; done; "$@"; }
+stop_pidfile() {
+  local pf=$1 pid
+  pid=$(cat "$pf" 2>/dev/null || true)
+  if pid_alive "$pid"; then kill -TERM "$pid"; for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done; fi
+  rm -f "$pf"
+}
+
+if [ "${1:-}" = "--stop" ]; then
+  stop_pidfile /var/run/oar-server.pid
+  stop_pidfile /var/run/oar-node_sshd.pid
+  stop_pidfile /run/libvirtd.pid
+  pg_ctlcluster "$PG_VER" main stop 2>/dev/null || true
+  log "stopped"; exit 0
+fi
+
+# ------------------------------------------------------------------------------------------------ packages
+PKGS="postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql openssh-server openssh-client
+  libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables bridge-utils iproute2
+  debootstrap busybox-static zstd tar ca-certificates util-linux"
+missing=""
+for p in $PKGS; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  log "apt-get install$missing"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log"; die "apt-get install failed"; }
+fi
+log "packages ok"
+
+# ------------------------------------------------------------------------------------------------ PostgreSQL
+pg_lsclusters -h | awk -v v=$PG_VER '$1==v && $2=="main"' | grep -q . || pg_createcluster $PG_VER main >/dev/null
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  pgdata=/var/lib/postgresql/$PG_VER/main
+  # a killed postmaster stays a zombie whose pid still "exists": PostgreSQL would refuse to start
+  if [ -f "$pgdata/postmaster.pid" ] && ! pid_alive "$(head -1 "$pgdata/postmaster.pid")"; then
+    log "removing stale postmaster.pid"; rm -f "$pgdata/postmaster.pid"
+  fi
+  rm -f /var/run/postgresql/.s.PGSQL.5432.lock
+  pg_ctlcluster $PG_VER main start || true
+  wait_for 100 pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL does not answer on 127.0.0.1:5432"
+fi
+psql_admin() { su - postgres -c "psql -qAtX -v ON_ERROR_STOP=1 $*"; }
+if [ "$(psql_admin "-c \"select 1 from pg_roles where rolname='oarcloud'\"")" != 1 ]; then
+  psql_admin "-c \"create role oarcloud login password '$DB_PASSWORD'\""
+fi
+if [ "$(psql_admin "-c \"select 1 from pg_database where datname='oarcloud'\"")" != 1 ]; then
+  psql_admin "-c \"create database oarcloud owner oarcloud\""
+fi
+log "postgresql ok"
+
+# ------------------------------------------------------------------------------------------------ OAR
+[ -f $OAR_CONF.orig ] || cp -p $OAR_CONF $OAR_CONF.orig
+setconf() {   # KEY VALUE: replaces, uncomments or appends KEY="VALUE"
+  local k=$1 v=$2
+  if grep -q "^$k=" $OAR_CONF; then sed -i "s|^$k=.*|$k=\"$v\"|" $OAR_CONF
+  elif grep -q "^#\s*$k=" $OAR_CONF; then sed -i "0,/^#\s*$k=.*/s||$k=\"$v\"|" $OAR_CONF
+  else echo "$k=\"$v\"" >> $OAR_CONF; fi
+}
+setconf DB_TYPE Pg
+setconf DB_HOSTNAME 127.0.0.1
+setconf DB_PORT 5432
+setconf DB_BASE_NAME oar
+setconf DB_BASE_LOGIN oar
+setconf DB_BASE_PASSWD "$OAR_DB_PASS"
+setconf DB_BASE_LOGIN_RO oar_ro
+setconf DB_BASE_PASSWD_RO "$OAR_DB_RO_PASS"
+setconf SERVER_HOSTNAME localhost
+setconf SERVER_PORT 6666
+setconf LOG_LEVEL 2
+# the package default (5) makes a submission that follows another scheduling event wait ~10 s more
+setconf SCHEDULER_MIN_TIME_BETWEEN_2_CALLS 0
+chown oar:root $OAR_CONF; chmod 600 $OAR_CONF
+touch /var/log/oar.log; chown oar:root /var/log/oar.log; chmod 644 /var/log/oar.log
+
+if ! oar-database --check >/dev/null 2>&1; then
+  if [ "$(psql_admin "-c \"select 1 from pg_database where datname='oar'\"")" = 1 ]; then
+    psql_admin "-c \"alter role oar password '$OAR_DB_PASS'\" -c \"alter role oar_ro password '$OAR_DB_RO_PASS'\""
+  else
+    log "oar-database --create"
+    oar-database --create --db-is-local -y >/dev/null
+  fi
+  oar-database --check >/dev/null 2>&1 || die "oar-database --check fails"
+fi
+log "oar database ok"
+
+# node side: the dedicated sshd (port 6667) through which the server reaches the node as user oar
+if ! port_open 6667; then
+  stop_pidfile /var/run/oar-node_sshd.pid
+  mkdir -p /run/sshd
+  /etc/init.d/oar-node start >/dev/null 2>&1 || die "oar-node start failed"
+  wait_for 50 port_open 6667 || die "OAR sshd does not listen on 6667"
+fi
+su oar -s /bin/sh -c "ssh -p 6667 -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5 localhost true" 2>/dev/null \
+  || die "ssh oar@localhost:6667 does not work"
+log "oar node sshd ok"
+
+# server: Almighty (port 6666); restarted when oar.conf changed since it started (it reads it only once)
+confsum=$(md5sum < $OAR_CONF)
+if port_open 6666 && [ "$(cat /var/run/oar-server.confsum 2>/dev/null)" != "$confsum" ]; then
+  log "oar.conf changed: restarting Almighty"; stop_pidfile /var/run/oar-server.pid
+  wait_for 50 bash -c '! (exec 3<>/dev/tcp/127.0.0.1/6666) 2>/dev/null' || true
+fi
+if ! port_open 6666; then
+  # a stale pid file pointing at any live pid makes the init script silently do nothing
+  pid=$(cat /var/run/oar-server.pid 2>/dev/null || true)
+  if pid_alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; sleep 0.5; fi
+  rm -f /var/run/oar-server.pid
+  /etc/init.d/oar-server start >/dev/null 2>&1 || die "oar-server start failed (see /var/log/oar.log)"
+  wait_for 50 port_open 6666 || { tail -5 /var/log/oar.log; die "Almighty does not listen on 6666"; }
+  echo "$confsum" > /var/run/oar-server.confsum
+fi
+log "Almighty ok"
+
+props=$(oarproperty -l)   # captured, for the same reason
+for p in host cpu core mem; do
+  if ! printf '%s\n' "$props" | grep -qx "$p"; then
+    if [ $p = host ]; then oarproperty -c -a host >/dev/null; else oarproperty -a $p >/dev/null; fi
+  fi
+done
+mem_total=$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)
+mem_per_core=$(( mem_total / OAR_CORES ))
+nodes_json=$(oarnodes -J 2>/dev/null || true)
+have=$(grep -c '"resource_id"' <<<"$nodes_json" || true)
+if [ "$have" -lt "$OAR_CORES" ]; then
+  for i in $(seq $((have + 1)) "$OAR_CORES"); do
+    oarnodesetting -a -h localhost -p host=localhost -p cpu=1 -p core=$i \
+      -p cpuset=$(( (i - 1) % $(nproc) )) -p mem="$mem_per_core" >/dev/null
+  done
+  log "added $((OAR_CORES - have)) core resource(s) on localhost"
+fi
+# repair the effects of a failed hook (suspected node, stopped queues)
+oarnodesetting -s Alive -h localhost >/dev/null 2>&1 || true
+oarnotify -E >/dev/null 2>&1 || true
+alive=$(oarnodes -s 2>/dev/null || true)
+log "OAR resources ok ($(grep -c Alive <<<"$alive" || true) Alive)"
+
+# the Unix user that owns the jobs (oarsub refuses root and oar). OAR purges this user's files in /tmp,
+# /dev/shm and /var/tmp when its last job ends, so nothing of the service ever lives there as this user.
+id "$JOB_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$JOB_USER"
+home=$(getent passwd "$JOB_USER" | cut -d: -f6)
+[ -d "$home" ] || { mkdir -p "$home"; chown "$JOB_USER:" "$home"; }
+install -d -m 755 /usr/lib/oarcloud
+# the job command: holds the OAR resources while the instance lives; OAR ends it (oardel, walltime)
+cat > /usr/lib/oarcloud/instance-job <<'S'
+#!/bin/sh
+# OAR job body of an OAR Cloud instance: holds its cores until oardel or walltime.
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done
+S
+chmod 755 /usr/lib/oarcloud/instance-job
+log "job user $JOB_USER ok"
+
+# ------------------------------------------------------------------------------------------------ libvirt
+# Fix A: libvirtd exits at start unless the QEMU driver's compiled-in user exists
+getent group  libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -M -s /usr/sbin/nologin libvirt-qemu
+# Fix B: on the hybrid cgroup layout, a non-empty cgroup2 controller list makes libvirt_lxc fail every start
+if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+  for c in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    mkdir -p /sys/fs/cgroup/$c
+    mountpoint -q /sys/fs/cgroup/$c || mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c
+  done
+  [ -z "$(cat /sys/fs/cgroup/unified/cgroup.controllers)" ] || die "cgroup2 still lists controllers"
+fi
+if ! $VIRSH version >/dev/null 2>&1; then
+  pid=$(cat /run/libvirtd.pid 2>/dev/null || true)
+  pid_alive "$pid" && { kill -TERM "$pid" 2>/dev/null || true; sleep 0.5; }
+  rm -f /run/libvirtd.pid
+  mkdir -p /var/log/libvirt
+  LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d
+  wait_for 50 $VIRSH version >/dev/null 2>&1 || die "libvirtd does not answer on its socket"
+fi
+log "libvirtd ok"
+
+# the instance network: NAT, no DHCP (the API server assigns static addresses it knows at once)
+if ! $VIRSH net-info "$NET_NAME" >/dev/null 2>&1; then
+  netxml=$(mktemp); cat > "$netxml" <<XML
+<network>
+  <name>$NET_NAME</name>
+  <forward mode='nat'/>
+  <bridge name='$NET_BRIDGE' stp='off' delay='0'/>
+  <domain name='ec2.internal' localOnly='yes'/>
+  <ip address='$NET_PREFIX.1' netmask='255.255.255.0'/>
+</network>
+XML
+  $VIRSH net-define "$netxml" >/dev/null; rm -f "$netxml"
+fi
+netinfo=$($VIRSH net-info "$NET_NAME")   # captured: `cmd | grep -q` fails under pipefail when grep exits early
+[[ $netinfo =~ Active:[[:space:]]+yes ]] || $VIRSH net-start "$NET_NAME" >/dev/null
+$VIRSH net-autostart "$NET_NAME" >/dev/null 2>&1 || true
+log "network $NET_NAME ($NET_PREFIX.0/24 on $NET_BRIDGE) ok"
+
+# ------------------------------------------------------------------------------------------------ images
+for img in $IMAGES; do
+  if [ -f "$DATA_DIR/layers/base-$img/.complete" ]; then continue; fi
+  log "building base image $img"
+  "$ROOT/fixtures/images/build.sh" "$img" "$DATA_DIR/layers/base-$img" >"$LOG_DIR/image-$img.log" 2>&1 \
+    || { tail -20 "$LOG_DIR/image-$img.log"; die "building image $img failed"; }
+done
+log "base images ok ($IMAGES)"
+log "provisioned"

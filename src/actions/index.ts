@@ -1,0 +1,24 @@
+/** The registry of implemented actions: one module per action (or per small family), keyed by EC2 name. */
+import type { Action } from './action';
+import describeRegions from './describe-regions';
+import describeAvailabilityZones from './describe-availability-zones';
+import describeAccountAttributes from './describe-account-attributes';
+import runInstances from './run-instances';
+import describeInstances from './describe-instances';
+import terminateInstances from './terminate-instances';
+import stopInstances from './stop-instances';
+import startInstances from './start-instances';
+import rebootInstances from './reboot-instances';
+import describeInstanceStatus from './describe-instance-status';
+import describeImages from './describe-images';
+import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs';
+
+const ALL: Action[] = [
+  describeRegions, describeAvailabilityZones, describeAccountAttributes,
+  runInstances, describeInstances, terminateInstances, stopInstances, startInstances, rebootInstances, describeInstanceStatus,
+  describeImages, createKeyPair, importKeyPair, describeKeyPairs, deleteKeyPair,
+];
+
+export function actionRegistry(): Map<string, Action> {
+  return new Map(ALL.map((a) => [a.name, a]));
+}

@@ -1,0 +1,37 @@
+/**
+ * PostgreSQL through knex. Migrations are plain SQL files in sql/ (NNN_name.sql), applied in order by knex's
+ * migrator (which records them and takes its lock), through a migration source that reads those files.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import knex, { type Knex } from 'knex';
+
+export type Db = Knex;
+export const SQL_DIR = path.join(__dirname, '..', '..', '..', 'sql');
+
+class SqlFileMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return readdirSync(SQL_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+  }
+  getMigrationName(file: string): string {
+    return file;
+  }
+  async getMigration(file: string): Promise<Knex.Migration> {
+    const sql = readFileSync(path.join(SQL_DIR, file), 'utf8');
+    return {
+      up: (db: Knex) => db.raw(sql),
+      down: () => {
+        throw new Error(`${file}: migrations are forward-only`);
+      },
+    };
+  }
+}
+
+export function connect(url: string, pool = { min: 0, max: 10 }): Db {
+  return knex({ client: 'pg', connection: url, pool, acquireConnectionTimeout: 5000 });
+}
+
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = await db.migrate.latest({ migrationSource: new SqlFileMigrationSource(), tableName: 'schema_migrations' });
+  return applied as string[];
+}

@@ -1,0 +1,130 @@
+/**
+ * OAR: jobs are submitted and deleted with OAR's own commands as the service user (oarsub refuses root);
+ * their states are read with one SQL query on OAR's database (role oar_ro), never per API request.
+ */
+import net from 'node:net';
+import { run } from './exec';
+import { connect, type Db } from './db';
+import type { Config } from '../config';
+
+export type OarJobState =
+  | 'Waiting' | 'Hold' | 'toLaunch' | 'toError' | 'toAckReservation' | 'Launching' | 'Running'
+  | 'Suspended' | 'Resuming' | 'Finishing' | 'Terminated' | 'Error';
+export const FINAL_JOB_STATES: ReadonlySet<string> = new Set(['Terminated', 'Error']);
+
+export interface OarJob {
+  id: number;
+  name: string | null;
+  state: OarJobState;
+  node: string | null;
+  /** Host CPUs of the job's cores (the `cpuset` resource property), e.g. "0,1". */
+  cpuset: string | null;
+  /** Why a Waiting job waits, or the last event of an ended one. */
+  message: string;
+  events: string[];
+  predictedStart: number | null;
+}
+
+export class OarSubmitError extends Error {
+  constructor(message: string, readonly impossible: boolean) {
+    super(message);
+  }
+}
+
+export class Oar {
+  private readonly db: Db;
+  private readonly home: string;
+
+  constructor(private readonly config: Config) {
+    this.db = connect(config.oarDatabaseUrl, { min: 0, max: 2 });
+    this.home = `/home/${config.jobUser}`;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  /** Submits the job that holds an instance's cores; its name is the instance id, as oarstat shows it. */
+  async submit(name: string, cores: number): Promise<number> {
+    const r = await run('runuser', [
+      '-u', this.config.jobUser, '--', 'oarsub', '-n', name, '-d', this.home, '-O', '/dev/null', '-E', '/dev/null',
+      '-l', `/core=${cores},walltime=${this.config.walltime}`, this.config.jobCommand,
+    ]);
+    const m = /OAR_JOB_ID=(-?\d+)/.exec(r.stdout);
+    const id = m ? Number(m[1]) : NaN;
+    if (r.code !== 0 || !(id > 0)) {
+      const why = (r.stderr + r.stdout).replace(/\s+/g, ' ').trim().slice(0, 400);
+      throw new OarSubmitError(`oarsub failed (exit ${r.code}): ${why}`, /not enough resources/i.test(why));
+    }
+    return id;
+  }
+
+  /** Asks OAR to end a job (no error when it has already ended). */
+  async delete(jobId: number): Promise<void> {
+    const r = await run('runuser', ['-u', this.config.jobUser, '--', 'oardel', String(jobId)]);
+    if (r.code !== 0 && !/already (killed|been)|is not a valid|does not exist|Terminated|Error/i.test(r.stdout + r.stderr)) {
+      throw new Error(`oardel ${jobId} failed: ${(r.stdout + r.stderr).trim().slice(0, 300)}`);
+    }
+  }
+
+  /**
+   * Wakes Almighty's scheduler, as oarsub does after a submission. A submission that lands while the scheduler
+   * is busy with another event can otherwise wait for the next periodic pass.
+   */
+  notifyScheduler(): Promise<void> {
+    return new Promise((resolve) => {
+      const socket = net.connect(this.config.oarServerPort, '127.0.0.1', () => socket.end('Qsub\n'));
+      socket.setTimeout(1000, () => socket.destroy());
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+  }
+
+  /** States of the given jobs, with their node and the reason they wait or ended. */
+  async jobs(ids: number[]): Promise<Map<number, OarJob>> {
+    const out = new Map<number, OarJob>();
+    if (ids.length === 0) return out;
+    const { rows } = await this.db.raw(
+      `select j.job_id, j.job_name, j.state, j.message,
+              (select string_agg(distinct r.network_address, ',') from assigned_resources a join resources r on r.resource_id = a.resource_id
+                where a.moldable_job_id = j.assigned_moldable_job) as node,
+              (select string_agg(distinct r.cpuset::text, ',') from assigned_resources a join resources r on r.resource_id = a.resource_id
+                where a.moldable_job_id = j.assigned_moldable_job) as cpuset,
+              (select array_agg(e.type order by e.event_id) from event_logs e where e.job_id = j.job_id) as events,
+              (select min(g.start_time) from gantt_jobs_predictions g join moldable_job_descriptions m on m.moldable_id = g.moldable_job_id
+                where m.moldable_job_id = j.job_id) as predicted_start
+         from jobs j where j.job_id = any(?::int[])`,
+      [ids],
+    );
+    for (const r of rows) {
+      out.set(r.job_id, {
+        id: r.job_id, name: r.job_name, state: r.state, node: r.node, cpuset: r.cpuset, message: r.message ?? '',
+        events: r.events ?? [], predictedStart: r.predicted_start,
+      });
+    }
+    return out;
+  }
+
+  /** Jobs of the service user that have not ended: what the orphan sweep compares with our instances. */
+  async activeJobs(): Promise<OarJob[]> {
+    const { rows } = await this.db.raw(
+      `select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')`,
+      [this.config.jobUser],
+    );
+    return rows.map((r: any) => ({ id: r.job_id, name: r.job_name, state: r.state, node: null, cpuset: null, message: r.message ?? '', events: [], predictedStart: null }));
+  }
+
+  /** Alive cores per node and the memory OAR attaches to each core. */
+  async capacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
+    const { rows } = await this.db.raw(
+      `select network_address, count(*)::int as cores, min(mem)::int as mem from resources where state = 'Alive' group by network_address`,
+    );
+    const nodes = new Map<string, number>();
+    let mem = Infinity;
+    for (const r of rows) {
+      nodes.set(r.network_address, r.cores);
+      if (r.mem) mem = Math.min(mem, r.mem);
+    }
+    return { nodes, memoryPerCoreMib: Number.isFinite(mem) ? mem : 1024 };
+  }
+}

@@ -1,0 +1,85 @@
+/** `oarcloud doctor`: one line per component, and for each failure what to run. */
+import net from 'node:net';
+import { endpointUrl, type Config } from '../config';
+import { connect } from '../adapters/db';
+import { run } from '../adapters/exec';
+import { Oar } from '../adapters/oar';
+import { serverHealthy } from './bootstrap';
+
+interface Check {
+  name: string;
+  run(): Promise<string>; // resolves with a detail, throws with the problem
+  fix: string;
+}
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setTimeout(1000, () => (s.destroy(), resolve(false)));
+    s.on('connect', () => (s.end(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
+
+export async function doctor(config: Config): Promise<boolean> {
+  const up = 'bin/oarcloud up';
+  const checks: Check[] = [
+    { name: 'PostgreSQL', fix: up, run: async () => {
+      const db = connect(config.databaseUrl, { min: 0, max: 1 });
+      try { await db.raw('select 1'); return 'oarcloud database answers'; } finally { await db.destroy(); }
+    } },
+    { name: 'OAR database', fix: `${up}  (or: oar-database --check)`, run: async () => {
+      const db = connect(config.oarDatabaseUrl, { min: 0, max: 1 });
+      try { const { rows } = await db.raw('select count(*)::int as n from jobs'); return `${rows[0].n} jobs recorded`; } finally { await db.destroy(); }
+    } },
+    { name: 'Almighty', fix: `${up}  (or: /etc/init.d/oar-server start)`, run: async () => {
+      if (!(await portOpen(config.oarServerPort))) throw new Error(`nothing listens on port ${config.oarServerPort}`);
+      return `listening on ${config.oarServerPort}`;
+    } },
+    { name: 'OAR node', fix: `${up}  (or: /etc/init.d/oar-node start)`, run: async () => {
+      if (!(await portOpen(6667))) throw new Error('the OAR sshd does not listen on port 6667');
+      return 'OAR sshd on 6667';
+    } },
+    { name: 'OAR resources', fix: `${up}  (or: oarnodesetting -s Alive -h localhost)`, run: async () => {
+      const oar = new Oar(config);
+      try {
+        const { nodes, memoryPerCoreMib } = await oar.capacity();
+        const total = [...nodes.values()].reduce((a, b) => a + b, 0);
+        if (total === 0) throw new Error('no Alive core resource');
+        return `${total} Alive cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
+      } finally { await oar.close(); }
+    } },
+    { name: 'libvirtd', fix: up, run: async () => {
+      const r = await run('virsh', ['-c', config.libvirtUri, 'version']);
+      if (r.code !== 0) throw new Error(r.stderr.trim().split('\n')[0] || 'libvirtd does not answer');
+      return (/Running hypervisor: (.*)/.exec(r.stdout)?.[1] ?? 'answers').trim();
+    } },
+    { name: 'network', fix: up, run: async () => {
+      const r = await run('virsh', ['-c', config.libvirtUri, 'net-info', config.network]);
+      if (r.code !== 0 || !/Active:\s+yes/.test(r.stdout)) throw new Error(`libvirt network ${config.network} is not active`);
+      return `${config.network} active (${config.subnetPrefix}.0/24)`;
+    } },
+    { name: 'images', fix: up, run: async () => {
+      const db = connect(config.databaseUrl, { min: 0, max: 1 });
+      try {
+        const rows = await db('images as i').join('accounts as a', 'a.id', 'i.account_id').where({ 'a.is_system': true, 'i.state': 'available' }).select('i.id', 'i.name');
+        if (!rows.length) throw new Error('no system image is registered');
+        return rows.map((r: { id: string; name: string }) => `${r.name}=${r.id}`).join(' ');
+      } finally { await db.destroy(); }
+    } },
+    { name: 'API', fix: up, run: async () => {
+      if (!(await serverHealthy(config))) throw new Error(`no answer at ${endpointUrl(config)}`);
+      return `answering at ${endpointUrl(config)}`;
+    } },
+  ];
+  let ok = true;
+  for (const c of checks) {
+    try {
+      const detail = await c.run();
+      console.log(`ok    ${c.name.padEnd(14)} ${detail}`);
+    } catch (err: any) {
+      ok = false;
+      console.log(`FAIL  ${c.name.padEnd(14)} ${String(err?.message ?? err).split('\n')[0]}  -> run: ${c.fix}`);
+    }
+  }
+  return ok;
+}

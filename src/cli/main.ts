@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+/** The `oarcloud` command: bring the cloud up, serve, test, and administer accounts, keys and images. */
+import { Command } from 'commander';
+import { loadConfig, endpointUrl } from '../config';
+import { connect } from '../adapters/db';
+import { Accounts, type Role } from '../domain/accounts';
+import { SecretBox } from '../domain/secrets';
+import {
+  credentialsFile, envExports, prepareDatabase, provisionHost, startServerInBackground, stopServer,
+} from './bootstrap';
+import { doctor } from './doctor';
+import { runTests } from './test-runner';
+import { serveForever } from '../server';
+import { readFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './bootstrap';
+
+const config = loadConfig();
+const program = new Command('oarcloud').description('OAR Cloud: an EC2-compatible cloud on OAR and libvirt-LXC').showHelpAfterError();
+
+/** Runs an admin action with the database, then closes it. */
+async function withAccounts<T>(fn: (accounts: Accounts, db: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
+  const db = connect(config.databaseUrl, { min: 0, max: 2 });
+  try {
+    return await fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile)), db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+program.command('up').description('provision what is missing, start the API server in the background, print how to use it')
+  .option('--skip-provision', 'do not run docker/provision.sh (services already set up)')
+  .action(async (opts) => {
+    if (!opts.skipProvision) provisionHost();
+    const creds = await prepareDatabase(config);
+    await startServerInBackground(config);
+    const images = await withAccounts((_a, db) => db('images').where({ state: 'available', is_public: true }).select('id', 'name'));
+    console.log(`\nOAR Cloud is up at ${endpointUrl(config)} (account ${creds.accountId}).`);
+    console.log(`Images: ${images.map((i: { id: string; name: string }) => `${i.name}=${i.id}`).join('  ')}`);
+    console.log('\nTry it:');
+    console.log(`  eval "$(bin/oarcloud env)"`);
+    console.log(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId} AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey} \\`);
+    console.log(`    aws ec2 describe-instances --region ${config.regions[0]} --endpoint-url ${endpointUrl(config)}`);
+  });
+
+program.command('serve').description('run the API server in the foreground').action(async () => {
+  await serveForever();
+});
+
+program.command('down').description('stop the API server').option('--all', 'also stop Almighty, the OAR sshd, libvirtd and PostgreSQL')
+  .action(async (opts) => {
+    console.log((await stopServer(config)) ? 'API server stopped' : 'API server was not running');
+    if (opts.all) spawnSync('bash', [path.join(ROOT, 'docker', 'provision.sh'), '--stop'], { stdio: 'inherit' });
+  });
+
+program.command('env').description('print exports that point the aws CLI and boto3 at this server').action(async () => {
+  const file = credentialsFile(config);
+  const creds = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await prepareDatabase(config, true);
+  console.log(envExports(config, creds));
+});
+
+program.command('doctor').description('check every component; exit 0 only when all are well').action(async () => {
+  process.exitCode = (await doctor(config)) ? 0 : 1;
+});
+
+program.command('test').description('run the whole test suite against real services (starting what it needs)')
+  .option('-g, --grep <pattern>', 'only tests whose title matches')
+  .option('--suite <names...>', 'suites to run: test/unit test/integration compat-tests', ['test/unit', 'test/integration', 'compat-tests'])
+  .action(async (opts) => {
+    provisionHost(true);
+    const creds = await prepareDatabase(config, true);
+    await startServerInBackground(config, true);
+    process.exitCode = (await runTests(config, creds, { grep: opts.grep, suites: opts.suite })) ? 0 : 1;
+  });
+
+const account = program.command('account').description('manage accounts (admin)');
+account.command('create <name>').action((name) => withAccounts(async (a) => {
+  const acc = await a.create(name);
+  console.log(`${acc.id}\t${acc.name}`);
+}));
+account.command('delete <nameOrId>').action((id) => withAccounts(async (a) => {
+  await a.delete(id);
+  console.log(`deleted ${id}`);
+}));
+account.command('list').action(() => withAccounts(async (a) => {
+  console.log('ID\tNAME\tSYSTEM\tUSERS\tACTIVE_KEYS\tCREATED');
+  for (const r of await a.list()) console.log(`${r.id}\t${r.name}\t${r.is_system}\t${r.users}\t${r.keys}\t${r.created_at.toISOString()}`);
+}));
+
+const key = program.command('key').description('manage access keys (admin)');
+key.command('create <account>').option('--user <name>', 'user the key belongs to', 'default').option('--role <role>', 'admin or user', 'user')
+  .action((acc, opts) => withAccounts(async (a) => {
+    if (!['admin', 'user'].includes(opts.role)) throw new Error('--role must be admin or user');
+    const k = await a.createKey(acc, opts.user, opts.role as Role);
+    console.log(`AccessKeyId: ${k.accessKeyId}\nSecretAccessKey: ${k.secretAccessKey}\nAccount: ${k.accountId}\nUser: ${k.userName}\n(the secret is shown only once)`);
+  }));
+key.command('list [account]').action((acc) => withAccounts(async (a) => {
+  console.log('ACCESS_KEY_ID\tSTATUS\tACCOUNT\tUSER\tROLE\tCREATED');
+  for (const k of await a.listKeys(acc)) console.log(`${k.access_key_id}\t${k.status}\t${k.account_id}(${k.account})\t${k.user}\t${k.role}\t${k.created_at.toISOString()}`);
+}));
+key.command('revoke <accessKeyId>').action((id) => withAccounts(async (a) => {
+  await a.revokeKey(id);
+  console.log(`revoked ${id}`);
+}));
+
+program.parseAsync(process.argv).catch((err) => {
+  console.error(`oarcloud: ${err?.message ?? err}`);
+  process.exit(1);
+});

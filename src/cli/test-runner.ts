@@ -1,0 +1,77 @@
+/**
+ * `oarcloud test`: brings everything up (as `up` does), runs the unit, integration and compat suites with mocha
+ * against the live server, then checks that nothing was left behind: no libvirt domain, no unfinished OAR job of
+ * the service user, no overlay mount, no address lease. Ends with the line "N passed, N failed".
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Mocha from 'mocha';
+import { endpointUrl, type Config } from '../config';
+import { connect } from '../adapters/db';
+import { run } from '../adapters/exec';
+import { ImageStore } from '../adapters/image-store';
+import { Oar } from '../adapters/oar';
+import { ROOT, type BootstrapCredentials } from './bootstrap';
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = path.join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (f.endsWith('.test.js')) out.push(p);
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    // a suite folder may not exist yet
+  }
+  return out.sort();
+}
+
+export async function leftovers(config: Config): Promise<string[]> {
+  const found: string[] = [];
+  const domains = await run('virsh', ['-q', '-c', config.libvirtUri, 'list', '--all', '--name']);
+  const names = domains.stdout.split('\n').map((s) => s.trim()).filter((s) => /^i-/.test(s));
+  if (names.length) found.push(`libvirt domains: ${names.join(' ')}`);
+  const oar = new Oar(config);
+  try {
+    const jobs = await oar.activeJobs();
+    if (jobs.length) found.push(`OAR jobs: ${jobs.map((j) => `${j.id}(${j.name},${j.state})`).join(' ')}`);
+  } finally {
+    await oar.close();
+  }
+  const mounts = [...new ImageStore(config.dataDir).mountedInstances()];
+  if (mounts.length) found.push(`overlay mounts: ${mounts.join(' ')}`);
+  const db = connect(config.databaseUrl, { min: 0, max: 1 });
+  try {
+    const leases = await db('ip_leases').select('ip', 'instance_id');
+    if (leases.length) found.push(`address leases: ${leases.map((l: any) => `${l.ip}(${l.instance_id})`).join(' ')}`);
+  } finally {
+    await db.destroy();
+  }
+  return found;
+}
+
+export async function runTests(config: Config, creds: BootstrapCredentials, opts: { grep?: string; suites: string[] }): Promise<boolean> {
+  process.env.OARCLOUD_TEST_ENDPOINT = endpointUrl(config);
+  process.env.OARCLOUD_TEST_ACCESS_KEY_ID = creds.accessKeyId;
+  process.env.OARCLOUD_TEST_SECRET_ACCESS_KEY = creds.secretAccessKey;
+  process.env.OARCLOUD_TEST_REGION = config.regions[0];
+  const dist = path.join(ROOT, 'dist');
+  const files = opts.suites.flatMap((s) => findTests(path.join(dist, s)));
+  const mocha = new Mocha({ reporter: 'spec', timeout: 120_000, grep: opts.grep, color: false });
+  for (const f of files) mocha.addFile(f);
+  const stats = await new Promise<Mocha.Stats>((resolve) => {
+    const runner = mocha.run(() => resolve(runner.stats!));
+  });
+  let failed = stats.failures;
+  const left = await leftovers(config);
+  if (left.length) {
+    failed += 1;
+    console.log(`\nLEAK CHECK FAILED: the suite left behind:\n  ${left.join('\n  ')}`);
+  } else console.log('\nleak check: no domain, OAR job, overlay mount or address lease left behind');
+  console.log(`${stats.passes} passed, ${failed} failed${stats.pending ? `, ${stats.pending} skipped` : ''}`);
+  return failed === 0 && stats.passes > 0;
+}

@@ -1,0 +1,66 @@
+/** Server and CLI configuration, from the environment with defaults that match docker/provision.sh. */
+import os from 'node:os';
+
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  dataDir: string;
+  masterKeyFile: string;
+  regions: string[];
+  /** Unix user that owns the OAR jobs (oarsub refuses root and oar). */
+  jobUser: string;
+  /** Command each instance's OAR job runs: it holds the cores until oardel or walltime. */
+  jobCommand: string;
+  walltime: string;
+  oarDatabaseUrl: string;
+  oarServerPort: number;
+  libvirtUri: string;
+  network: string;
+  subnetPrefix: string;
+  /** First and last host number handed to instances in the subnet. */
+  addressRange: [number, number];
+  logLevel: string;
+  logFile?: string;
+  pidFile: string;
+  maxBodyBytes: number;
+  clockSkewSeconds: number;
+  /** How long terminated instances stay visible (clients' waiters need them). */
+  terminatedRetentionSeconds: number;
+}
+
+const env = process.env;
+const int = (v: string | undefined, d: number) => (v && /^\d+$/.test(v) ? Number(v) : d);
+
+export function loadConfig(): Config {
+  const dataDir = env.OARCLOUD_DATA_DIR ?? '/var/lib/oarcloud';
+  return {
+    host: env.OARCLOUD_HOST ?? '127.0.0.1',
+    port: int(env.OARCLOUD_PORT, 8773),
+    databaseUrl: env.OARCLOUD_DATABASE_URL ?? 'postgres://oarcloud:oarcloud@127.0.0.1:5432/oarcloud',
+    dataDir,
+    masterKeyFile: env.OARCLOUD_MASTER_KEY_FILE ?? '/etc/oarcloud/master.key',
+    regions: (env.OARCLOUD_REGIONS ?? 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean),
+    jobUser: env.OARCLOUD_JOB_USER ?? 'oarcloud',
+    jobCommand: env.OARCLOUD_JOB_COMMAND ?? '/usr/lib/oarcloud/instance-job',
+    walltime: env.OARCLOUD_WALLTIME ?? '720:00:00',
+    oarDatabaseUrl: env.OARCLOUD_OAR_DATABASE_URL ?? 'postgres://oar_ro:oarropw@127.0.0.1:5432/oar',
+    oarServerPort: int(env.OARCLOUD_OAR_SERVER_PORT, 6666),
+    libvirtUri: env.OARCLOUD_LIBVIRT_URI ?? 'lxc:///',
+    network: env.OARCLOUD_NETWORK ?? 'oarcloud',
+    subnetPrefix: env.OARCLOUD_SUBNET_PREFIX ?? '10.77.0',
+    addressRange: [10, 254],
+    logLevel: env.OARCLOUD_LOG_LEVEL ?? 'info',
+    logFile: env.OARCLOUD_LOG_FILE,
+    pidFile: env.OARCLOUD_PID_FILE ?? '/run/oarcloud/server.pid',
+    maxBodyBytes: int(env.OARCLOUD_MAX_BODY_BYTES, 1024 * 1024),
+    clockSkewSeconds: 15 * 60,
+    terminatedRetentionSeconds: int(env.OARCLOUD_TERMINATED_RETENTION, 3600),
+  };
+}
+
+export function endpointUrl(config: Config): string {
+  return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+}
+
+export const hostname = os.hostname();

@@ -1,0 +1,125 @@
+/**
+ * Images: rows naming an ordered list of layers in the image store. System images (the base root filesystems
+ * built by `oarcloud image build`) belong to the system account and are public.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { errors } from '../protocol/errors';
+import { checkFilters, wildcardToLike, type Filter } from './filters';
+import { isValidId } from './ids';
+import { loadTags } from './tags';
+
+export interface ImageRow {
+  id: string;
+  account_id: string;
+  name: string;
+  description: string | null;
+  state: 'pending' | 'available' | 'failed' | 'deregistered';
+  state_reason: string | null;
+  architecture: string;
+  root_device_name: string;
+  is_public: boolean;
+  source_instance_id: string | null;
+  layers: string[];
+  size_bytes: string | null;
+  created_at: Date;
+}
+
+export const SYSTEM_OWNER_ALIAS = 'oarcloud';
+export const IMAGE_FILTERS = ['image-id', 'name', 'state', 'owner-id', 'owner-alias', 'is-public', 'architecture', 'description',
+  'image-type', 'root-device-type', 'root-device-name', 'virtualization-type', 'hypervisor', 'platform'];
+const FILTER_COLUMNS: Record<string, string> = {
+  'image-id': 'im.id', name: 'im.name', state: 'im.state', 'owner-id': 'im.account_id', architecture: 'im.architecture',
+  description: "coalesce(im.description, '')", 'is-public': "case when im.is_public then 'true' else 'false' end",
+  'owner-alias': "case when a.is_system then 'oarcloud' else '' end", 'image-type': "'machine'", 'root-device-type': "'ebs'",
+  'root-device-name': 'im.root_device_name', 'virtualization-type': "'hvm'", hypervisor: "'xen'", platform: "''",
+};
+
+/** A system image's id is derived from its name, so rebuilding it keeps the id users already have. */
+export function systemImageId(name: string): string {
+  return `ami-${createHash('sha256').update(`system-image:${name}`).digest('hex').slice(0, 17)}`;
+}
+
+export class Images {
+  constructor(private readonly db: Knex) {}
+
+  async registerSystemImage(systemAccountId: string, name: string, layer: string, description: string, sizeBytes?: number): Promise<ImageRow> {
+    const id = systemImageId(name);
+    const row = { id, account_id: systemAccountId, name, description, state: 'available', is_public: true, layers: [layer], size_bytes: sizeBytes ?? null };
+    const [saved] = await this.db('images').insert(row).onConflict('id').merge(['layers', 'description', 'state', 'size_bytes']).returning('*');
+    return saved;
+  }
+
+  /** An image the account may launch: its own or a public one, available. */
+  async launchable(accountId: string, imageId: string): Promise<ImageRow> {
+    if (!isValidId('ami', imageId)) throw errors.amiMalformed(imageId);
+    const image: ImageRow | undefined = await this.visible(accountId).where('im.id', imageId).first();
+    if (!image || image.state === 'deregistered') throw errors.amiNotFound(imageId);
+    if (image.state !== 'available') throw errors.amiUnavailable(imageId);
+    return image;
+  }
+
+  private visible(accountId: string): Knex.QueryBuilder {
+    return this.db('images as im')
+      .join('accounts as a', 'a.id', 'im.account_id')
+      .select('im.*', 'a.is_system as owner_is_system')
+      .where((w) => w.where('im.account_id', accountId).orWhere('im.is_public', true));
+  }
+
+  async describe(accountId: string, q: { ImageIds?: string[]; Owners?: string[]; Filters?: Filter[] }): Promise<(ImageRow & { owner_is_system: boolean })[]> {
+    for (const id of q.ImageIds ?? []) if (!isValidId('ami', id)) throw errors.amiMalformed(id);
+    const filters = checkFilters(q.Filters, IMAGE_FILTERS, true);
+    const query = this.visible(accountId).whereNot('im.state', 'deregistered').orderBy('im.created_at');
+    if (q.ImageIds?.length) query.whereIn('im.id', q.ImageIds);
+    if (q.Owners?.length) {
+      query.where((w) => {
+        for (const owner of q.Owners!) {
+          if (owner === 'self') w.orWhere('im.account_id', accountId);
+          else if (owner === SYSTEM_OWNER_ALIAS || owner === 'amazon') w.orWhere('a.is_system', true);
+          else if (/^\d{12}$/.test(owner)) w.orWhere('im.account_id', owner);
+          else throw errors.invalidParameterValue('Owner', owner);
+        }
+      });
+    }
+    for (const { name, values } of filters) {
+      const likes = values.map(wildcardToLike);
+      if (name.startsWith('tag:')) {
+        query.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw('t.resource_id = im.id and t.key = ? and t.value like any(?::text[])', [name.slice(4), likes]));
+      } else query.whereRaw(`${FILTER_COLUMNS[name]} like any(?::text[])`, [likes]);
+    }
+    const rows = await query;
+    if (q.ImageIds?.length) {
+      const found = new Set(rows.map((r: ImageRow) => r.id));
+      const missing = q.ImageIds.filter((id) => !found.has(id));
+      if (missing.length) throw errors.amiNotFound(missing.join(', '));
+    }
+    return rows;
+  }
+
+  async views(rows: (ImageRow & { owner_is_system?: boolean })[]): Promise<Record<string, unknown>[]> {
+    const tags = await loadTags(this.db, rows.map((r) => r.id));
+    return rows.map((r) => ({
+      ImageId: r.id,
+      ImageLocation: `${r.account_id}/${r.name}`,
+      ImageOwnerAlias: r.owner_is_system ? SYSTEM_OWNER_ALIAS : undefined,
+      State: r.state,
+      StateReason: r.state_reason ? { Code: r.state === 'failed' ? 'Server.InternalError' : r.state, Message: r.state_reason } : undefined,
+      OwnerId: r.account_id,
+      CreationDate: r.created_at.toISOString(),
+      Public: r.is_public,
+      Architecture: r.architecture,
+      ImageType: 'machine',
+      Name: r.name,
+      Description: r.description ?? '',
+      RootDeviceType: 'ebs',
+      RootDeviceName: r.root_device_name,
+      BlockDeviceMappings: [{ DeviceName: r.root_device_name, Ebs: { DeleteOnTermination: true, VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }],
+      VirtualizationType: 'hvm',
+      Hypervisor: 'xen',
+      EnaSupport: false,
+      PlatformDetails: 'Linux/UNIX',
+      UsageOperation: 'RunInstances',
+      Tags: tags.get(r.id) ?? [],
+    }));
+  }
+}

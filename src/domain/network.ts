@@ -1,0 +1,37 @@
+/**
+ * The instance network as EC2 describes it: every account sees one default VPC, subnet and security group,
+ * which stand for the libvirt NAT network all instances share. Their ids are derived from the account id,
+ * so they are stable without rows of their own.
+ */
+import { createHash } from 'node:crypto';
+import type { Config } from '../config';
+
+const hex17 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 17);
+
+export class NetworkView {
+  constructor(private readonly config: Config) {}
+
+  defaultVpcId(accountId: string): string {
+    return `vpc-${hex17(`vpc:${accountId}`)}`;
+  }
+  defaultSubnetId(accountId: string): string {
+    return `subnet-${hex17(`subnet:${accountId}`)}`;
+  }
+  defaultSecurityGroupId(accountId: string): string {
+    return `sg-${hex17(`sg:${accountId}`)}`;
+  }
+  get cidr(): string {
+    return `${this.config.subnetPrefix}.0/24`;
+  }
+  get gateway(): string {
+    return `${this.config.subnetPrefix}.1`;
+  }
+  /** A MAC address derived from the IP (locally administered), so both are known before the container exists. */
+  macFor(ip: string): string {
+    const [a, b, c, d] = ip.split('.').map(Number);
+    return ['02', '00', a, b, c, d].map((x) => (typeof x === 'number' ? x.toString(16).padStart(2, '0') : x)).join(':');
+  }
+  privateDnsName(ip: string | null): string {
+    return ip ? `ip-${ip.replace(/\./g, '-')}.ec2.internal` : '';
+  }
+}

@@ -1,0 +1,23 @@
+/** MaxResults/NextToken: keyset pagination on the resource id, so a token stays valid while rows change. */
+import { errors } from '../protocol/errors';
+
+export function encodeToken(lastId: string): string {
+  return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
+}
+
+export function decodeToken(token: string | undefined): string | undefined {
+  if (token === undefined || token === '') return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (typeof parsed.after === 'string' && /^[\w-]{1,64}$/.test(parsed.after)) return parsed.after;
+  } catch {
+    // fall through
+  }
+  throw errors.invalidNextToken();
+}
+
+export function checkMaxResults(value: number | undefined, min: number, max: number, name = 'MaxResults'): number | undefined {
+  if (value === undefined) return undefined;
+  if (value < min || value > max) throw errors.invalidParameterValue(name, String(value), `It must be between ${min} and ${max}.`);
+  return value;
+}

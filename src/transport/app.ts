@@ -1,0 +1,42 @@
+/**
+ * The HTTP surface: one Koa chain for the EC2 Query protocol (GET and POST on /), each step its own middleware:
+ * request id → errors → access log → body → SigV4 → decode → dispatch → encode.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Services } from '../services';
+import type { Action } from '../actions/action';
+import { requestId } from './middleware/request-id';
+import { errorHandler } from './middleware/errors';
+import { accessLog } from './middleware/access-log';
+import { readBody } from './middleware/body';
+import { authenticate } from './middleware/authenticate';
+import { decode } from './middleware/decode';
+import { dispatch } from './middleware/dispatch';
+import { encode } from './middleware/encode';
+
+export function createApp(services: Services, actions: Map<string, Action>): Koa {
+  const { config, log, accounts } = services;
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  const router = new Router();
+  const ec2 = [
+    readBody(config.maxBodyBytes),
+    authenticate(accounts, { regions: config.regions, skewSeconds: config.clockSkewSeconds }),
+    decode(actions),
+    dispatch(services),
+    encode(),
+  ];
+  router.get('/_oarcloud/health', (ctx) => {
+    ctx.body = { ok: true };
+  });
+  router.post('/', ...ec2);
+  router.get('/', ...ec2);
+  app.use(requestId());
+  app.use(accessLog(log));
+  app.use(errorHandler(log));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
