@@ -4,6 +4,7 @@
  * `virsh event --loop` process, so state changes are seen without polling each domain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { XMLBuilder } from 'fast-xml-parser';
 import { run, runOk } from './exec';
@@ -66,8 +67,8 @@ export class Libvirt {
 
   constructor(private readonly uri: string) {}
 
-  private virsh(args: string[], input?: string) {
-    return runOk('virsh', ['-q', '-c', this.uri, ...args], { input, timeoutMs: 30_000 });
+  private virsh(args: string[]) {
+    return runOk('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs: 30_000 });
   }
 
   /** Every domain and its state, in one call. */
@@ -86,8 +87,10 @@ export class Libvirt {
     return r.code === 0 ? (r.stdout.trim() as DomainState) : undefined;
   }
 
-  async defineAndStart(spec: DomainSpec): Promise<void> {
-    await this.virsh(['define', '/dev/stdin'], domainXml(spec));
+  /** Defines the domain from `xmlFile` (written there first: virsh cannot reopen a socket stdin) and starts it. */
+  async defineAndStart(spec: DomainSpec, xmlFile: string): Promise<void> {
+    await writeFile(xmlFile, domainXml(spec));
+    await this.virsh(['define', xmlFile]);
     await this.virsh(['start', spec.name]);
   }
 

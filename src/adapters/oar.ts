@@ -97,9 +97,10 @@ export class Oar {
       [ids],
     );
     for (const r of rows) {
-      out.set(r.job_id, {
-        id: r.job_id, name: r.job_name, state: r.state, node: r.node, cpuset: r.cpuset, message: r.message ?? '',
-        events: r.events ?? [], predictedStart: r.predicted_start,
+      // job_id is a bigint in OAR's schema, which pg hands over as a string
+      out.set(Number(r.job_id), {
+        id: Number(r.job_id), name: r.job_name, state: r.state, node: r.node, cpuset: r.cpuset, message: r.message ?? '',
+        events: r.events ?? [], predictedStart: r.predicted_start === null ? null : Number(r.predicted_start),
       });
     }
     return out;
@@ -111,7 +112,7 @@ export class Oar {
       `select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')`,
       [this.config.jobUser],
     );
-    return rows.map((r: any) => ({ id: r.job_id, name: r.job_name, state: r.state, node: null, cpuset: null, message: r.message ?? '', events: [], predictedStart: null }));
+    return rows.map((r: any) => ({ id: Number(r.job_id), name: r.job_name, state: r.state, node: null, cpuset: null, message: r.message ?? '', events: [], predictedStart: null }));
   }
 
   /** Alive cores per node and the memory OAR attaches to each core. */

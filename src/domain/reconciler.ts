@@ -11,6 +11,7 @@
  * active job's state in one query; so an admin's oardel or a walltime end is followed within seconds.
  * Work on one instance is serialised; different instances proceed in parallel.
  */
+import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { Logger } from '../log';
@@ -129,7 +130,7 @@ export class Reconciler {
     }
     if (job.state !== 'Running') {
       const wait = job.state === 'Waiting' ? 'waiting in the OAR queue' : `OAR job is ${job.state}`;
-      const predicted = job.predictedStart ? `, predicted start ${new Date(job.predictedStart * 1000).toISOString()}` : '';
+      const predicted = job.state === 'Waiting' && job.predictedStart ? `, predicted start ${new Date(job.predictedStart * 1000).toISOString()}` : '';
       const message = `pending: ${wait} (job ${job.id}${predicted})`;
       if (inst.state !== 'pending' || inst.state_reason_message !== message) await this.update(inst, { state: 'pending' }, { code: 'pending', message });
       return;
@@ -187,7 +188,7 @@ export class Reconciler {
         prefix: 24,
         gateway: this.network.gateway,
         mac: inst.mac!,
-      });
+      }, path.join(this.store.instanceDir(inst.id), 'domain.xml'));
       this.startFailures.delete(inst.id);
       await this.update(inst, { state: 'running', oar_node: job.node, launch_time: new Date() }, null, '');
     } catch (err: any) {
