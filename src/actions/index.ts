@@ -11,11 +11,13 @@ import startInstances from './start-instances';
 import rebootInstances from './reboot-instances';
 import describeInstanceStatus from './describe-instance-status';
 import describeImages from './describe-images';
+import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs';
 
 const ALL: Action[] = [
   describeRegions, describeAvailabilityZones, describeAccountAttributes,
   runInstances, describeInstances, terminateInstances, stopInstances, startInstances, rebootInstances, describeInstanceStatus,
+  describeInstanceAttribute, modifyInstanceAttribute,
   describeImages, createKeyPair, importKeyPair, describeKeyPairs, deleteKeyPair,
 ];
 

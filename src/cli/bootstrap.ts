@@ -12,6 +12,7 @@ import { Accounts, SYSTEM_ACCOUNT_NAME } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
 import { Images } from '../domain/images';
 import { ImageStore } from '../adapters/image-store';
+import { buildStamp } from '../transport/app';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BOOTSTRAP_ACCOUNT = 'default';
@@ -82,20 +83,29 @@ export async function registerSystemImages(config: Config, db: ReturnType<typeof
   }
 }
 
-export async function serverHealthy(config: Config): Promise<boolean> {
+export async function serverHealth(config: Config): Promise<{ build: string; pid: number } | undefined> {
   try {
     const res = await fetch(`${endpointUrl(config)}/_oarcloud/health`, { signal: AbortSignal.timeout(1000) });
-    return res.ok;
+    return res.ok ? ((await res.json()) as { build: string; pid: number }) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+export async function serverHealthy(config: Config): Promise<boolean> {
+  return (await serverHealth(config)) !== undefined;
 }
 
 /** Starts `oarcloud serve` in the background (pid file, log file) unless a healthy server already answers. */
 export async function startServerInBackground(config: Config, quiet = false): Promise<void> {
-  if (await serverHealthy(config)) {
+  const running = await serverHealth(config);
+  if (running && running.build === buildStamp()) {
     say(quiet, `== API server already answering at ${endpointUrl(config)}`);
     return;
+  }
+  if (running) {
+    say(quiet, '== API server runs an older build: restarting it');
+    await stopServer(config);
   }
   mkdirSync(path.dirname(SERVER_LOG), { recursive: true });
   const out = openSync(SERVER_LOG, 'a');

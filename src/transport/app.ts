@@ -2,6 +2,8 @@
  * The HTTP surface: one Koa chain for the EC2 Query protocol (GET and POST on /), each step its own middleware:
  * request id → errors → access log → body → SigV4 → decode → dispatch → encode.
  */
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Services } from '../services';
@@ -15,7 +17,17 @@ import { decode } from './middleware/decode';
 import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
 
+/** Identifies the build a server runs, so `oarcloud up`/`test` can replace a server started from older code. */
+export function buildStamp(): string {
+  try {
+    return String(statSync(path.join(__dirname, '..', '..', '.built')).mtimeMs);
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function createApp(services: Services, actions: Map<string, Action>): Koa {
+  const build = buildStamp();
   const { config, log, accounts } = services;
   const app = new Koa();
   app.proxy = false;
@@ -29,7 +41,7 @@ export function createApp(services: Services, actions: Map<string, Action>): Koa
     encode(),
   ];
   router.get('/_oarcloud/health', (ctx) => {
-    ctx.body = { ok: true };
+    ctx.body = { ok: true, build, pid: process.pid };
   });
   router.post('/', ...ec2);
   router.get('/', ...ec2);

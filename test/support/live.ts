@@ -1,0 +1,109 @@
+/**
+ * Helpers for suites that run against the live server `oarcloud test` started: fresh accounts made through the
+ * admin path, SDK clients pointed at the endpoint, raw signed requests, waits, and commands inside containers.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import aws4 from 'aws4';
+import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { loadConfig } from '../../src/config';
+import { connect } from '../../src/adapters/db';
+import { Accounts } from '../../src/domain/accounts';
+import { SecretBox } from '../../src/domain/secrets';
+import { systemImageId } from '../../src/domain/images';
+
+export const execFileAsync = promisify(execFile);
+export const config = loadConfig();
+export const endpoint = process.env.OARCLOUD_TEST_ENDPOINT ?? `http://127.0.0.1:${config.port}`;
+export const region = process.env.OARCLOUD_TEST_REGION ?? config.regions[0];
+export const IMAGES = { busybox: systemImageId('busybox'), debian: systemImageId('debian') };
+
+export interface Creds {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+export interface TestAccount extends Creds {
+  accountId: string;
+  name: string;
+  ec2: EC2Client;
+}
+
+export function client(creds: Creds): EC2Client {
+  return new EC2Client({ endpoint, region, credentials: creds, maxAttempts: 1 });
+}
+
+/** The admin path: the same Accounts domain the `oarcloud account/key` commands use. */
+export async function withAdmin<T>(fn: (accounts: Accounts) => Promise<T>): Promise<T> {
+  const db = connect(config.databaseUrl, { min: 0, max: 1 });
+  try {
+    return await fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile, false)));
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function newAccount(prefix = 'test'): Promise<TestAccount> {
+  const name = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  return withAdmin(async (accounts) => {
+    await accounts.create(name);
+    const key = await accounts.createKey(name, 'tester', 'user');
+    return { name, accountId: key.accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, ec2: client(key) };
+  });
+}
+
+/** Terminates every instance of the account, waits until all are terminated, then deletes the account. */
+export async function dropAccount(account: TestAccount | undefined): Promise<void> {
+  if (!account) return;
+  const all = await account.ec2.send(new DescribeInstancesCommand({}));
+  const ids = (all.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
+  if (ids.length) {
+    await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    await waitForStates(account.ec2, ids, ['terminated'], 60_000);
+  }
+  await withAdmin((accounts) => accounts.delete(account.name));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  return out.Reservations![0].Instances![0];
+}
+
+/** Polls every 200 ms until every instance is in one of `states`; returns their last descriptions. */
+export async function waitForStates(ec2: EC2Client, ids: string[], states: string[], timeoutMs = 30_000): Promise<Instance[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Instance[] = [];
+  while (Date.now() < deadline) {
+    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    last = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    if (last.length === ids.length && last.every((i) => states.includes(i.State!.Name!))) return last;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${states.join('|')}: ${last.map((i) => `${i.InstanceId}=${i.State?.Name} (${i.StateReason?.Message ?? ''})`).join(', ')}`);
+}
+
+/** Runs a shell command inside the container (joining its namespaces and cgroups, as its own processes are). */
+export async function execIn(instanceId: string, command: string): Promise<string> {
+  const { stdout } = await execFileAsync('virsh', ['-q', '-c', config.libvirtUri, 'lxc-enter-namespace', instanceId, '--noseclabel', '/bin/sh', '-c', command]);
+  return stdout;
+}
+
+/** A raw EC2 Query request, signed with aws4 (or not), for cases the SDKs refuse to send. */
+export async function rawRequest(
+  params: Record<string, string>,
+  opts: { creds?: Creds; region?: string; service?: string; amzDate?: string; mutateBody?: (b: string) => string; method?: 'GET' | 'POST' } = {},
+): Promise<{ status: number; body: string; code?: string }> {
+  const url = new URL(endpoint);
+  const body = new URLSearchParams({ Version: '2016-11-15', ...params }).toString();
+  let headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+  if (opts.creds) {
+    if (opts.amzDate) headers['X-Amz-Date'] = opts.amzDate;
+    const signed = aws4.sign({ host: url.host, method: 'POST', path: '/', body, service: opts.service ?? 'ec2', region: opts.region ?? region, headers }, opts.creds);
+    headers = Object.fromEntries(Object.entries(signed.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    delete headers['Content-Length'];
+  }
+  const res = await fetch(endpoint, { method: 'POST', headers, body: opts.mutateBody ? opts.mutateBody(body) : body });
+  const text = await res.text();
+  return { status: res.status, body: text, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1] };
+}

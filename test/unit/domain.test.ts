@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/domain/secrets';
+import { parsePublicKey } from '../../src/domain/key-pairs';
+import { isValidId, newAccessKeyId, newId } from '../../src/domain/ids';
+import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-instances';
+import { oarCoresFor } from '../../src/domain/instance-types';
+import { domainXml } from '../../src/adapters/libvirt';
+import { Ec2Error } from '../../src/protocol/errors';
+
+describe('domain helpers', () => {
+  it('seals secrets so that only the master key opens them, and detects tampering', () => {
+    const box = new SecretBox(randomBytes(32));
+    const sealed = box.seal('s3cr3t');
+    expect(sealed.toString('utf8')).not.to.contain('s3cr3t');
+    expect(box.open(sealed)).to.equal('s3cr3t');
+    sealed[sealed.length - 1] ^= 1;
+    expect(() => box.open(sealed)).to.throw();
+    expect(() => new SecretBox(randomBytes(32)).open(box.seal('x'))).to.throw();
+  });
+
+  it('makes ids in EC2 forms', () => {
+    expect(newId('i')).to.match(/^i-[0-9a-f]{17}$/);
+    expect(isValidId('i', newId('i'))).to.equal(true);
+    expect(isValidId('i', 'i-12345678')).to.equal(true);
+    expect(isValidId('i', 'ami-12345678')).to.equal(false);
+    expect(newAccessKeyId()).to.match(/^AKIA[A-Z2-7]{16}$/);
+  });
+
+  it('parses OpenSSH public keys and computes their MD5 fingerprint', () => {
+    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
+    const k = parsePublicKey(`ssh-ed25519 ${blob.toString('base64')} me@host\n`);
+    expect(k.type).to.equal('ed25519');
+    expect(k.fingerprint).to.match(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+    expect(() => parsePublicKey('ssh-rsa bm90IGEga2V5')).to.throw(Ec2Error);
+    expect(() => parsePublicKey('hello')).to.throw(Ec2Error);
+  });
+
+  it('limits user data to 16 KB after decoding', () => {
+    expect(decodeUserData(Buffer.from('echo hi').toString('base64'))!.toString()).to.equal('echo hi');
+    expect(decodeUserData(Buffer.alloc(MAX_USER_DATA_BYTES).toString('base64'))!.length).to.equal(MAX_USER_DATA_BYTES);
+    expect(() => decodeUserData(Buffer.alloc(MAX_USER_DATA_BYTES + 1).toString('base64'))).to.throw(/16384/);
+    expect(() => decodeUserData('not base64!')).to.throw(Ec2Error);
+  });
+
+  it('asks OAR for enough cores to cover both the vCPUs and the memory of a type', () => {
+    expect(oarCoresFor({ name: 'a', vcpus: 1, memoryMib: 1024, burstable: false }, 1024)).to.equal(1);
+    expect(oarCoresFor({ name: 'b', vcpus: 1, memoryMib: 4096, burstable: false }, 1024)).to.equal(4);
+    expect(oarCoresFor({ name: 'c', vcpus: 2, memoryMib: 512, burstable: false }, 1024)).to.equal(2);
+  });
+
+  it('writes a container definition with limits, the static address and a TERM-aware init', () => {
+    const xml = domainXml({ name: 'i-1', rootfs: '/r', vcpus: 2, memoryMib: 512, cpuset: '0,1', network: 'n', ip: '10.0.0.5', prefix: 24, gateway: '10.0.0.1', mac: '02:00:0a:00:00:05' });
+    expect(xml).to.contain('<domain type="lxc">');
+    expect(xml).to.contain('<memory unit="MiB">512</memory>');
+    expect(xml).to.contain('<vcpu placement="static" cpuset="0,1">2</vcpu>');
+    expect(xml).to.contain('<ip address="10.0.0.5" prefix="24"');
+    expect(xml).to.contain('<init>/sbin/ec2-init</init>');
+  });
+});

@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { XMLParser } from 'fast-xml-parser';
+import { encodeError, encodeResponse } from '../../src/protocol/xml-encoder';
+
+const parse = (xml: string) => new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml);
+
+describe('XML encoder', () => {
+  it('writes the response envelope with the namespace and requestId first', () => {
+    const xml = encodeResponse('DescribeRegions', 'DescribeRegionsResult', 'req-1', { Regions: [{ RegionName: 'us-east-1', Endpoint: 'h' }] });
+    expect(xml).to.match(/^<\?xml[^>]*>\n<DescribeRegionsResponse xmlns="http:\/\/ec2\.amazonaws\.com\/doc\/2016-11-15\/"><requestId>req-1<\/requestId>/);
+    const doc = parse(xml).DescribeRegionsResponse;
+    expect(doc.regionInfo.item).to.deep.equal({ regionName: 'us-east-1', regionEndpoint: 'h' });
+  });
+
+  it('uses locationNames and <item> for lists, ISO timestamps and true/false booleans', () => {
+    const xml = encodeResponse('DescribeInstances', 'DescribeInstancesResult', 'r', {
+      Reservations: [{ ReservationId: 'r-1', OwnerId: '123456789012', Groups: [], Instances: [
+        { InstanceId: 'i-1', State: { Code: 16, Name: 'running' }, LaunchTime: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), EbsOptimized: false, Tags: [{ Key: 'a', Value: '<&>' }] },
+        { InstanceId: 'i-2', State: { Code: 0, Name: 'pending' } },
+      ] }],
+    });
+    const res = parse(xml).DescribeInstancesResponse.reservationSet.item;
+    expect(res.reservationId).to.equal('r-1');
+    expect(res.groupSet).to.equal('');
+    const [a, b] = res.instancesSet.item;
+    expect(a.instanceState).to.deep.equal({ code: '16', name: 'running' });
+    expect(a.launchTime).to.equal('2026-01-02T03:04:05.000Z');
+    expect(a.ebsOptimized).to.equal('false');
+    expect(a.tagSet.item).to.deep.equal({ key: 'a', value: '<&>' });
+    expect(xml).to.contain('&lt;&amp;&gt;');
+    expect(b.instanceId).to.equal('i-2');
+  });
+
+  it('refuses members the model does not have (a bug, not a client error)', () => {
+    expect(() => encodeResponse('DescribeRegions', 'DescribeRegionsResult', 'r', { Nope: 1 })).to.throw(/Nope is not a member/);
+  });
+
+  it('writes errors in the EC2 envelope: Response/Errors/Error + RequestID', () => {
+    const doc = parse(encodeError('InvalidInstanceID.NotFound', "The instance ID 'i-1' does not exist", 'req-9'));
+    expect(doc.Response.Errors.Error).to.deep.equal({ Code: 'InvalidInstanceID.NotFound', Message: "The instance ID 'i-1' does not exist" });
+    expect(doc.Response.RequestID).to.equal('req-9');
+  });
+});
