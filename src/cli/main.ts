@@ -44,9 +44,15 @@ program.command('up').description('provision what is missing, start the API serv
     console.log(`    aws ec2 describe-instances --region ${config.regions[0]} --endpoint-url ${endpointUrl(config)}`);
   });
 
-program.command('serve').description('run the API server in the foreground').action(async () => {
-  await serveForever();
-});
+program.command('serve').description('run the API server in the foreground (what the Dockerfile and a service manager run)')
+  .option('--provision', 'first provision the host and prepare the database, as `up` does')
+  .action(async (opts) => {
+    if (opts.provision) {
+      provisionHost();
+      await prepareDatabase(config);
+    }
+    await serveForever();
+  });
 
 program.command('down').description('stop the API server').option('--all', 'also stop Almighty, the OAR sshd, libvirtd and PostgreSQL')
   .action(async (opts) => {
