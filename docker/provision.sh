@@ -60,7 +60,7 @@ fi
 # ------------------------------------------------------------------------------------------------ packages
 PKGS="postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql openssh-server openssh-client
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables bridge-utils iproute2
-  debootstrap busybox-static zstd tar ca-certificates util-linux"
+  debootstrap busybox-static zstd tar ca-certificates util-linux attr"
 missing=""
 for p in $PKGS; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"

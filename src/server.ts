@@ -17,6 +17,7 @@ import { NetworkView } from './domain/network';
 import { Quotas } from './domain/quotas';
 import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
+import { ImageCapturer } from './domain/image-capture';
 import { createApp } from './transport/app';
 import { actionRegistry } from './actions';
 import type { Services } from './services';
@@ -33,7 +34,9 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const addresses = new AddressPool(config);
   const oar = new Oar(config);
   const store = new ImageStore(config.dataDir);
-  const reconciler = new Reconciler(db, config, oar, new Libvirt(config.libvirtUri), store, addresses, network, log.child({ component: 'reconciler' }));
+  const libvirt = new Libvirt(config.libvirtUri);
+  const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, log.child({ component: 'reconciler' }));
+  const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }));
   const services: Services = {
     config,
     log,
@@ -46,6 +49,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     quotas: new Quotas(),
     addresses,
     oar,
+    capturer,
     kick: (id) => reconciler.kick(id),
   };
   return { services, reconciler };
@@ -63,6 +67,9 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   });
   server.keepAliveTimeout = 65_000;
   reconciler.start();
+  await services.capturer.resumePending();
+  // layers of deregistered images go once no live instance uses them any more
+  const collector = setInterval(() => void services.capturer.collectLayers().catch((err) => log.warn({ err: String(err) }, 'layer collection failed')), 10_000);
   mkdirSync(path.dirname(config.pidFile), { recursive: true });
   writeFileSync(config.pidFile, `${process.pid}\n`);
   log.info({ host: config.host, port: config.port, pid: process.pid }, 'listening');
@@ -72,7 +79,9 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      clearInterval(collector);
       await reconciler.stop();
+      await services.capturer.idle();
       await services.oar.close();
       await db.destroy();
       rmSync(config.pidFile, { force: true });

@@ -10,6 +10,7 @@ import type { NetworkView } from './domain/network';
 import type { Quotas } from './domain/quotas';
 import type { AddressPool } from './domain/addresses';
 import type { Oar } from './adapters/oar';
+import type { ImageCapturer } from './domain/image-capture';
 
 export interface Services {
   config: Config;
@@ -23,6 +24,7 @@ export interface Services {
   quotas: Quotas;
   addresses: AddressPool;
   oar: Oar;
+  capturer: ImageCapturer;
   /** Asks the reconciler to look at an instance now. */
   kick(instanceId: string): void;
 }

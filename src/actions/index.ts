@@ -12,13 +12,15 @@ import rebootInstances from './reboot-instances';
 import describeInstanceStatus from './describe-instance-status';
 import describeImages from './describe-images';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes';
+import { createImage, deleteSnapshot, deregisterImage, describeImageAttribute, modifyImageAttribute } from './images';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs';
 
 const ALL: Action[] = [
   describeRegions, describeAvailabilityZones, describeAccountAttributes,
   runInstances, describeInstances, terminateInstances, stopInstances, startInstances, rebootInstances, describeInstanceStatus,
   describeInstanceAttribute, modifyInstanceAttribute,
-  describeImages, createKeyPair, importKeyPair, describeKeyPairs, deleteKeyPair,
+  describeImages, createImage, deregisterImage, describeImageAttribute, modifyImageAttribute, deleteSnapshot,
+  createKeyPair, importKeyPair, describeKeyPairs, deleteKeyPair,
 ];
 
 export function actionRegistry(): Map<string, Action> {

@@ -3,8 +3,8 @@
  * list of layers; an instance's root filesystem is an overlay of its image's layers with the instance's own
  * upper directory on top (<data>/instances/<id>/{upper,work,rootfs}). Stopping unmounts it and keeps upper.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runOk } from './exec';
 
@@ -75,6 +75,55 @@ export class ImageStore {
   async remove(instanceId: string): Promise<void> {
     await this.unmount(instanceId);
     await rm(this.instanceDir(instanceId), { recursive: true, force: true });
+  }
+
+  /**
+   * Makes a new read-only layer from `sources` (directories, topmost first) and returns its size in bytes.
+   * One source (an instance's upper directory) is copied as is: overlay whiteouts (0:0 character devices) and
+   * opaque directories (trusted.overlay.opaque) come along because tar keeps devices and every xattr. Several
+   * sources are first merged through a read-only overlay, which resolves whiteouts: that flattens a chain.
+   * The layer is built beside its final place and renamed, then marked complete.
+   */
+  async createLayer(layerId: string, sources: string[], exclude: string[] = []): Promise<number> {
+    const target = this.layerPath(layerId);
+    const building = `${target}.building`;
+    const merged = `${target}.merged`;
+    await rm(building, { recursive: true, force: true });
+    await mkdir(building, { recursive: true });
+    let from = sources[0];
+    if (sources.length > 1) {
+      await mkdir(merged, { recursive: true });
+      await runOk('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${sources.join(':')}`, merged]);
+      from = merged;
+    }
+    try {
+      const excludes = exclude.map((e) => `--exclude=./${e}`);
+      const xattrs = ['--xattrs', "--xattrs-include=*", '--numeric-owner'];
+      await runOk('sh', ['-c', `tar -C "$1" ${xattrs.join(' ')} ${excludes.join(' ')} -cf - . | tar -C "$2" ${xattrs.join(' ')} -xpf -`, 'sh', from, building], { timeoutMs: 3_600_000 });
+    } finally {
+      if (sources.length > 1) {
+        await runOk('umount', [merged]).catch(() => undefined);
+        await rm(merged, { recursive: true, force: true });
+      }
+    }
+    const size = Number((await runOk('du', ['-sb', building])).split(/\s+/)[0]);
+    await rm(target, { recursive: true, force: true });
+    await rename(building, target);
+    await writeFile(path.join(target, '.complete'), '');
+    return size;
+  }
+
+  async removeLayer(layerId: string): Promise<void> {
+    await rm(this.layerPath(layerId), { recursive: true, force: true });
+  }
+
+  /** Layer directories present on disk. */
+  layers(): string[] {
+    return existsSync(this.layersDir) ? readdirSync(this.layersDir).filter((d) => !d.includes('.')) : [];
+  }
+
+  upperDir(instanceId: string): string {
+    return path.join(this.instanceDir(instanceId), 'upper');
   }
 
   /** Writes files into the mounted root filesystem (they land in the instance's upper layer). */

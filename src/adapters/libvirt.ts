@@ -105,6 +105,15 @@ export class Libvirt {
     await this.destroy(name);
   }
 
+  /** Freezes every process of the container (cgroup freezer) / thaws it. */
+  async suspend(name: string): Promise<void> {
+    await this.virsh(['suspend', name]);
+  }
+
+  async resume(name: string): Promise<void> {
+    await this.virsh(['resume', name]);
+  }
+
   async reboot(name: string): Promise<void> {
     await this.virsh(['reboot', name, '--mode', 'signal']);
   }

@@ -11,6 +11,7 @@ import {
 import { doctor } from './doctor';
 import { runTests } from './test-runner';
 import { serveForever } from '../server';
+import { buildImage, deleteImage, importImage, listImages } from './images';
 import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -109,6 +110,14 @@ key.command('revoke <accessKeyId>').action((id) => withAccounts(async (a) => {
   await a.revokeKey(id);
   console.log(`revoked ${id}`);
 }));
+
+const image = program.command('image').description('manage system images (admin)');
+image.command('build <kind>').description('build a base image: busybox or debian').action((kind) => buildImage(config, kind));
+image.command('import <source>').description('import a root filesystem (directory, .tar or .tar.zst) as a public image')
+  .requiredOption('--name <name>', 'image name').option('--description <text>', 'image description')
+  .action((source, opts) => importImage(config, source, opts.name, opts.description));
+image.command('list').action(() => listImages(config));
+image.command('delete <imageId>').action((id) => deleteImage(config, id));
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`oarcloud: ${err?.message ?? err}`);

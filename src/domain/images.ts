@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { errors } from '../protocol/errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
-import { isValidId } from './ids';
+import { isValidId, newId } from './ids';
 import { loadTags } from './tags';
 
 export interface ImageRow {
@@ -35,6 +35,11 @@ const FILTER_COLUMNS: Record<string, string> = {
   'root-device-name': 'im.root_device_name', 'virtualization-type': "'hvm'", hypervisor: "'xen'", platform: "''",
 };
 
+/** The snapshot an image's root device names: derived from the image id (layers play the snapshot's part). */
+export function snapshotIdOf(imageId: string): string {
+  return `snap-${imageId.slice(4)}`;
+}
+
 /** A system image's id is derived from its name, so rebuilding it keeps the id users already have. */
 export function systemImageId(name: string): string {
   return `ami-${createHash('sha256').update(`system-image:${name}`).digest('hex').slice(0, 17)}`;
@@ -50,6 +55,14 @@ export class Images {
     return saved;
   }
 
+  /** A public system image made from an imported root filesystem. */
+  async registerImported(systemAccountId: string, name: string, layer: string, description: string, sizeBytes: number): Promise<ImageRow> {
+    const [saved] = await this.db('images')
+      .insert({ id: newId('ami'), account_id: systemAccountId, name, description, state: 'available', is_public: true, layers: [layer], size_bytes: sizeBytes })
+      .returning('*');
+    return saved;
+  }
+
   /** An image the account may launch: its own or a public one, available. */
   async launchable(accountId: string, imageId: string): Promise<ImageRow> {
     if (!isValidId('ami', imageId)) throw errors.amiMalformed(imageId);
@@ -59,14 +72,60 @@ export class Images {
     return image;
   }
 
+  /** Images the account owns, public ones, and those shared with it. */
   private visible(accountId: string): Knex.QueryBuilder {
     return this.db('images as im')
       .join('accounts as a', 'a.id', 'im.account_id')
       .select('im.*', 'a.is_system as owner_is_system')
-      .where((w) => w.where('im.account_id', accountId).orWhere('im.is_public', true));
+      .where((w) =>
+        w.where('im.account_id', accountId).orWhere('im.is_public', true)
+          .orWhereExists((s) => s.select(this.db.raw('1')).from('image_launch_permissions as p').whereRaw('p.image_id = im.id and p.account_id = ?', [accountId])),
+      );
   }
 
-  async describe(accountId: string, q: { ImageIds?: string[]; Owners?: string[]; Filters?: Filter[] }): Promise<(ImageRow & { owner_is_system: boolean })[]> {
+  /** An image the caller owns (for changes); another account's or an unknown id is NotFound. */
+  async owned(accountId: string, imageId: string): Promise<ImageRow> {
+    if (!isValidId('ami', imageId)) throw errors.amiMalformed(imageId);
+    const image: ImageRow | undefined = await this.db('images').where({ id: imageId, account_id: accountId }).whereNot('state', 'deregistered').first();
+    if (!image) {
+      const visible = await this.visible(accountId).where('im.id', imageId).whereNot('im.state', 'deregistered').first();
+      if (visible) throw errors.unauthorizedOperation();
+      throw errors.amiNotFound(imageId);
+    }
+    return image;
+  }
+
+  /** Records a pending image whose top layer the capturer will build from the instance's own layer. */
+  async createPending(row: { id: string; account_id: string; name: string; description: string | null; source_instance_id: string; layers: string[]; no_reboot: boolean }): Promise<void> {
+    try {
+      await this.db('images').insert({ ...row, state: 'pending' });
+    } catch (err: any) {
+      if (err?.code === '23505') throw errors.amiNameDuplicate(row.name);
+      throw err;
+    }
+  }
+
+  async deregister(accountId: string, imageId: string): Promise<void> {
+    const image = await this.owned(accountId, imageId);
+    await this.db('images').where('id', image.id).update({ state: 'deregistered', deregistered_at: this.db.fn.now() });
+    await this.db('image_launch_permissions').where('image_id', image.id).delete();
+  }
+
+  async launchPermissions(imageId: string): Promise<string[]> {
+    return (await this.db('image_launch_permissions').where('image_id', imageId).orderBy('account_id')).map((r: { account_id: string }) => r.account_id);
+  }
+
+  async changeLaunchPermissions(imageId: string, change: { addAccounts: string[]; removeAccounts: string[]; makePublic?: boolean }): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      if (change.addAccounts.length) {
+        await trx('image_launch_permissions').insert(change.addAccounts.map((a) => ({ image_id: imageId, account_id: a }))).onConflict(['image_id', 'account_id']).ignore();
+      }
+      if (change.removeAccounts.length) await trx('image_launch_permissions').where('image_id', imageId).whereIn('account_id', change.removeAccounts).delete();
+      if (change.makePublic !== undefined) await trx('images').where('id', imageId).update({ is_public: change.makePublic });
+    });
+  }
+
+  async describe(accountId: string, q: { ImageIds?: string[]; Owners?: string[]; ExecutableUsers?: string[]; Filters?: Filter[] }): Promise<(ImageRow & { owner_is_system: boolean })[]> {
     for (const id of q.ImageIds ?? []) if (!isValidId('ami', id)) throw errors.amiMalformed(id);
     const filters = checkFilters(q.Filters, IMAGE_FILTERS, true);
     const query = this.visible(accountId).whereNot('im.state', 'deregistered').orderBy('im.created_at');
@@ -78,6 +137,18 @@ export class Images {
           else if (owner === SYSTEM_OWNER_ALIAS || owner === 'amazon') w.orWhere('a.is_system', true);
           else if (/^\d{12}$/.test(owner)) w.orWhere('im.account_id', owner);
           else throw errors.invalidParameterValue('Owner', owner);
+        }
+      });
+    }
+    if (q.ExecutableUsers?.length) {
+      query.where((w) => {
+        for (const user of q.ExecutableUsers!) {
+          if (user === 'all') w.orWhere('im.is_public', true);
+          else if (user === 'self' || /^\d{12}$/.test(user)) {
+            const who = user === 'self' ? accountId : user;
+            w.orWhereExists((s) => s.select(this.db.raw('1')).from('image_launch_permissions as p').whereRaw('p.image_id = im.id and p.account_id = ?', [who]));
+            if (user === 'self') w.orWhere('im.account_id', accountId);
+          } else throw errors.invalidParameterValue('ExecutableBy', user);
         }
       });
     }
@@ -113,7 +184,8 @@ export class Images {
       Description: r.description ?? '',
       RootDeviceType: 'ebs',
       RootDeviceName: r.root_device_name,
-      BlockDeviceMappings: [{ DeviceName: r.root_device_name, Ebs: { DeleteOnTermination: true, VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }],
+      BlockDeviceMappings: [{ DeviceName: r.root_device_name, Ebs: { DeleteOnTermination: true, SnapshotId: snapshotIdOf(r.id), VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }],
+      SourceInstanceId: r.source_instance_id ?? undefined,
       VirtualizationType: 'hvm',
       Hypervisor: 'xen',
       EnaSupport: false,

@@ -71,6 +71,7 @@ export const errors = {
   vpcNotFound: (id: string) => new Ec2Error('InvalidVpcID.NotFound', `The vpc ID '${truncate(id)}' does not exist`),
   subnetNotFound: (id: string) => new Ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${truncate(id)}' does not exist`),
   groupNotFound: (id: string) => new Ec2Error('InvalidGroup.NotFound', `The security group '${truncate(id)}' does not exist`),
+  snapshotInUse: (id: string, imageId: string) => new Ec2Error('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${imageId}`),
   snapshotNotFound: (id: string) => new Ec2Error('InvalidSnapshot.NotFound', `The snapshot '${truncate(id)}' does not exist.`),
   // service side
   internalError: () => new Ec2Error('InternalError', 'An internal error has occurred', 500),

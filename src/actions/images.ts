@@ -1,0 +1,113 @@
+/** CreateImage, DeregisterImage, DescribeImageAttribute, ModifyImageAttribute and DeleteSnapshot. */
+import { defineAction } from './action';
+import { errors } from '../protocol/errors';
+import { newId } from '../domain/ids';
+import { insertTags, tagsFor, type TagSpecification } from '../domain/tags';
+import { ImageCapturer } from '../domain/image-capture';
+import { snapshotIdOf } from '../domain/images';
+
+const NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
+
+export const createImage = defineAction<{ InstanceId: string; Name: string; Description?: string; NoReboot?: boolean; TagSpecifications?: TagSpecification[] }>(
+  'CreateImage',
+  async (input, { caller, services }) => {
+    if (!NAME.test(input.Name)) {
+      throw errors.invalidParameterValue('Name', input.Name, "AMI names are 3 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _");
+    }
+    if ((input.Description ?? '').length > 255) throw errors.invalidParameterValue('Description', input.Description!, 'At most 255 characters.');
+    const tags = tagsFor(input.TagSpecifications, 'image', ['image', 'snapshot']);
+    const [inst] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
+    if (!['running', 'stopped', 'stopping'].includes(inst.state) || inst.desired_state === 'terminated') {
+      throw errors.incorrectInstanceState(`Instance '${inst.id}' is not in a state from which it can be imaged (${inst.state}).`);
+    }
+    const imageId = newId('ami');
+    await services.images.createPending({
+      id: imageId, account_id: caller.accountId, name: input.Name, description: input.Description ?? null, source_instance_id: inst.id,
+      layers: [ImageCapturer.newLayerId(), ...inst.layers], no_reboot: input.NoReboot ?? false,
+    });
+    await insertTags(services.db, caller.accountId, 'image', [imageId], tags);
+    services.capturer.capture(imageId);
+    return { ImageId: imageId };
+  },
+);
+
+export const deregisterImage = defineAction<{ ImageId: string; DeleteAssociatedSnapshots?: boolean }>('DeregisterImage', async (input, { caller, services }) => {
+  await services.images.deregister(caller.accountId, input.ImageId);
+  // layers go once no image and no live instance uses them: instances launched from it keep running
+  void services.capturer.collectLayers().catch((err) => services.log.warn({ err: String(err) }, 'layer collection failed'));
+  return { Return: true };
+});
+
+/** The root "snapshot" of an image is its layers: deleting it succeeds once the image is deregistered. */
+export const deleteSnapshot = defineAction<{ SnapshotId: string }>('DeleteSnapshot', async (input, { caller, services }) => {
+  if (!/^snap-[0-9a-f]{8,17}$/.test(input.SnapshotId)) throw errors.invalidParameterValue('SnapshotId', input.SnapshotId);
+  const image = await services.db('images').where({ account_id: caller.accountId, id: `ami-${input.SnapshotId.slice(5)}` }).first();
+  if (!image) throw errors.snapshotNotFound(input.SnapshotId);
+  if (image.state !== 'deregistered') {
+    throw errors.snapshotInUse(input.SnapshotId, image.id);
+  }
+  return {};
+});
+
+type ImageAttribute = 'description' | 'kernel' | 'ramdisk' | 'launchPermission' | 'productCodes' | 'blockDeviceMapping' | 'sriovNetSupport' | 'bootMode' | 'tpmSupport' | 'uefiData' | 'lastLaunchedTime' | 'imdsSupport' | 'deregistrationProtection';
+
+export const describeImageAttribute = defineAction<{ ImageId: string; Attribute: ImageAttribute }>('DescribeImageAttribute', async (input, { caller, services }) => {
+  const image = await services.images.owned(caller.accountId, input.ImageId);
+  const out: Record<string, unknown> = { ImageId: image.id };
+  switch (input.Attribute) {
+    case 'description': out.Description = { Value: image.description ?? '' }; break;
+    case 'launchPermission':
+      out.LaunchPermissions = [...(image.is_public ? [{ Group: 'all' }] : []), ...(await services.images.launchPermissions(image.id)).map((UserId) => ({ UserId }))];
+      break;
+    case 'blockDeviceMapping':
+      out.BlockDeviceMappings = [{ DeviceName: image.root_device_name, Ebs: { DeleteOnTermination: true, SnapshotId: snapshotIdOf(image.id), VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }];
+      break;
+    case 'productCodes': out.ProductCodes = []; break;
+    case 'kernel': out.KernelId = {}; break;
+    case 'ramdisk': out.RamdiskId = {}; break;
+    default: out[input.Attribute[0].toUpperCase() + input.Attribute.slice(1)] = {};
+  }
+  if (input.Attribute === 'bootMode' || input.Attribute === 'tpmSupport' || input.Attribute === 'uefiData' || input.Attribute === 'lastLaunchedTime' || input.Attribute === 'imdsSupport' || input.Attribute === 'deregistrationProtection' || input.Attribute === 'sriovNetSupport') {
+    for (const k of Object.keys(out)) if (k !== 'ImageId') delete out[k];
+  }
+  return out;
+});
+
+interface LaunchPermission { UserId?: string; Group?: string; OrganizationArn?: string; OrganizationalUnitArn?: string }
+interface ModifyImageInput {
+  ImageId: string;
+  Attribute?: string;
+  OperationType?: 'add' | 'remove';
+  UserIds?: string[];
+  UserGroups?: string[];
+  LaunchPermission?: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] };
+  Description?: { Value?: string };
+  Value?: string;
+  [other: string]: unknown;
+}
+
+export const modifyImageAttribute = defineAction<ModifyImageInput>('ModifyImageAttribute', async (input, { caller, services }) => {
+  const image = await services.images.owned(caller.accountId, input.ImageId);
+  const add: LaunchPermission[] = [...(input.LaunchPermission?.Add ?? [])];
+  const remove: LaunchPermission[] = [...(input.LaunchPermission?.Remove ?? [])];
+  if (input.Attribute === 'launchPermission' || input.UserIds?.length || input.UserGroups?.length) {
+    const list = input.OperationType === 'remove' ? remove : add;
+    if (!input.OperationType) throw errors.missingParameter('OperationType');
+    for (const u of input.UserIds ?? []) list.push({ UserId: u });
+    for (const g of input.UserGroups ?? []) list.push({ Group: g });
+  }
+  const description = input.Description?.Value ?? (input.Attribute === 'description' ? input.Value : undefined);
+  if (!add.length && !remove.length && description === undefined) throw errors.missingParameter('LaunchPermission');
+  for (const p of [...add, ...remove]) {
+    if (p.OrganizationArn || p.OrganizationalUnitArn) throw errors.unsupportedOperation('Organizations are not supported; share with account ids or the group all.');
+    if (p.Group !== undefined && p.Group !== 'all') throw errors.invalidParameterValue('Group', p.Group, 'The only group is all.');
+    if (p.UserId !== undefined && !/^\d{12}$/.test(p.UserId)) throw errors.invalidParameterValue('UserId', p.UserId, 'It must be a 12-digit account id.');
+  }
+  const accounts = (list: LaunchPermission[]) => list.filter((p) => p.UserId && p.UserId !== caller.accountId).map((p) => p.UserId!);
+  const known = await services.db('accounts').whereIn('id', accounts(add)).pluck('id');
+  for (const a of accounts(add)) if (!known.includes(a)) throw errors.invalidParameterValue('UserId', a, 'No such account.');
+  const makePublic = add.some((p) => p.Group === 'all') ? true : remove.some((p) => p.Group === 'all') ? false : undefined;
+  await services.images.changeLaunchPermissions(image.id, { addAccounts: accounts(add), removeAccounts: accounts(remove), makePublic });
+  if (description !== undefined) await services.db('images').where('id', image.id).update({ description });
+  return {};
+});

@@ -1,0 +1,105 @@
+/**
+ * CreateImage's background half: turns an instance's own layer into a new read-only image layer.
+ * A running instance is frozen (cgroup freezer, `virsh suspend`) while its layer is copied unless NoReboot was
+ * given, so the capture is consistent without a reboot. Chains deeper than MAX_LAYERS are flattened into one
+ * layer. Pending captures are resumed after a server restart.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '../log';
+import type { ImageStore } from '../adapters/image-store';
+import type { Libvirt } from '../adapters/libvirt';
+import { newId } from './ids';
+import type { ImageRow } from './images';
+import type { InstanceRow } from './instances';
+
+export const MAX_LAYERS = 16;
+/** Per-instance files that must not travel into an image: a new instance gets its own. */
+const INSTANCE_FILES = ['var/lib/oarcloud/user-data', 'var/lib/oarcloud/user-data.done', 'var/log/user-data.log', 'etc/hostname'];
+
+export class ImageCapturer {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly capturingLayers = new Set<string>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly store: ImageStore,
+    private readonly libvirt: Libvirt,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts (once) the capture of a pending image. */
+  capture(imageId: string): void {
+    if (this.running.has(imageId)) return;
+    const work = this.run(imageId)
+      .catch((err) => this.log.error({ image: imageId, err: String(err?.message ?? err) }, 'image capture crashed'))
+      .finally(() => this.running.delete(imageId));
+    this.running.set(imageId, work);
+  }
+
+  async resumePending(): Promise<void> {
+    for (const { id } of await this.db('images').where('state', 'pending').select('id')) this.capture(id);
+  }
+
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async run(imageId: string): Promise<void> {
+    const image: (ImageRow & { no_reboot: boolean }) | undefined = await this.db('images').where('id', imageId).first();
+    if (!image || image.state !== 'pending') return;
+    const started = Date.now();
+    const inst: InstanceRow | undefined = image.source_instance_id ? await this.db('instances').where('id', image.source_instance_id).first() : undefined;
+    const layerId = image.layers[0];
+    this.capturingLayers.add(layerId);
+    let frozen = false;
+    try {
+      if (!inst || inst.state === 'terminated' || inst.state === 'shutting-down') throw new Error('the instance was terminated before its image was captured');
+      if (!image.no_reboot && (await this.libvirt.state(inst.id)) === 'running') {
+        await this.libvirt.suspend(inst.id);
+        frozen = true;
+      }
+      const below = image.layers.slice(1);
+      const flatten = image.layers.length > MAX_LAYERS;
+      const sources = flatten ? [this.store.upperDir(inst.id), ...below.map((l) => this.store.layerPath(l))] : [this.store.upperDir(inst.id)];
+      const size = await this.store.createLayer(layerId, sources, INSTANCE_FILES);
+      if (frozen) {
+        await this.libvirt.resume(inst.id);
+        frozen = false;
+      }
+      const layers = flatten ? [layerId] : image.layers;
+      await this.db('images').where('id', imageId).update({ state: 'available', layers, size_bytes: size, state_reason: null });
+      await this.db('events').insert({ account_id: image.account_id, resource_id: imageId, kind: 'image', message: `captured ${size} bytes from ${inst.id} in ${Date.now() - started} ms${flatten ? ' (flattened)' : ''}` });
+      this.log.info({ image: imageId, instance: inst.id, bytes: size, ms: Date.now() - started, flattened: flatten }, 'image available');
+    } catch (err: any) {
+      if (frozen) await this.libvirt.resume(inst!.id).catch(() => undefined);
+      await this.store.removeLayer(layerId).catch(() => undefined);
+      const reason = String(err?.message ?? err).slice(0, 500);
+      await this.db('images').where('id', imageId).update({ state: 'failed', state_reason: reason });
+      await this.db('events').insert({ account_id: image.account_id, resource_id: imageId, kind: 'error', message: `image capture failed: ${reason}` });
+      this.log.warn({ image: imageId, err: reason }, 'image capture failed');
+    } finally {
+      this.capturingLayers.delete(layerId);
+    }
+  }
+
+  /** Removes layers that no image still registered and no instance that is not terminated uses. */
+  async collectLayers(): Promise<string[]> {
+    const { rows } = await this.db.raw(
+      `select distinct unnest(layers) as layer from images where state <> 'deregistered'
+       union select distinct unnest(layers) from instances where state <> 'terminated'`,
+    );
+    const used = new Set<string>(rows.map((r: { layer: string }) => r.layer));
+    const removed: string[] = [];
+    for (const layer of this.store.layers()) {
+      if (!used.has(layer) && !layer.startsWith('base-') && !this.capturingLayers.has(layer)) {
+        await this.store.removeLayer(layer);
+        removed.push(layer);
+      }
+    }
+    return removed;
+  }
+
+  static newLayerId(): string {
+    return newId('ami').replace('ami-', 'lyr-');
+  }
+}

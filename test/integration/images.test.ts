@@ -1,0 +1,141 @@
+/** Issue 5 against real containers: capture, launch from a captured image, sharing, deregistration. */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  CreateImageCommand, DeregisterImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, ModifyImageAttributeCommand,
+  RunInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DeleteSnapshotCommand, type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { config, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../support/live';
+import { ImageStore } from '../../src/adapters/image-store';
+
+async function waitForImage(ec2: EC2Client, imageId: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0];
+    if (image.State !== 'pending' || Date.now() > deadline) return image;
+    await sleep(200);
+  }
+}
+
+async function runOne(ec2: EC2Client, imageId: string): Promise<string> {
+  const id = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0].InstanceId!;
+  await waitForStates(ec2, [id], ['running']);
+  return id;
+}
+
+describe('Images: capture, launch, share, deregister (real)', function () {
+  this.timeout(180_000);
+  let alice: TestAccount;
+  let bob: TestAccount;
+  let carol: TestAccount;
+  before(async () => {
+    [alice, bob, carol] = await Promise.all([newAccount('alice'), newAccount('bob'), newAccount('carol')]);
+  });
+  after(async () => {
+    for (const a of [alice, bob, carol]) await dropAccount(a);
+  });
+
+  it('run → write → CreateImage → available → run from it: changes, deletions and opaque directories come through', async () => {
+    const source = await runOne(alice.ec2, IMAGES.busybox);
+    await execIn(source, 'echo captured > /root/file; rm /bin/vi; rm -rf /etc/init.d; mkdir /etc/init.d; echo only > /etc/init.d/only');
+    const name = `web-${Date.now()}`;
+    const { ImageId } = await alice.ec2.send(new CreateImageCommand({
+      InstanceId: source, Name: name, Description: 'first capture',
+      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'role', Value: 'web' }] }],
+    }));
+    expect(ImageId).to.match(/^ami-[0-9a-f]{17}$/);
+    const image = await waitForImage(alice.ec2, ImageId!);
+    expect(image).to.deep.include({ State: 'available', Name: name, Description: 'first capture', OwnerId: alice.accountId, Public: false, RootDeviceName: '/dev/xvda' });
+    expect(image.Tags).to.deep.equal([{ Key: 'role', Value: 'web' }]);
+    expect(image.BlockDeviceMappings?.[0].Ebs?.SnapshotId).to.match(/^snap-/);
+    const duplicate = await alice.ec2.send(new CreateImageCommand({ InstanceId: source, Name: name })).catch((e) => e);
+    expect(duplicate.name).to.equal('InvalidAMIName.Duplicate');
+
+    const mine = await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['web-*'] }, { Name: 'tag:role', Values: ['web'] }] }));
+    expect(mine.Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
+    expect((await bob.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).to.deep.equal([]);
+
+    const copy = await runOne(alice.ec2, ImageId!);
+    expect(await execIn(copy, 'cat /root/file')).to.equal('captured\n');
+    expect(await execIn(copy, 'ls /etc/init.d')).to.equal('only\n');
+    expect(await execIn(copy, 'test -e /bin/vi && echo present || echo gone')).to.equal('gone\n');
+    expect((await execIn(copy, 'hostname')).trim()).to.equal(copy);
+
+    // deregistering keeps the instance launched from it running; its layers go once nothing uses them
+    const snapshot = image.BlockDeviceMappings![0].Ebs!.SnapshotId!;
+    const inUse = await alice.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot })).catch((e) => e);
+    expect(inUse.name).to.equal('InvalidSnapshot.InUse');
+    await alice.ec2.send(new DeregisterImageCommand({ ImageId }));
+    await alice.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }));
+    const gone = await alice.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] })).catch((e) => e);
+    expect(gone.name).to.equal('InvalidAMIID.NotFound');
+    expect((await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).to.deep.equal([]);
+    await sleep(1000);
+    expect(await execIn(copy, 'cat /root/file')).to.equal('captured\n');
+    const launchDeregistered = await alice.ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1 })).catch((e) => e);
+    expect(launchDeregistered.name).to.equal('InvalidAMIID.NotFound');
+
+    const store = new ImageStore(config.dataDir);
+    const layersBefore = store.layers();
+    await alice.ec2.send(new TerminateInstancesCommand({ InstanceIds: [source, copy] }));
+    await waitForStates(alice.ec2, [source, copy], ['terminated']);
+    let layersAfter = store.layers();
+    for (let i = 0; i < 60 && layersAfter.length >= layersBefore.length; i++) {
+      await sleep(250);
+      layersAfter = store.layers();
+    }
+    expect(layersAfter.length, 'the captured layer is collected').to.equal(layersBefore.length - 1);
+  });
+
+  it('shares an image with exactly the named account, which can launch it; others get NotFound', async () => {
+    const source = await runOne(alice.ec2, IMAGES.busybox);
+    await alice.ec2.send(new StopInstancesCommand({ InstanceIds: [source] }));
+    await waitForStates(alice.ec2, [source], ['stopped']);
+    const { ImageId } = await alice.ec2.send(new CreateImageCommand({ InstanceId: source, Name: `shared-${Date.now()}` }));
+    expect((await waitForImage(alice.ec2, ImageId!)).State).to.equal('available');
+
+    const hidden = await bob.ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1 })).catch((e) => e);
+    expect(hidden.name).to.equal('InvalidAMIID.NotFound');
+    await alice.ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Add: [{ UserId: bob.accountId }] } }));
+    const perms = await alice.ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }));
+    expect(perms.LaunchPermissions).to.deep.equal([{ UserId: bob.accountId }]);
+
+    const seen = await bob.ec2.send(new DescribeImagesCommand({ ExecutableUsers: ['self'] }));
+    expect(seen.Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
+    expect((await bob.ec2.send(new DescribeImagesCommand({ Owners: [alice.accountId] }))).Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
+    expect((await carol.ec2.send(new DescribeImagesCommand({ Owners: [alice.accountId] }))).Images).to.deep.equal([]);
+    const carolLaunch = await carol.ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1 })).catch((e) => e);
+    expect(carolLaunch.name).to.equal('InvalidAMIID.NotFound');
+    const bobDeregister = await bob.ec2.send(new DeregisterImageCommand({ ImageId })).catch((e) => e);
+    expect(bobDeregister.name).to.equal('UnauthorizedOperation');
+
+    const bobInstance = await runOne(bob.ec2, ImageId!);
+    expect(bobInstance).to.match(/^i-/);
+    await alice.ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Remove: [{ UserId: bob.accountId }] } }));
+    const revoked = await bob.ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1 })).catch((e) => e);
+    expect(revoked.name).to.equal('InvalidAMIID.NotFound');
+    await alice.ec2.send(new DeregisterImageCommand({ ImageId }));
+  });
+
+  it('imports a root filesystem tarball with `oarcloud image import` and launches it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-import-'));
+    const tarball = path.join(dir, 'rootfs.tar.zst');
+    const base = new ImageStore(config.dataDir).layerPath('base-busybox');
+    await execFileAsync('tar', ['-C', base, '--zstd', '--exclude=./sbin/ec2-init', '-cf', tarball, '.']);
+    const cli = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+    const name = `imported-${Date.now()}`;
+    const out = (await execFileAsync(process.execPath, [cli, 'image', 'import', tarball, '--name', name])).stdout;
+    const imageId = /^(ami-[0-9a-f]{17})\t/.exec(out)![1];
+    expect((await execFileAsync(process.execPath, [cli, 'image', 'list'])).stdout).to.contain(name);
+    const found = await carol.ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }));
+    expect(found.Images?.[0]).to.deep.include({ ImageId: imageId, Public: true, ImageOwnerAlias: 'oarcloud' });
+    const id = await runOne(carol.ec2, imageId);
+    expect((await execIn(id, 'hostname')).trim()).to.equal(id);
+    await carol.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+    await waitForStates(carol.ec2, [id], ['terminated']);
+    await execFileAsync(process.execPath, [cli, 'image', 'delete', imageId]);
+    expect(existsSync(tarball)).to.equal(true);
+  });
+});
