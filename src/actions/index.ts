@@ -13,6 +13,11 @@ import describeInstanceStatus from './describe-instance-status';
 import describeImages from './describe-images';
 import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes';
 import { createImage, deleteSnapshot, deregisterImage, describeImageAttribute, modifyImageAttribute } from './images';
+import { describeInstanceCreditSpecifications, describeInstanceTypes } from './instance-types';
+import describeVolumes from './volumes';
+import { describeSecurityGroups, describeSubnets, describeVpcs } from './network';
+import getInstanceUefiData from './get-instance-uefi-data';
+import { createTags, deleteTags, describeTags } from './tags';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs';
 
 const ALL: Action[] = [
@@ -21,6 +26,8 @@ const ALL: Action[] = [
   describeInstanceAttribute, modifyInstanceAttribute,
   describeImages, createImage, deregisterImage, describeImageAttribute, modifyImageAttribute, deleteSnapshot,
   createKeyPair, importKeyPair, describeKeyPairs, deleteKeyPair,
+  describeInstanceTypes, describeInstanceCreditSpecifications, describeVolumes, describeVpcs, describeSubnets, describeSecurityGroups,
+  getInstanceUefiData, createTags, deleteTags, describeTags,
 ];
 
 export function actionRegistry(): Map<string, Action> {

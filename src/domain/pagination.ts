@@ -9,7 +9,7 @@ export function decodeToken(token: string | undefined): string | undefined {
   if (token === undefined || token === '') return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed.after === 'string' && /^[\w-]{1,64}$/.test(parsed.after)) return parsed.after;
+    if (typeof parsed.after === 'string' && parsed.after.length > 0 && parsed.after.length <= 512) return parsed.after;
   } catch {
     // fall through
   }

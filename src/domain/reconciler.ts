@@ -135,7 +135,7 @@ export class Reconciler {
       if (inst.state !== 'pending' || inst.state_reason_message !== message) await this.update(inst, { state: 'pending' }, { code: 'pending', message });
       return;
     }
-    if (domain === 'running') {
+    if (isUp(domain)) {
       if (inst.state !== 'running') await this.update(inst, { state: 'running', oar_node: job.node }, null, '');
       if (inst.reboot_requested) {
         await this.libvirt.reboot(inst.id);
@@ -304,12 +304,17 @@ export class Reconciler {
   }
 }
 
+/** A container that runs, or is frozen for an image capture (it resumes right after), is up. */
+function isUp(domain: DomainState | undefined): boolean {
+  return domain === 'running' || domain === 'paused';
+}
+
 /** Whether an instance's observed job and container differ from what its state says. */
 function needsWork(r: InstanceRow, job: OarJob | undefined, domain: DomainState | undefined): boolean {
   const transitional: InstanceStateName[] = ['pending', 'stopping', 'shutting-down'];
   if (transitional.includes(r.state)) return true;
   if (r.state === 'running') {
-    return r.desired_state !== 'running' || r.reboot_requested || !job || FINAL_JOB_STATES.has(job.state) || domain !== 'running';
+    return r.desired_state !== 'running' || r.reboot_requested || !job || FINAL_JOB_STATES.has(job.state) || !isUp(domain);
   }
   return r.desired_state !== r.state; // stopped
 }

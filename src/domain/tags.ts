@@ -56,3 +56,46 @@ export async function loadTags(db: Knex, resourceIds: string[]): Promise<Map<str
   }
   return out;
 }
+
+/**
+ * The resource type of each id the caller may tag, checking that it owns the resource (instances, their root
+ * volumes, images and their snapshots, key pairs, and its default VPC, subnet and security group).
+ * Another account's or an unknown id is NotFound, as for any other action.
+ */
+export async function resolveTaggable(
+  db: Knex,
+  accountId: string,
+  ids: string[],
+  defaults: { vpc: string; subnet: string; group: string },
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const hex = (id: string) => id.slice(id.indexOf('-') + 1);
+  const instanceIds = ids.filter((id) => /^(i|vol)-[0-9a-f]{8,17}$/.test(id)).map((id) => `i-${hex(id)}`);
+  const imageIds = ids.filter((id) => /^(ami|snap)-[0-9a-f]{8,17}$/.test(id)).map((id) => `ami-${hex(id)}`);
+  const instances = new Set(instanceIds.length ? await db('instances').where('account_id', accountId).whereIn('id', instanceIds).pluck('id') : []);
+  const images = new Set(imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : []);
+  const keys = new Set(await db('key_pairs').where('account_id', accountId).whereIn('id', ids).pluck('id'));
+  for (const id of ids) {
+    const prefix = id.slice(0, id.indexOf('-'));
+    let type: string | undefined;
+    if (prefix === 'i' && instances.has(id)) type = 'instance';
+    else if (prefix === 'vol' && instances.has(`i-${hex(id)}`)) type = 'volume';
+    else if (prefix === 'ami' && images.has(id)) type = 'image';
+    else if (prefix === 'snap' && images.has(`ami-${hex(id)}`)) type = 'snapshot';
+    else if (prefix === 'key' && keys.has(id)) type = 'key-pair';
+    else if (id === defaults.vpc) type = 'vpc';
+    else if (id === defaults.subnet) type = 'subnet';
+    else if (id === defaults.group) type = 'security-group';
+    if (!type) {
+      if (!/^[a-z]+-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidId(id);
+      if (prefix === 'i') throw errors.instanceNotFound([id]);
+      if (prefix === 'ami') throw errors.amiNotFound(id);
+      if (prefix === 'key') throw errors.keyPairNotFound(id);
+      if (prefix === 'vol') throw errors.volumeNotFound(id);
+      if (prefix === 'snap') throw errors.snapshotNotFound(id);
+      throw errors.invalidId(id);
+    }
+    out.set(id, type);
+  }
+  return out;
+}

@@ -50,6 +50,9 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     expect(image).to.deep.include({ State: 'available', Name: name, Description: 'first capture', OwnerId: alice.accountId, Public: false, RootDeviceName: '/dev/xvda' });
     expect(image.Tags).to.deep.equal([{ Key: 'role', Value: 'web' }]);
     expect(image.BlockDeviceMappings?.[0].Ebs?.SnapshotId).to.match(/^snap-/);
+    // the container was frozen during the capture, not stopped: it is still running after the next passes
+    await sleep(2500);
+    expect((await waitForStates(alice.ec2, [source], ['running', 'stopping', 'stopped']))[0].State?.Name).to.equal('running');
     const duplicate = await alice.ec2.send(new CreateImageCommand({ InstanceId: source, Name: name })).catch((e) => e);
     expect(duplicate.name).to.equal('InvalidAMIName.Duplicate');
 

@@ -1,0 +1,82 @@
+/**
+ * Terraform with the AWS provider 5.100 from the machine's filesystem mirror (no download): apply, a second plan
+ * that must report no changes, destroy. A missing terraform binary or provider skips with a visible SKIPPED line.
+ */
+import { expect } from 'chai';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { dropAccount, endpoint, execFileAsync, execIn, newAccount, region, type TestAccount } from '../test/support/live';
+
+const MIRROR = process.env.OARCLOUD_TF_MIRROR ?? '/opt/tf-plugins';
+const PROVIDER = path.join(MIRROR, 'registry.terraform.io', 'hashicorp', 'aws', '5.100.0');
+
+function terraform(dir: string, args: string[], vars: Record<string, string>) {
+  const r = spawnSync('terraform', args, {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 600_000,
+    env: {
+      ...process.env,
+      TF_CLI_CONFIG_FILE: path.join(dir, 'terraformrc'),
+      TF_IN_AUTOMATION: '1',
+      CHECKPOINT_DISABLE: '1',
+      ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [`TF_VAR_${k}`, v])),
+    },
+  });
+  return { code: r.status ?? 1, out: `${r.stdout}\n${r.stderr}` };
+}
+
+describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
+  this.timeout(600_000);
+  let account: TestAccount;
+  let dir: string;
+  let vars: Record<string, string>;
+
+  before(async function () {
+    if (spawnSync('terraform', ['version']).status !== 0 || !existsSync(PROVIDER)) {
+      console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
+      return this.skip();
+    }
+    account = await newAccount('tf');
+    dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-tf-'));
+    copyFileSync(path.join(__dirname, '..', '..', 'compat-tests', 'terraform', 'main.tf'), path.join(dir, 'main.tf'));
+    writeFileSync(path.join(dir, 'terraformrc'), `provider_installation {
+  filesystem_mirror {
+    path    = "${MIRROR}"
+    include = ["registry.terraform.io/hashicorp/aws"]
+  }
+  direct { exclude = ["registry.terraform.io/hashicorp/aws"] }
+}
+`);
+    await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
+    vars = { endpoint, region, access_key: account.accessKeyId, secret_key: account.secretAccessKey, public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim() };
+  });
+  after(async () => {
+    if (dir && account) terraform(dir, ['destroy', '-auto-approve', '-no-color'], vars);
+    await dropAccount(account);
+  });
+
+  it('init, apply, plan with no changes, destroy', async () => {
+    const init = terraform(dir, ['init', '-no-color', '-input=false'], vars);
+    expect(init.code, init.out).to.equal(0);
+
+    const apply = terraform(dir, ['apply', '-auto-approve', '-no-color', '-input=false'], vars);
+    expect(apply.code, apply.out).to.equal(0);
+    const outputs = JSON.parse(terraform(dir, ['output', '-json'], vars).out.split('\n\n')[0]);
+    const instanceId: string = outputs.instance_id.value;
+    expect(instanceId).to.match(/^i-/);
+    expect(outputs.image_id.value).to.match(/^ami-/);
+    expect(outputs.private_ip.value).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(await execIn(instanceId, 'cat /root/terraform')).to.equal('configured-by-terraform\n');
+
+    const plan = terraform(dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], vars);
+    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
+    expect(plan.out).to.contain('No changes.');
+
+    const destroy = terraform(dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], vars);
+    expect(destroy.code, destroy.out).to.equal(0);
+    expect(destroy.out).to.match(/Destroy complete! Resources: 3 destroyed/);
+  });
+});
