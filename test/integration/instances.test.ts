@@ -12,7 +12,7 @@ import {
   TerminateInstancesCommand, type Instance,
 } from '@aws-sdk/client-ec2';
 import {
-  config, describe1, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
+  config, describe1, dropAccount, terminateAll, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
 } from '../support/live';
 import { Oar } from '../../src/adapters/oar';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -43,18 +43,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     account = await newAccount('inst');
     other = await newAccount('other');
   });
-  afterEach(async () => {
-    // each test leaves the account with no live instance, whatever happened
-    const all = await account.ec2.send(new DescribeInstancesCommand({}));
-    const live = (all.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
-    for (const i of live) {
-      await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: i.InstanceId, DisableApiTermination: { Value: false } }));
-    }
-    if (live.length) {
-      await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids(live) }));
-      await waitForStates(account.ec2, ids(live), ['terminated'], 60_000);
-    }
-  });
+  // each test leaves the account with no live instance, whatever happened
+  afterEach(() => terminateAll(account));
   after(async () => {
     await dropAccount(account);
     await dropAccount(other);

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import aws4 from 'aws4';
-import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../../src/config';
 import { connect } from '../../src/adapters/db';
 import { Accounts } from '../../src/domain/accounts';
@@ -51,15 +51,22 @@ export async function newAccount(prefix = 'test'): Promise<TestAccount> {
   });
 }
 
-/** Terminates every instance of the account, waits until all are terminated, then deletes the account. */
-export async function dropAccount(account: TestAccount | undefined): Promise<void> {
+/** Terminates every instance of the account (clearing termination protection) and waits until all are terminated. */
+export async function terminateAll(account: TestAccount | undefined): Promise<void> {
   if (!account) return;
   const all = await account.ec2.send(new DescribeInstancesCommand({}));
-  const ids = (all.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
-  if (ids.length) {
-    await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
-    await waitForStates(account.ec2, ids, ['terminated'], 60_000);
-  }
+  const live = (all.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
+  const ids = live.map((i) => i.InstanceId!);
+  if (!ids.length) return;
+  for (const id of ids) await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }));
+  await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  await waitForStates(account.ec2, ids, ['terminated'], 60_000);
+}
+
+/** Terminates every instance of the account, then deletes the account. */
+export async function dropAccount(account: TestAccount | undefined): Promise<void> {
+  if (!account) return;
+  await terminateAll(account);
   await withAdmin((accounts) => accounts.delete(account.name));
 }
 

@@ -1,0 +1,97 @@
+/** The aws CLI (v1) against real instances: the commands README shows, waiters and pagination included. */
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { dropAccount, terminateAll, execIn, IMAGES, newAccount, type TestAccount } from '../test/support/live';
+import { available, runClient } from './support';
+
+describe('compat: aws CLI (real instances)', function () {
+  this.timeout(600_000);
+  let account: TestAccount;
+  const aws = (...args: string[]) => {
+    const r = runClient('aws', ['ec2', ...args, '--output', 'json'], account);
+    if (r.code !== 0) throw new Error(`aws ec2 ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout ? JSON.parse(r.stdout) : {};
+  };
+  before(async function () {
+    if (!available('aws')) {
+      console.log('      SKIPPED: the aws CLI is not on this machine');
+      return this.skip();
+    }
+    account = await newAccount('cli');
+  });
+  afterEach(() => terminateAll(account));
+  after(() => dropAccount(account));
+
+  it('regions, zones and key pairs', () => {
+    expect(aws('describe-regions').Regions[0].RegionName).to.be.a('string');
+    expect(aws('describe-availability-zones').AvailabilityZones[0].State).to.equal('available');
+    const created = aws('create-key-pair', '--key-name', 'cli-made');
+    expect(created.KeyMaterial).to.contain('PRIVATE KEY');
+    const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-cli-'));
+    const pub = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@example';
+    writeFileSync(path.join(dir, 'key.pub'), pub);
+    expect(aws('import-key-pair', '--key-name', 'cli-imported', '--public-key-material', `fileb://${path.join(dir, 'key.pub')}`).KeyName).to.equal('cli-imported');
+    const keys = aws('describe-key-pairs', '--key-names', 'cli-made', 'cli-imported');
+    expect(keys.KeyPairs.map((k: { KeyName: string }) => k.KeyName)).to.deep.equal(['cli-imported', 'cli-made']);
+    const dup = runClient('aws', ['ec2', 'create-key-pair', '--key-name', 'cli-made'], account);
+    expect(dup.code).to.equal(255);
+    expect(dup.stderr).to.contain('InvalidKeyPair.Duplicate');
+  });
+
+  it('run --count 2 with key, user data, tags and a client token; wait; filters, --query, pagination; image; terminate; wait', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-cli-'));
+    writeFileSync(path.join(dir, 'user-data.sh'), '#!/bin/sh\necho from-cli > /root/cli\n');
+    const runArgs = ['run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--count', '2', '--key-name', 'cli-imported',
+      '--user-data', `file://${path.join(dir, 'user-data.sh')}`, '--client-token', `cli-${Date.now()}`,
+      '--tag-specifications', 'ResourceType=instance,Tags=[{Key=Name,Value=cli-web},{Key=Env,Value=compat}]'];
+    const run = aws(...runArgs);
+    const ids: string[] = run.Instances.map((i: { InstanceId: string }) => i.InstanceId);
+    expect(ids).to.have.length(2);
+    expect(aws(...runArgs).ReservationId, 'same client token, same reservation').to.equal(run.ReservationId);
+
+    aws('wait', 'instance-running', '--instance-ids', ...ids);
+    const names = aws('describe-instances', '--filters', 'Name=instance-state-name,Values=running', 'Name=tag:Name,Values=cli-web',
+      '--query', 'Reservations[].Instances[].InstanceId');
+    expect([...names].sort()).to.deep.equal([...ids].sort());
+    const paged = aws('describe-instances', '--page-size', '5', '--query', 'Reservations[].Instances[].InstanceId');
+    expect([...paged].sort()).to.deep.equal([...ids].sort());
+    const status = aws('describe-instance-status', '--instance-ids', ...ids);
+    expect(status.InstanceStatuses.map((s: { InstanceState: { Name: string } }) => s.InstanceState.Name)).to.deep.equal(['running', 'running']);
+    const ud = aws('describe-instance-attribute', '--instance-id', ids[0], '--attribute', 'userData');
+    expect(Buffer.from(ud.UserData.Value, 'base64').toString()).to.contain('from-cli');
+
+    const image = aws('create-image', '--instance-id', ids[0], '--name', `cli-image-${Date.now()}`, '--description', 'from the CLI',
+      '--tag-specifications', 'ResourceType=image,Tags=[{Key=made-by,Value=cli}]');
+    aws('wait', 'image-available', '--image-ids', image.ImageId);
+    const mine = aws('describe-images', '--owners', 'self');
+    expect(mine.Images.map((i: { ImageId: string }) => i.ImageId)).to.deep.equal([image.ImageId]);
+
+    aws('create-tags', '--resources', ids[0], '--tags', 'Key=extra,Value=1');
+    const tags = aws('describe-tags', '--filters', `Name=resource-id,Values=${ids[0]}`);
+    expect(tags.Tags.map((t: { Key: string }) => t.Key).sort()).to.deep.equal(['Env', 'Name', 'extra']);
+
+    const term = aws('terminate-instances', '--instance-ids', ...ids);
+    expect(term.TerminatingInstances).to.have.length(2);
+    aws('wait', 'instance-terminated', '--instance-ids', ...ids);
+    aws('deregister-image', '--image-id', image.ImageId);
+    aws('delete-snapshot', '--snapshot-id', mine.Images[0].BlockDeviceMappings[0].Ebs.SnapshotId);
+    aws('delete-key-pair', '--key-name', 'cli-made');
+    aws('delete-key-pair', '--key-name', 'cli-imported');
+    expect(aws('describe-key-pairs').KeyPairs).to.deep.equal([]);
+
+    const probe = runClient('aws', ['ec2', 'describe-instances', '--instance-ids', 'i-0123456789abcdef0'], account);
+    expect(probe.code).to.equal(255);
+    expect(probe.stderr).to.contain('InvalidInstanceID.NotFound');
+  });
+
+  it('user data given to the CLI ran inside the instance', async () => {
+    const run = aws('run-instances', '--image-id', IMAGES.busybox, '--user-data', 'echo plain > /root/plain');
+    const id = run.Instances[0].InstanceId;
+    aws('wait', 'instance-running', '--instance-ids', id);
+    expect(await execIn(id, 'cat /root/plain')).to.equal('plain\n');
+    aws('terminate-instances', '--instance-ids', id);
+    aws('wait', 'instance-terminated', '--instance-ids', id);
+  });
+});

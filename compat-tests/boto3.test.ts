@@ -1,0 +1,32 @@
+/** boto3 (client and resource APIs, waiters, paginator) against real instances. */
+import { expect } from 'chai';
+import path from 'node:path';
+import { dropAccount, terminateAll, IMAGES, newAccount, type TestAccount } from '../test/support/live';
+import { available, runClient } from './support';
+
+describe('compat: boto3 (real instances)', function () {
+  this.timeout(600_000);
+  let account: TestAccount;
+  before(async function () {
+    if (!available('python3', ['-c', 'import boto3'])) {
+      console.log('      SKIPPED: boto3 is not importable by python3 on this machine');
+      return this.skip();
+    }
+    account = await newAccount('boto3');
+  });
+  afterEach(() => terminateAll(account));
+  after(() => dropAccount(account));
+
+  it('client and resource APIs: run, wait, paginate, tag, filter, terminate, wait', () => {
+    const script = path.join(__dirname, '..', '..', 'compat-tests', 'boto3_workflow.py');
+    const r = runClient('python3', [script, IMAGES.busybox], account);
+    expect(r.code, r.stderr).to.equal(0);
+    const seen = JSON.parse(r.stdout);
+    expect(seen.client_states).to.deep.equal(['running']);
+    expect(seen.resource.state).to.equal('running');
+    expect(seen.resource.ip).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(seen.resource.type).to.equal('t2.nano');
+    expect(seen.filtered.sort()).to.deep.equal(seen.ids);
+    expect(seen.error).to.equal('InvalidInstanceID.NotFound');
+  });
+});
