@@ -81,6 +81,19 @@ program.command('test').description('run the whole test suite against real servi
     process.exitCode = (await runTests(config, creds, { grep: opts.grep, suites: opts.suite })) ? 0 : 1;
   });
 
+program.command('bench').description('run the benchmarks against real services and rewrite BENCHMARKS.md')
+  .option('--quick', 'a short run of every part (what the test suite runs)')
+  .option('--no-write', 'print the report instead of rewriting BENCHMARKS.md')
+  .action(async (opts) => {
+    provisionHost(true);
+    await prepareDatabase(config, true);
+    await startServerInBackground(config, true);
+    // the bench is built with the rest of the project, outside src/
+    const { runBench } = require(path.join(ROOT, 'dist', 'bench', 'run.js')) as typeof import('../../bench/run');
+    const result = await runBench({ quick: Boolean(opts.quick), write: opts.write !== false });
+    console.log(result.text);
+  });
+
 const account = program.command('account').description('manage accounts (admin)');
 account.command('create <name>').action((name) => withAccounts(async (a) => {
   const acc = await a.create(name);

@@ -22,7 +22,9 @@ import type { AddressPool } from './addresses';
 import type { NetworkView } from './network';
 import type { InstanceRow, InstanceStateName } from './instances';
 
-const PASS_INTERVAL_MS = 1000;
+/** The pass runs every 200 ms while an instance is in transition (a launch waits on it), else every second. */
+const PASS_INTERVAL_MS = 200;
+const IDLE_PASS_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 10_000;
 const MAX_START_FAILURES = 3;
 
@@ -33,6 +35,8 @@ export class Reconciler {
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private passBusy = false;
+  private lastPass = 0;
+  private busy = true;
 
   constructor(
     private readonly db: Knex,
@@ -69,6 +73,7 @@ export class Reconciler {
   /** Asks for the instance to be looked at soon; calls made while it is being worked on coalesce. */
   kick(id: string): void {
     if (!this.running) return;
+    this.busy = true;
     if (this.queue.has(id)) {
       this.pendingKick.add(id);
       return;
@@ -90,9 +95,12 @@ export class Reconciler {
   /** Every second: find instances whose job or container changed, in one query to OAR and one to libvirt. */
   async pass(): Promise<void> {
     if (this.passBusy || !this.running) return;
+    if (!this.busy && Date.now() - this.lastPass < IDLE_PASS_INTERVAL_MS) return;
     this.passBusy = true;
+    this.lastPass = Date.now();
     try {
-      const rows: InstanceRow[] = await this.db('instances').whereNot('state', 'terminated');
+      const rows: InstanceRow[] = await this.db('instances').whereNot('state', 'terminated').whereNot({ state: 'stopped', desired_state: 'stopped' });
+      this.busy = rows.some((r) => r.state !== 'running' || r.desired_state !== 'running');
       if (!rows.length) return;
       const jobs = await this.oar.jobs(rows.filter((r) => r.oar_job_id).map((r) => r.oar_job_id!));
       const domains = await this.libvirt.list();
