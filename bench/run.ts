@@ -28,6 +28,8 @@ import { SecretBox } from '../src/domain/secrets';
 import { systemImageId } from '../src/domain/images';
 import { newId } from '../src/domain/ids';
 
+// the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const config = loadConfig();
 const endpoint = endpointUrl(config);
 const region = config.regions[0];

@@ -1,5 +1,4 @@
 import { defineAction } from './action';
-import { checkMaxResults } from '../domain/pagination';
 import { STATE_CODES } from '../domain/instances';
 import type { Filter } from '../domain/filters';
 
@@ -10,13 +9,8 @@ import type { Filter } from '../domain/filters';
 export default defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string; IncludeAllInstances?: boolean }>(
   'DescribeInstanceStatus',
   async (input, { caller, services }) => {
-    const { rows, nextToken } = await services.instances.describe({
-      accountId: caller.accountId,
-      instanceIds: input.InstanceIds,
-      filters: input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }],
-      maxResults: checkMaxResults(input.MaxResults, 5, 1000),
-      nextToken: input.NextToken,
-    });
+    const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
+    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input, onlyRunning);
     const status = (s: string) => (s === 'running' ? 'ok' : s === 'pending' ? 'initializing' : 'not-applicable');
     return {
       InstanceStatuses: rows.map((r) => ({

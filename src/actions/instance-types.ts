@@ -67,13 +67,7 @@ export const describeInstanceTypes = defineAction<{ InstanceTypes?: string[]; Fi
 export const describeInstanceCreditSpecifications = defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string }>(
   'DescribeInstanceCreditSpecifications',
   async (input, { caller, services }) => {
-    const { rows, nextToken } = await services.instances.describe({
-      accountId: caller.accountId,
-      instanceIds: input.InstanceIds,
-      filters: input.Filters,
-      maxResults: checkMaxResults(input.MaxResults, 5, 1000),
-      nextToken: input.NextToken,
-    });
+    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input);
     return {
       InstanceCreditSpecifications: rows
         .filter((r) => findInstanceType(r.instance_type)?.burstable)

@@ -61,6 +61,8 @@ export function domainXml(d: DomainSpec): string {
   });
 }
 
+const NO_DOMAIN = /failed to get domain|Domain not found|no domain with matching name/i;
+
 export class Libvirt {
   private watcher?: ChildProcess;
   private stopped = false;
@@ -82,9 +84,13 @@ export class Libvirt {
     return states;
   }
 
+  /** The domain's state, undefined when no such domain exists; throws when libvirtd cannot be reached. */
   async state(name: string): Promise<DomainState | undefined> {
     const r = await run('virsh', ['-q', '-c', this.uri, 'domstate', name]);
-    return r.code === 0 ? (r.stdout.trim() as DomainState) : undefined;
+    if (r.code === 0) return r.stdout.trim() as DomainState;
+    // while libvirtd is down the containers keep running: never read that as "the domain is gone"
+    if (NO_DOMAIN.test(r.stderr)) return undefined;
+    throw new Error(`virsh domstate ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   /** Defines the domain from `xmlFile` (written there first: virsh cannot reopen a socket stdin) and starts it. */
@@ -120,12 +126,12 @@ export class Libvirt {
 
   async destroy(name: string): Promise<void> {
     const r = await run('virsh', ['-q', '-c', this.uri, 'destroy', name]);
-    if (r.code !== 0 && !/not running|failed to get domain|not found/i.test(r.stderr)) throw new Error(`virsh destroy ${name}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/not running/i.test(r.stderr) && !NO_DOMAIN.test(r.stderr)) throw new Error(`virsh destroy ${name}: ${r.stderr.trim()}`);
   }
 
   async undefine(name: string): Promise<void> {
     const r = await run('virsh', ['-q', '-c', this.uri, 'undefine', name]);
-    if (r.code !== 0 && !/failed to get domain|not found/i.test(r.stderr)) throw new Error(`virsh undefine ${name}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !NO_DOMAIN.test(r.stderr)) throw new Error(`virsh undefine ${name}: ${r.stderr.trim()}`);
   }
 
   async remove(name: string): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { errors } from '../protocol/errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
-import { decodeToken, encodeToken } from './pagination';
+import { checkMaxResults, decodeToken, encodeToken } from './pagination';
 import { loadTags } from './tags';
 import { derivedIds, isValidId } from './ids';
 import type { NetworkView } from './network';
@@ -135,6 +135,21 @@ export class InstanceStore {
       nextToken = encodeToken(rows[rows.length - 1].id);
     }
     return { rows, nextToken };
+  }
+
+  /** A page of the caller's instances as the Describe* actions take it (InstanceIds, Filters, MaxResults 5-1000, NextToken). */
+  async describeRequest(
+    accountId: string,
+    input: { InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string },
+    extraFilters: Filter[] = [],
+  ): Promise<{ rows: InstanceRow[]; nextToken?: string }> {
+    return this.describe({
+      accountId,
+      instanceIds: input.InstanceIds,
+      filters: [...(input.Filters ?? []), ...extraFilters],
+      maxResults: checkMaxResults(input.MaxResults, 5, 1000),
+      nextToken: input.NextToken,
+    });
   }
 
   private applyFilter(q: Knex.QueryBuilder, name: string, values: string[], accountId: string): void {

@@ -27,11 +27,14 @@ const PASS_INTERVAL_MS = 200;
 const IDLE_PASS_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 10_000;
 const MAX_START_FAILURES = 3;
+const SUBMIT_RETRY_MS = 3000;
 
 export class Reconciler {
   private readonly queue = new Map<string, Promise<void>>();
   private readonly pendingKick = new Set<string>();
   private readonly startFailures = new Map<string, number>();
+  /** Instances whose last oarsub failed for a passing reason, and when to try again. */
+  private readonly submitRetryAt = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private passBusy = false;
@@ -162,18 +165,27 @@ export class Reconciler {
   }
 
   private async submit(inst: InstanceRow): Promise<void> {
+    if ((this.submitRetryAt.get(inst.id) ?? 0) > Date.now()) return;
     // a job submitted just before a crash carries the instance id as its name: adopt it rather than submit twice
     const adopted = (await this.oar.activeJobs()).find((j) => j.name === inst.id);
     let jobId: number;
     try {
       jobId = adopted?.id ?? (await this.oar.submit(inst.id, inst.oar_cores));
-    } catch (err) {
+    } catch (err: any) {
       if (err instanceof OarSubmitError && err.impossible) {
         await this.update(inst, { desired_state: 'terminated' }, { code: 'Server.InsufficientInstanceCapacity', message: `Server.InsufficientInstanceCapacity: ${err.message}` });
         return this.kick(inst.id);
       }
-      throw err;
+      // OAR is unreachable or refused for a passing reason: stay pending, say why, retry in a few seconds
+      this.submitRetryAt.set(inst.id, Date.now() + SUBMIT_RETRY_MS);
+      const message = `pending: OAR did not accept the job yet, retrying (${String(err?.message ?? err).slice(0, 200)})`;
+      if (inst.state_reason_message !== message) {
+        await this.update(inst, {}, { code: 'pending', message });
+        await this.event(inst, 'error', message);
+      }
+      return;
     }
+    this.submitRetryAt.delete(inst.id);
     await this.update(inst, { oar_job_id: jobId, state: 'pending' }, { code: 'pending', message: `pending: submitted to OAR (job ${jobId})` });
     await this.event(inst, 'oar', adopted ? `adopted OAR job ${jobId}` : `submitted OAR job ${jobId}`);
     void this.oar.notifyScheduler();

@@ -62,6 +62,8 @@ function firstLeaf(node: Node): string {
 function decodeScalar(s: Shape, node: Node): unknown {
   if (node.children.size > 0) throw errors.unknownParameter(firstLeaf([...node.children.values()][0]));
   const raw = node.value ?? '';
+  // no EC2 value may hold NUL, and PostgreSQL text cannot store it
+  if (raw.includes('\u0000')) throw errors.invalidParameterValue(node.path, raw.replace(/\u0000/g, '\\0'), 'It must not contain NUL characters.');
   switch (s.type) {
     case 'string':
       if (s.enum && raw !== '' && !s.enum.includes(raw)) throw errors.invalidParameterValue(node.path, raw);

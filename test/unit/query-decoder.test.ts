@@ -63,6 +63,10 @@ describe('Query decoder', () => {
     fails(() => decodeQuery(undefined, { Anything: '1' }), 'UnknownParameter');
   });
 
+  it('refuses NUL characters in values', () => {
+    fails(() => decodeQuery('DescribeInstancesRequest', { 'Filter.1.Name': 'tag:x', 'Filter.1.Value.1': 'a\u0000b' }), 'InvalidParameterValue', 'Filter.1.Value.1');
+  });
+
   it('ignores the envelope and signing parameters', () => {
     expect(decodeQuery('DescribeRegionsRequest', { Action: 'DescribeRegions', Version: '2016-11-15', 'X-Amz-Signature': 'ab' })).to.deep.equal({});
   });

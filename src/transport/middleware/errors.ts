@@ -16,7 +16,11 @@ export const errorHandler = (log: Logger): Middleware => async (ctx, next) => {
   } catch (err: any) {
     let e: Ec2Error;
     if (err instanceof Ec2Error) e = err;
-    else if (isUnavailable(err)) {
+    else if (typeof err?.code === 'string' && err.code.startsWith('22')) {
+      // a PostgreSQL data exception: the input could not be represented (an action should have refused it first)
+      e = errors.invalidParameterValue('(request)', '', 'A value in the request cannot be stored.');
+      log.warn({ requestId: ctx.state.requestId, action: ctx.state.action, err: String(err?.message) }, 'data exception from input');
+    } else if (isUnavailable(err)) {
       e = errors.unavailable();
       log.warn({ requestId: ctx.state.requestId, err: String(err?.message ?? err) }, 'backing service unavailable');
     } else {
