@@ -18,6 +18,7 @@ import { Quotas } from './domain/quotas';
 import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
 import { ImageCapturer } from './domain/image-capture';
+import { CredentialCache } from './domain/credential-cache';
 import { createApp } from './transport/app';
 import { actionRegistry } from './actions';
 import type { Services } from './services';
@@ -37,11 +38,13 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const libvirt = new Libvirt(config.libvirtUri);
   const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, log.child({ component: 'reconciler' }));
   const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }));
+  const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
   const services: Services = {
     config,
     log,
     db,
-    accounts: new Accounts(db, SecretBox.fromFile(config.masterKeyFile)),
+    accounts,
+    credentials: new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' })),
     instances: new InstanceStore(db, network, config.terminatedRetentionSeconds),
     images: new Images(db),
     keyPairs: new KeyPairs(db),
@@ -60,6 +63,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   const db = connect(config.databaseUrl);
   await migrate(db);
   const { services, reconciler } = buildServices(config, log, db);
+  await services.credentials.start();
   const app = createApp(services, actionRegistry());
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -82,6 +86,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
       clearInterval(collector);
       await reconciler.stop();
       await services.capturer.idle();
+      await services.credentials.stop();
       await services.oar.close();
       await db.destroy();
       rmSync(config.pidFile, { force: true });

@@ -11,12 +11,14 @@ import type { Quotas } from './domain/quotas';
 import type { AddressPool } from './domain/addresses';
 import type { Oar } from './adapters/oar';
 import type { ImageCapturer } from './domain/image-capture';
+import type { CredentialCache } from './domain/credential-cache';
 
 export interface Services {
   config: Config;
   log: Logger;
   db: Db;
   accounts: Accounts;
+  credentials: CredentialCache;
   instances: InstanceStore;
   images: Images;
   keyPairs: KeyPairs;

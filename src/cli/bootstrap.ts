@@ -109,7 +109,8 @@ export async function startServerInBackground(config: Config, quiet = false): Pr
   }
   mkdirSync(path.dirname(SERVER_LOG), { recursive: true });
   const out = openSync(SERVER_LOG, 'a');
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'], {
+  // the server inherits this process's V8 flags (bin/oarcloud sets them)
+  const child = spawn(process.execPath, [...process.execArgv, path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'], {
     detached: true,
     stdio: ['ignore', out, out],
     env: process.env,

@@ -2,6 +2,7 @@
 import type { Db } from '../adapters/db';
 import { newAccessKeyId, newAccountId, newSecretAccessKey } from './ids';
 import type { SecretBox } from './secrets';
+import { announceKeyChange } from './credential-cache';
 
 export type Role = 'admin' | 'user';
 export const SYSTEM_ACCOUNT_NAME = 'system';
@@ -76,6 +77,7 @@ export class Accounts {
     const live = await this.db('instances').where('account_id', account.id).whereNot('state', 'terminated').count<{ n: string }[]>('* as n');
     if (Number(live[0].n) > 0) throw new Error(`account ${account.name} still has ${live[0].n} instance(s) that are not terminated`);
     await this.db('accounts').where('id', account.id).delete();
+    await announceKeyChange(this.db, '*');
   }
 
   async ensureUser(accountId: string, name: string, role: Role): Promise<{ id: number }> {
@@ -110,6 +112,7 @@ export class Accounts {
   async revokeKey(accessKeyId: string): Promise<void> {
     const n = await this.db('access_keys').where({ access_key_id: accessKeyId, status: 'Active' }).update({ status: 'Revoked', revoked_at: this.db.fn.now() });
     if (n === 0) throw new Error(`no active access key ${accessKeyId}`);
+    await announceKeyChange(this.db, accessKeyId);
   }
 
   /** The caller behind an active access key and its secret, or undefined (unknown or revoked key). */

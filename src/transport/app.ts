@@ -28,14 +28,14 @@ export function buildStamp(): string {
 
 export function createApp(services: Services, actions: Map<string, Action>): Koa {
   const build = buildStamp();
-  const { config, log, accounts } = services;
+  const { config, log, credentials } = services;
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
   const router = new Router();
   const ec2 = [
     readBody(config.maxBodyBytes),
-    authenticate(accounts, { regions: config.regions, skewSeconds: config.clockSkewSeconds }),
+    authenticate((id) => credentials.resolve(id), { regions: config.regions, skewSeconds: config.clockSkewSeconds }),
     decode(actions),
     dispatch(services),
     encode(),
