@@ -27,10 +27,13 @@ import { Accounts } from '../src/domain/accounts';
 import { SecretBox } from '../src/domain/secrets';
 import { systemImageId } from '../src/domain/images';
 import { newId } from '../src/domain/ids';
+import { Libvirt } from '../src/adapters/libvirt';
+import { mixedLoad, type LoadResult } from './load';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const config = loadConfig();
+const libvirt = new Libvirt(config.libvirtUri);
 const endpoint = endpointUrl(config);
 const region = config.regions[0];
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -341,8 +344,7 @@ async function benchImages(quick: boolean) {
   for (const mib of sizes) {
     const runs: number[] = [];
     for (let i = 0; i < (quick ? 1 : 5); i++) {
-      execFileSync('virsh', ['-q', '-c', config.libvirtUri, 'lxc-enter-namespace', id, '--noseclabel', '/bin/sh', '-c',
-        `dd if=/dev/urandom of=/root/blob-${mib}-${i} bs=1M count=${mib} 2>/dev/null`]);
+      await libvirt.exec(id, `dd if=/dev/urandom of=/root/blob-${mib}-${i} bs=1M count=${mib} 2>/dev/null`);
       const t0 = now();
       const { ImageId } = await acct.ec2.send(new CreateImageCommand({ InstanceId: id, Name: `bench-${mib}-${i}-${Date.now()}` }));
       await waitFor(async () => {
@@ -352,7 +354,7 @@ async function benchImages(quick: boolean) {
       }, 120_000, 10);
       runs.push(now() - t0);
       await acct.ec2.send(new DeregisterImageCommand({ ImageId }));
-      execFileSync('virsh', ['-q', '-c', config.libvirtUri, 'lxc-enter-namespace', id, '--noseclabel', '/bin/sh', '-c', `rm -f /root/blob-${mib}-${i}`]);
+      await libvirt.exec(id, `rm -f /root/blob-${mib}-${i}`);
     }
     out.push({ mib, runs });
   }
@@ -494,6 +496,29 @@ function missedNotes(m: { launchP50: number; launchP95: number; minRatio: number
   return notes.length ? ['## Missed targets', '', ...notes, ''] : [];
 }
 
+async function benchLoad(quick: boolean): Promise<LoadResult> {
+  const acct = await benchAccount('bench-load');
+  const result = await mixedLoad(acct.ec2, 50, quick ? 5 : 60);
+  const all = await acct.ec2.send(new DescribeInstancesCommand({}));
+  const live = all.Reservations!.flatMap((r) => r.Instances!).filter((i) => i.State!.Name !== 'terminated').map((i) => i.InstanceId!);
+  await terminate(acct.ec2, live);
+  return result;
+}
+
+function loadReport(l: LoadResult): string[] {
+  return [
+    `## Load: ${l.clients} concurrent SDK clients for ${l.seconds} s (mixed Describe/Run/Terminate)`,
+    '',
+    `${l.requests} requests (${(l.requests / l.seconds).toFixed(0)}/s), ${l.serverErrors} server errors, ${l.launched.length} instances launched and all terminated afterwards.`,
+    `Answers: ${Object.entries(l.status).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+    '',
+    '| action | requests | p50 | p99 |',
+    '|---|---|---|---|',
+    ...Object.entries(l.byAction).map(([a, v]) => `| ${a} | ${v.count} | ${fmt(v.p50)} | ${fmt(v.p99)} |`),
+    '',
+  ];
+}
+
 export async function runBench(opts: { quick: boolean; write: boolean }) {
   const m = machine();
   process.stderr.write('bench: launch...\n');
@@ -502,7 +527,9 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const api = await benchApi(opts.quick);
   process.stderr.write('bench: images...\n');
   const images = await benchImages(opts.quick);
-  const text = report(m, launch, api, images);
+  process.stderr.write('bench: load...\n');
+  const load = await benchLoad(opts.quick);
+  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n');
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, text };
+  return { machine: m, launch, api, images, load, text };
 }

@@ -20,6 +20,11 @@ export interface Config {
   subnetPrefix: string;
   /** First and last host number handed to instances in the subnet. */
   addressRange: [number, number];
+  /** Container uid/gid 0 maps to this host id (libvirt <idmap>): containers are unprivileged. null: privileged. */
+  idmapBase: number | null;
+  idmapCount: number;
+  /** Most processes one container may hold (its own pids cgroup). */
+  pidsMax: number;
   logLevel: string;
   logFile?: string;
   pidFile: string;
@@ -50,6 +55,9 @@ export function loadConfig(): Config {
     network: env.OARCLOUD_NETWORK ?? 'oarcloud',
     subnetPrefix: env.OARCLOUD_SUBNET_PREFIX ?? '10.77.0',
     addressRange: [10, 254],
+    idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),
+    idmapCount: 65_536,
+    pidsMax: int(env.OARCLOUD_PIDS_MAX, 1024),
     logLevel: env.OARCLOUD_LOG_LEVEL ?? 'info',
     logFile: env.OARCLOUD_LOG_FILE,
     pidFile: env.OARCLOUD_PID_FILE ?? '/run/oarcloud/server.pid',

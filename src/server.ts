@@ -37,7 +37,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const store = new ImageStore(config.dataDir);
   const libvirt = new Libvirt(config.libvirtUri);
   const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, log.child({ component: 'reconciler' }));
-  const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }));
+  const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }), config.idmapBase);
   const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
   const services: Services = {
     config,

@@ -4,7 +4,7 @@
  * upper directory on top (<data>/instances/<id>/{upper,work,rootfs}). Stopping unmounts it and keeps upper.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, opendir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runOk } from './exec';
 
@@ -12,6 +12,28 @@ export interface InstanceFile {
   path: string;
   content: string | Buffer;
   mode: number;
+}
+
+const IDMAP_MARKER = '.idmap';
+
+/** Adds `base` to every uid and gid below it, in the whole tree (symlinks themselves, never their targets). */
+async function shiftIds(root: string, base: number): Promise<void> {
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of await opendir(dir)) {
+      const p = path.join(dir, entry.name);
+      const st = await lstat(p);
+      if (st.uid < base || st.gid < base) {
+        const mode = st.mode;
+        await lchown(p, st.uid < base ? st.uid + base : st.uid, st.gid < base ? st.gid + base : st.gid);
+        // chown clears set-uid/set-gid bits: put them back
+        if (!entry.isSymbolicLink() && mode & 0o6000) await chmod(p, mode & 0o7777);
+      }
+      if (entry.isDirectory()) await walk(p);
+    }
+  };
+  const st = await lstat(root);
+  if (st.uid < base) await lchown(root, st.uid + base, st.gid < base ? st.gid + base : st.gid);
+  await walk(root);
 }
 
 export class ImageStore {
@@ -55,12 +77,16 @@ export class ImageStore {
     return this.mountedInstances().has(instanceId);
   }
 
-  /** Mounts the instance's overlay (layers listed top first); idempotent. */
-  async mount(instanceId: string, layers: string[]): Promise<string> {
+  /**
+   * Mounts the instance's overlay (layers listed top first); idempotent. The upper directory is the merged root's
+   * inode, so it belongs to the container's root (`owner`, a host id when containers are unprivileged).
+   */
+  async mount(instanceId: string, layers: string[], owner = 0): Promise<string> {
     const dir = this.instanceDir(instanceId);
     const rootfs = this.rootfs(instanceId);
     if (this.isMounted(instanceId)) return rootfs;
     for (const sub of ['upper', 'work', 'rootfs']) mkdirSync(path.join(dir, sub), { recursive: true });
+    await lchown(path.join(dir, 'upper'), owner, owner);
     for (const l of layers) if (!this.layerExists(l)) throw new Error(`layer ${l} is missing from ${this.layersDir}`);
     const lower = layers.map((l) => this.layerPath(l)).join(':');
     await runOk('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`, rootfs]);
@@ -84,7 +110,7 @@ export class ImageStore {
    * sources are first merged through a read-only overlay, which resolves whiteouts: that flattens a chain.
    * The layer is built beside its final place and renamed, then marked complete.
    */
-  async createLayer(layerId: string, sources: string[], exclude: string[] = []): Promise<number> {
+  async createLayer(layerId: string, sources: string[], exclude: string[] = [], idmapBase: number | null = null): Promise<number> {
     const target = this.layerPath(layerId);
     const building = `${target}.building`;
     const merged = `${target}.merged`;
@@ -106,11 +132,26 @@ export class ImageStore {
         await rm(merged, { recursive: true, force: true });
       }
     }
+    if (idmapBase !== null) await shiftIds(building, idmapBase);
     const size = Number((await runOk('du', ['-sb', building])).split(/\s+/)[0]);
     await rm(target, { recursive: true, force: true });
     await rename(building, target);
+    if (idmapBase !== null) await writeFile(path.join(target, IDMAP_MARKER), String(idmapBase));
     await writeFile(path.join(target, '.complete'), '');
     return size;
+  }
+
+  /**
+   * Makes a layer usable by unprivileged containers: every file owned by a host id below `base` is given that id
+   * plus `base`, so the container's root (host id `base`) owns what root owned. Done once per layer (marker file).
+   */
+  async shiftLayer(layerId: string, base: number): Promise<boolean> {
+    const dir = this.layerPath(layerId);
+    const marker = path.join(dir, IDMAP_MARKER);
+    if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === String(base)) return false;
+    await shiftIds(dir, base);
+    await writeFile(marker, String(base));
+    return true;
   }
 
   async removeLayer(layerId: string): Promise<void> {
@@ -127,14 +168,17 @@ export class ImageStore {
   }
 
   /** Writes files into the mounted root filesystem (they land in the instance's upper layer). */
-  async writeFiles(instanceId: string, files: InstanceFile[]): Promise<void> {
+  async writeFiles(instanceId: string, files: InstanceFile[], owner = 0): Promise<void> {
     const rootfs = this.rootfs(instanceId);
     for (const f of files) {
       const target = path.join(rootfs, f.path);
       if (!target.startsWith(rootfs + '/')) throw new Error(`refusing to write outside the rootfs: ${f.path}`);
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      // directories we create belong to the container's root too
+      const created = await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+      for (let d = path.dirname(target); created && d.length >= created.length; d = path.dirname(d)) await lchown(d, owner, owner);
       await writeFile(target, f.content, { mode: f.mode });
       await chmod(target, f.mode);
+      await lchown(target, owner, owner);
     }
   }
 }

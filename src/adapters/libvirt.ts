@@ -4,7 +4,9 @@
  * `virsh event --loop` process, so state changes are seen without polling each domain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { XMLBuilder } from 'fast-xml-parser';
 import { run, runOk } from './exec';
@@ -23,6 +25,8 @@ export interface DomainSpec {
   prefix: number;
   gateway: string;
   mac: string;
+  /** Maps the container's ids 0..count-1 to host ids base.. (an unprivileged container). */
+  idmap?: { base: number; count: number };
 }
 
 const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true, format: true });
@@ -41,6 +45,14 @@ export function domainXml(d: DomainSpec): string {
       on_poweroff: 'destroy',
       on_reboot: 'restart',
       on_crash: 'destroy',
+      ...(d.idmap
+        ? {
+            idmap: {
+              uid: { '@start': 0, '@target': d.idmap.base, '@count': d.idmap.count },
+              gid: { '@start': 0, '@target': d.idmap.base, '@count': d.idmap.count },
+            },
+          }
+        : {}),
       devices: {
         emulator: '/usr/lib/libvirt/libvirt_lxc',
         filesystem: [
@@ -60,6 +72,9 @@ export function domainXml(d: DomainSpec): string {
     },
   });
 }
+
+/** Our pids cgroups, one per container (the v1 pids hierarchy, which libvirt 9.0 leaves alone). */
+export const PIDS_ROOT = '/sys/fs/cgroup/pids/oarcloud';
 
 const NO_DOMAIN = /failed to get domain|Domain not found|no domain with matching name/i;
 
@@ -137,6 +152,67 @@ export class Libvirt {
   async remove(name: string): Promise<void> {
     await this.destroy(name);
     await this.undefine(name);
+    await rmdir(path.join(PIDS_ROOT, name)).catch(() => undefined);
+  }
+
+  /** PID (on the host) of the container's init: the child of its libvirt_lxc controller. */
+  async initPid(name: string): Promise<number> {
+    const controller = (await this.virsh(['domid', name])).trim();
+    const children = (await readFile(`/proc/${controller}/task/${controller}/children`, 'utf8')).trim().split(/\s+/);
+    if (!children[0]) throw new Error(`container ${name} has no init process`);
+    return Number(children[0]);
+  }
+
+  /**
+   * Runs a shell command inside the container, as its root. nsenter joins every namespace of its init, the user
+   * namespace included (libvirt's lxc-enter-namespace would run as an unmapped nobody in an unprivileged container).
+   */
+  async exec(name: string, command: string): Promise<string> {
+    const pid = await this.initPid(name);
+    // join the container's cgroups first, so that what runs is held to its limits like its own processes
+    const procs: string[] = [];
+    for (const line of (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n')) {
+      const [, controllers, cgroupPath] = line.split(':');
+      if (!controllers || cgroupPath === undefined) continue;
+      for (const dir of [controllers, controllers.split(',')[0]]) {
+        const file = path.join('/sys/fs/cgroup', dir, cgroupPath, 'cgroup.procs');
+        if (existsSync(file)) {
+          procs.push(file);
+          break;
+        }
+      }
+    }
+    const join = procs.map((f) => `echo $$ > '${f}' 2>/dev/null;`).join(' ');
+    return runOk('sh', ['-c', `${join} exec nsenter -t ${pid} -a /bin/sh -c "$0"`, command], { timeoutMs: 120_000 });
+  }
+
+  /** The container's cgroup (v1) path under a controller, e.g. memory → /sys/fs/cgroup/memory/machine/lxc-…. */
+  async cgroupDir(name: string, controller: string): Promise<string> {
+    const pid = await this.initPid(name);
+    const line = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+    if (!line) throw new Error(`no ${controller} cgroup for ${name}`);
+    return path.join('/sys/fs/cgroup', controller, line.split(':')[2]);
+  }
+
+  /**
+   * Caps the number of processes in the container. libvirt 9.0 does not use the pids controller, so the
+   * container's processes are moved into a pids cgroup of ours; processes they fork later stay in it.
+   */
+  async limitPids(name: string, max: number): Promise<void> {
+    const dir = path.join(PIDS_ROOT, name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'pids.max'), String(max));
+    const source = path.join(await this.cgroupDir(name, 'memory'), 'cgroup.procs');
+    const inside = new Set<string>();
+    // processes may fork while we move them: repeat until every one of them is inside
+    for (let round = 0; round < 5; round++) {
+      const pids = (await readFile(source, 'utf8')).split('\n').filter((p) => p && !inside.has(p));
+      if (!pids.length) return;
+      for (const p of pids) {
+        await writeFile(path.join(dir, 'cgroup.procs'), p).catch(() => undefined); // it may have exited
+        inside.add(p);
+      }
+    }
   }
 
   /** Calls `onEvent(domain, event)` for every lifecycle event until stop(); restarts virsh if it dies. */

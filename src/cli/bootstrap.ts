@@ -60,6 +60,7 @@ export async function prepareDatabase(config: Config, quiet = false): Promise<Bo
       say(quiet, `== bootstrap access key ${key.accessKeyId} created for account ${account.id} (${file})`);
     }
     await registerSystemImages(config, db, system.id);
+    await shiftImageLayers(config, db, quiet);
     return creds;
   } finally {
     await db.destroy();
@@ -80,6 +81,20 @@ export async function registerSystemImages(config: Config, db: ReturnType<typeof
     const m = /^base-([\w.-]+)$/.exec(dir);
     if (!m || !store.layerExists(dir)) continue;
     await images.registerSystemImage(systemAccountId, m[1], dir, IMAGE_DESCRIPTIONS[m[1]] ?? `${m[1]} base image`);
+  }
+}
+
+/**
+ * Unprivileged containers see the host ids shifted by OARCLOUD_IDMAP_BASE: every layer an image uses must be
+ * owned accordingly. Layers made before (or by an older version) are shifted once; a marker records it.
+ */
+export async function shiftImageLayers(config: Config, db: ReturnType<typeof connect>, quiet = false): Promise<void> {
+  if (config.idmapBase === null) return;
+  const store = new ImageStore(config.dataDir);
+  const { rows } = await db.raw("select distinct unnest(layers) as layer from images where state <> 'deregistered'");
+  for (const { layer } of rows as { layer: string }[]) {
+    if (!store.layerExists(layer)) continue;
+    if (await store.shiftLayer(layer, config.idmapBase)) say(quiet, `== layer ${layer} shifted for unprivileged containers (ids + ${config.idmapBase})`);
   }
 }
 

@@ -78,7 +78,7 @@ export async function importImage(config: Config, source: string, name: string, 
       await runOk('install', ['-D', '-m', '755', path.join(images, 'run-user-data'), path.join(tree, 'usr', 'sbin', 'oarcloud-run-user-data')]);
     }
     process.stderr.write('writing the layer...\n');
-    const size = await store.createLayer(layer, [tree]);
+    const size = await store.createLayer(layer, [tree], [], config.idmapBase);
     await withDb(config, async (db) => {
       const system = await new Accounts(db, SecretBox.fromFile(config.masterKeyFile)).ensure(SYSTEM_ACCOUNT_NAME, { system: true });
       const image = await new Images(db).registerImported(system.id, name, layer, description ?? `imported from ${path.basename(source)}`, size);

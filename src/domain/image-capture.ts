@@ -25,6 +25,7 @@ export class ImageCapturer {
     private readonly store: ImageStore,
     private readonly libvirt: Libvirt,
     private readonly log: Logger,
+    private readonly idmapBase: number | null = null,
   ) {}
 
   /** Starts (once) the capture of a pending image. */
@@ -61,7 +62,7 @@ export class ImageCapturer {
       const below = image.layers.slice(1);
       const flatten = image.layers.length > MAX_LAYERS;
       const sources = flatten ? [this.store.upperDir(inst.id), ...below.map((l) => this.store.layerPath(l))] : [this.store.upperDir(inst.id)];
-      const size = await this.store.createLayer(layerId, sources, INSTANCE_FILES);
+      const size = await this.store.createLayer(layerId, sources, INSTANCE_FILES, this.idmapBase);
       if (frozen) {
         await this.libvirt.resume(inst.id);
         frozen = false;

@@ -195,8 +195,8 @@ export class Reconciler {
   private async startContainer(inst: InstanceRow, job: OarJob, domain: DomainState | undefined): Promise<void> {
     try {
       if (domain) await this.libvirt.remove(inst.id);
-      await this.store.mount(inst.id, inst.layers);
-      await this.store.writeFiles(inst.id, this.instanceFiles(inst));
+      await this.store.mount(inst.id, inst.layers, this.config.idmapBase ?? 0);
+      await this.store.writeFiles(inst.id, this.instanceFiles(inst), this.config.idmapBase ?? 0);
       await this.libvirt.defineAndStart({
         name: inst.id,
         rootfs: this.store.rootfs(inst.id),
@@ -208,7 +208,9 @@ export class Reconciler {
         prefix: 24,
         gateway: this.network.gateway,
         mac: inst.mac!,
+        idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
       }, path.join(this.store.instanceDir(inst.id), 'domain.xml'));
+      await this.libvirt.limitPids(inst.id, this.config.pidsMax);
       this.startFailures.delete(inst.id);
       await this.update(inst, { state: 'running', oar_node: job.node, launch_time: new Date() }, null, '');
     } catch (err: any) {

@@ -130,6 +130,12 @@ export async function verifySigV4<C>(req: SignedRequest, opts: VerifyOptions<C>)
   const p = parse(req);
   if (!p.signedHeaders.includes('host')) throw errors.incompleteSignature("The 'host' header must be signed.");
   if (p.signedHeaders.some((h) => h !== h.toLowerCase() || h === '')) throw errors.incompleteSignature('SignedHeaders must be lowercase header names.');
+  // headers that carry what was signed must be signed themselves, or a replay could change the date
+  for (const h of ['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']) {
+    if (req.headers[h] !== undefined && !p.presigned && !p.signedHeaders.includes(h)) {
+      throw errors.signatureDoesNotMatch();
+    }
+  }
   const signedAt = amzDateToMillis(p.amzDate);
   if (p.amzDate.slice(0, 8) !== p.date) {
     throw errors.signatureDoesNotMatch();

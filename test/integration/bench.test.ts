@@ -16,6 +16,8 @@ describe('bench --quick (real services)', function () {
     expect(rows.filter((x) => x.server === 'oarcloud').every((x) => x.rps! > 0 && x.errors === 0)).to.equal(true);
     expect(rows.some((x) => x.server === 'moto' && x.rps! > 0), JSON.stringify(rows.filter((x) => x.error))).to.equal(true);
     expect(r.images[0].runs[0]).to.be.above(0);
+    expect(r.load.serverErrors).to.equal(0);
     expect(r.text).to.contain('## Targets');
+    expect(r.text).to.contain('## Load');
   });
 });

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand, ImportKeyPairCommand,
+  DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeInstanceStatusCommand, ImportKeyPairCommand,
   ModifyInstanceAttributeCommand, RebootInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
   TerminateInstancesCommand, type Instance,
 } from '@aws-sdk/client-ec2';
 import {
-  config, describe1, dropAccount, terminateAll, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
+  config, describe1, dropAccount, terminateAll, libvirt, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
 } from '../support/live';
 import { Oar } from '../../src/adapters/oar';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -91,6 +91,14 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     const err2 = await other.ec2.send(new TerminateInstancesCommand({ InstanceIds: [inst.InstanceId!] })).catch((e) => e);
     expect(err2.name).to.equal('InvalidInstanceID.NotFound');
     expect((await other.ec2.send(new DescribeInstancesCommand({}))).Reservations).to.deep.equal([]);
+    // nor of its key pairs
+    const keyName = `private-${Date.now()}`;
+    await account.ec2.send(new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: Buffer.from('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x') }));
+    const keyErr = await other.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })).catch((e) => e);
+    expect(keyErr.name).to.equal('InvalidKeyPair.NotFound');
+    const launchErr = await other.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, KeyName: keyName })).catch((e) => e);
+    expect(launchErr.name).to.equal('InvalidKeyPair.NotFound');
+    expect((await other.ec2.send(new DescribeKeyPairsCommand({}))).KeyPairs).to.deep.equal([]);
 
     // terminate cleans everything: container, OAR job, overlay, address
     const term = await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: [inst.InstanceId!] }));
@@ -130,7 +138,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     expect(again.PrivateIpAddress).to.equal(running.PrivateIpAddress);
     expect((await oarJob(id)).oar_job_id).not.to.equal(firstJob);
     expect(await execIn(id, 'cat /root/marker')).to.equal('kept\n');
-    expect(await execIn(id, 'grep MemTotal /proc/meminfo')).to.match(/2097152 kB/);
+    const memoryDir = await libvirt.cgroupDir(id, 'memory');
+    expect(readFileSync(path.join(memoryDir, 'memory.limit_in_bytes'), 'utf8').trim()).to.equal(String(2048 * 1024 * 1024));
 
     const initBefore = (await execIn(id, 'cat /proc/1/stat')).split(' ')[21];
     await account.ec2.send(new RebootInstancesCommand({ InstanceIds: [id] }));

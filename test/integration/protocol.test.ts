@@ -1,6 +1,7 @@
 /** Issue 3 against the live server: Query protocol, EC2 errors, SigV4 with real clients, admin-made keys. */
 import { expect } from 'chai';
 import path from 'node:path';
+import aws4 from 'aws4';
 import { DescribeAccountAttributesCommand, DescribeAvailabilityZonesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { client, dropAccount, endpoint, execFileAsync, newAccount, rawRequest, region, type TestAccount } from '../support/live';
 
@@ -61,6 +62,21 @@ describe('EC2 Query protocol and SigV4 (live server)', () => {
     expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, amzDate: stale })).to.include({ status: 400, code: 'RequestExpired' });
     expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x' } }))
       .to.include({ status: 401, code: 'AuthFailure' });
+  });
+
+  it('accepts presigned GET URLs until they expire', async () => {
+    const url = new URL(endpoint);
+    const presign = (date: Date, expires: number) => {
+      const amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
+      const o = aws4.sign({ host: url.host, method: 'GET', path: `/?Action=DescribeRegions&Version=2016-11-15&X-Amz-Expires=${expires}&X-Amz-Date=${amzDate}`, service: 'ec2', region, signQuery: true }, account);
+      return `${endpoint}${o.path}`;
+    };
+    const fresh = await fetch(presign(new Date(), 60));
+    expect(fresh.status).to.equal(200);
+    expect(await fresh.text()).to.contain('<regionName>');
+    const expired = await fetch(presign(new Date(Date.now() - 120_000), 60));
+    expect(expired.status).to.equal(400);
+    expect(await expired.text()).to.contain('<Code>RequestExpired</Code>');
   });
 
   it('answers malformed requests with EC2 errors naming the problem', async () => {

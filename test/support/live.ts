@@ -11,6 +11,7 @@ import { connect } from '../../src/adapters/db';
 import { Accounts } from '../../src/domain/accounts';
 import { SecretBox } from '../../src/domain/secrets';
 import { systemImageId } from '../../src/domain/images';
+import { Libvirt } from '../../src/adapters/libvirt';
 
 export const execFileAsync = promisify(execFile);
 export const config = loadConfig();
@@ -58,7 +59,12 @@ export async function terminateAll(account: TestAccount | undefined): Promise<vo
   const live = (all.Reservations ?? []).flatMap((r) => r.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
   const ids = live.map((i) => i.InstanceId!);
   if (!ids.length) return;
-  for (const id of ids) await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }));
+  for (const id of ids) {
+    // an instance that was shutting down may be terminated by now: nothing to clear then
+    await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } })).catch((err) => {
+      if (err?.name !== 'IncorrectInstanceState') throw err;
+    });
+  }
   await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
   await waitForStates(account.ec2, ids, ['terminated'], 60_000);
 }
@@ -90,10 +96,11 @@ export async function waitForStates(ec2: EC2Client, ids: string[], states: strin
   throw new Error(`timed out waiting for ${states.join('|')}: ${last.map((i) => `${i.InstanceId}=${i.State?.Name} (${i.StateReason?.Message ?? ''})`).join(', ')}`);
 }
 
-/** Runs a shell command inside the container (joining its namespaces and cgroups, as its own processes are). */
-export async function execIn(instanceId: string, command: string): Promise<string> {
-  const { stdout } = await execFileAsync('virsh', ['-q', '-c', config.libvirtUri, 'lxc-enter-namespace', instanceId, '--noseclabel', '/bin/sh', '-c', command]);
-  return stdout;
+export const libvirt = new Libvirt(config.libvirtUri);
+
+/** Runs a shell command inside the container, as its root (the adapter's nsenter, which also works unprivileged). */
+export function execIn(instanceId: string, command: string): Promise<string> {
+  return libvirt.exec(instanceId, command);
 }
 
 /** A raw EC2 Query request, signed with aws4 (or not), for cases the SDKs refuse to send. */

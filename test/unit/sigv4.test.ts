@@ -71,6 +71,12 @@ describe('SigV4 verification', () => {
     expect(await code(verifySigV4({ ...req, headers: { ...req.headers, authorization: withoutHost } }, options))).to.equal('IncompleteSignature');
   });
 
+  it('refuses a request whose x-amz-date header was left out of the signature', async () => {
+    const req = signed(body);
+    const auth = (req.headers.authorization as string).replace('content-type;host;x-amz-date', 'content-type;host');
+    expect(await code(verifySigV4({ ...req, headers: { ...req.headers, authorization: auth } }, options))).to.equal('SignatureDoesNotMatch');
+  });
+
   it('accepts presigned URLs until they expire', async () => {
     const presign = (date: Date, expires: number) => {
       const amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
