@@ -102,7 +102,10 @@ export class Reconciler {
     this.passBusy = true;
     this.lastPass = Date.now();
     try {
-      const rows: InstanceRow[] = await this.db('instances').whereNot('state', 'terminated').whereNot({ state: 'stopped', desired_state: 'stopped' });
+      // settled stopped instances need no look (knex's whereNot({...}) would negate each column: spelled out here)
+      const rows: InstanceRow[] = await this.db('instances')
+        .whereNot('state', 'terminated')
+        .whereRaw("not (state = 'stopped' and desired_state = 'stopped')");
       this.busy = rows.some((r) => r.state !== 'running' || r.desired_state !== 'running');
       if (!rows.length) return;
       const jobs = await this.oar.jobs(rows.filter((r) => r.oar_job_id).map((r) => r.oar_job_id!));
