@@ -1,9 +1,9 @@
 /** `oarcloud doctor`: one line per component, and for each failure what to run. */
-import net from 'node:net';
 import { endpointUrl, type Config } from '../config';
 import { connect } from '../adapters/db';
 import { run } from '../adapters/exec';
 import { Oar } from '../adapters/oar';
+import { portOpen } from '../adapters/net';
 import { serverHealthy } from './bootstrap';
 
 interface Check {
@@ -11,14 +11,6 @@ interface Check {
   run(): Promise<string>; // resolves with a detail, throws with the problem
   fix: string;
 }
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.setTimeout(1000, () => (s.destroy(), resolve(false)));
-    s.on('connect', () => (s.end(), resolve(true)));
-    s.on('error', () => resolve(false));
-  });
 
 export async function doctor(config: Config): Promise<boolean> {
   const up = 'bin/oarcloud up';

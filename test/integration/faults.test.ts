@@ -5,18 +5,11 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import { portOpen } from '../../src/adapters/net';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { describe1, dropAccount, execFileAsync, execIn, IMAGES, newAccount, rawRequest, sleep, terminateAll, waitForStates, type TestAccount } from '../support/live';
+import { describe1, dropAccount, execFileAsync, ping, execIn, IMAGES, newAccount, rawRequest, sleep, terminateAll, waitForStates, type TestAccount } from '../support/live';
 import { provisionHost } from '../../src/cli/bootstrap';
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => (s.destroy(), resolve(true)));
-    s.on('error', () => resolve(false));
-  });
-const ping = (ip: string) => execFileAsync('busybox', ['ping', '-c', '1', '-W', '2', ip]).then(() => true, () => false);
 
 describe('faults of the services (real)', function () {
   this.timeout(300_000);

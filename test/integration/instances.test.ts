@@ -12,7 +12,7 @@ import {
   TerminateInstancesCommand, type Instance,
 } from '@aws-sdk/client-ec2';
 import {
-  config, describe1, dropAccount, terminateAll, libvirt, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
+  config, describe1, dropAccount, terminateAll, libvirt, ping, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
 } from '../support/live';
 import { Oar } from '../../src/adapters/oar';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -31,9 +31,6 @@ async function oarJob(instanceId: string) {
   }
 }
 
-async function ping(ip: string): Promise<boolean> {
-  return execFileAsync('busybox', ['ping', '-c', '1', '-W', '2', ip]).then(() => true, () => false);
-}
 
 describe('Instances on OAR jobs and LXC containers (real)', function () {
   this.timeout(180_000);

@@ -76,6 +76,11 @@ export async function dropAccount(account: TestAccount | undefined): Promise<voi
   await withAdmin((accounts) => accounts.delete(account.name));
 }
 
+/** Whether an address answers one ping within 2 s. */
+export function ping(ip: string): Promise<boolean> {
+  return execFileAsync('busybox', ['ping', '-c', '1', '-W', '2', ip]).then(() => true, () => false);
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
