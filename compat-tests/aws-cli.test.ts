@@ -86,11 +86,18 @@ describe('compat: aws CLI (real instances)', function () {
     expect(probe.stderr).to.contain('InvalidInstanceID.NotFound');
   });
 
-  it('user data given to the CLI ran inside the instance', async () => {
+  it('user data ran inside; stop, start and reboot with their waiters keep the instance and its disk', async () => {
     const run = aws('run-instances', '--image-id', IMAGES.busybox, '--user-data', 'echo plain > /root/plain');
     const id = run.Instances[0].InstanceId;
     aws('wait', 'instance-running', '--instance-ids', id);
     expect(await execIn(id, 'cat /root/plain')).to.equal('plain\n');
+    expect(aws('stop-instances', '--instance-ids', id).StoppingInstances[0].CurrentState.Name).to.equal('stopping');
+    aws('wait', 'instance-stopped', '--instance-ids', id);
+    expect(aws('start-instances', '--instance-ids', id).StartingInstances[0].CurrentState.Name).to.equal('pending');
+    aws('wait', 'instance-running', '--instance-ids', id);
+    expect(await execIn(id, 'cat /root/plain')).to.equal('plain\n');
+    aws('reboot-instances', '--instance-ids', id);
+    aws('wait', 'instance-running', '--instance-ids', id);
     aws('terminate-instances', '--instance-ids', id);
     aws('wait', 'instance-terminated', '--instance-ids', id);
   });
