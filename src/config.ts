@@ -1,5 +1,4 @@
 /** Server and CLI configuration, from the environment with defaults that match docker/provision.sh. */
-import os from 'node:os';
 
 export interface Config {
   host: string;
@@ -71,4 +70,3 @@ export function endpointUrl(config: Config): string {
   return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 }
 
-export const hostname = os.hostname();

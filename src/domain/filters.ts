@@ -30,10 +30,6 @@ export function wildcardToLike(pattern: string): string {
   return translate(pattern, '%', '_', (c) => (c === '%' || c === '_' || c === '\\' ? `\\${c}` : c));
 }
 
-export function hasWildcard(pattern: string): boolean {
-  return /(^|[^\\])[*?]/.test(pattern);
-}
-
 /** Every filter must have a name and at least one value; names outside `known` (and tag:*) are refused. */
 export function checkFilters(filters: Filter[] | undefined, known: Iterable<string>, allowTags = false): { name: string; values: string[] }[] {
   const names = new Set(known);

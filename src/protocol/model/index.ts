@@ -18,7 +18,6 @@ export interface Operation {
   output?: string;
 }
 
-export const API_VERSION: string = model.metadata.apiVersion;
 export const XML_NAMESPACE = `${model.metadata.xmlNamespace}/`;
 const shapes = model.shapes as unknown as Record<string, Shape>;
 const operations = model.operations as unknown as Record<string, Operation>;
