@@ -21,7 +21,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { loadConfig, endpointUrl } from '../src/config';
-import { connect } from '../src/adapters/db';
+import { connect, withDatabase, type Db } from '../src/adapters/db';
 import { run as exec } from '../src/adapters/exec';
 import { Accounts } from '../src/domain/accounts';
 import { SecretBox } from '../src/domain/secrets';
@@ -51,14 +51,7 @@ export function percentile(values: number[], p: number): number {
 const median = (v: number[]) => percentile(v, 50);
 const fmt = (ms: number) => (Number.isFinite(ms) ? (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 0)} ms`) : 'n/a');
 
-async function withDb<T>(fn: (db: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
-  const db = connect(config.databaseUrl, { min: 0, max: 2 });
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
+const withDb = <T>(fn: (db: Db) => Promise<T>) => withDatabase(config.databaseUrl, fn);
 
 async function benchAccount(name: string): Promise<Creds & { accountId: string; ec2: EC2Client }> {
   return withDb(async (db) => {

@@ -11,7 +11,7 @@ export default defineAction<{ InstanceIds?: string[] }>('TerminateInstances', as
       : undefined,
   );
   const changes = await changeStates(services.db, rows, (r) =>
-    r.state === 'terminated' ? null : { desired: 'terminated', shown: r.state === 'shutting-down' ? 'shutting-down' : 'shutting-down' },
+    r.state === 'terminated' ? null : { desired: 'terminated', shown: 'shutting-down' },
   services.kick);
   return { TerminatingInstances: changes };
 });

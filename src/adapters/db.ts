@@ -31,6 +31,16 @@ export function connect(url: string, pool = { min: 0, max: 10 }): Db {
   return knex({ client: 'pg', connection: url, pool, acquireConnectionTimeout: 5000 });
 }
 
+/** Runs `fn` with a short-lived connection pool (CLI commands, bench, tests), then closes it. */
+export async function withDatabase<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = connect(url, { min: 0, max: 2 });
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 export async function migrate(db: Db): Promise<string[]> {
   const [, applied] = await db.migrate.latest({ migrationSource: new SqlFileMigrationSource(), tableName: 'schema_migrations' });
   return applied as string[];

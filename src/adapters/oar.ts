@@ -10,6 +10,7 @@ import type { Config } from '../config';
 export type OarJobState =
   | 'Waiting' | 'Hold' | 'toLaunch' | 'toError' | 'toAckReservation' | 'Launching' | 'Running'
   | 'Suspended' | 'Resuming' | 'Finishing' | 'Terminated' | 'Error';
+const CAPACITY_TTL_MS = 5000;
 export const FINAL_JOB_STATES: ReadonlySet<string> = new Set(['Terminated', 'Error']);
 
 export interface OarJob {
@@ -115,8 +116,22 @@ export class Oar {
     return rows.map((r: any) => ({ id: Number(r.job_id), name: r.job_name, state: r.state, node: null, cpuset: null, message: r.message ?? '', events: [], predictedStart: null }));
   }
 
-  /** Alive cores per node and the memory OAR attaches to each core. */
-  async capacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
+  private capacityCache?: { at: number; value: Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> };
+
+  /**
+   * Alive cores per node and the memory OAR attaches to each core. RunInstances asks on every launch: the answer
+   * is kept for a few seconds (a node an admin drains or adds is seen within that time).
+   */
+  capacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
+    if (!this.capacityCache || Date.now() - this.capacityCache.at > CAPACITY_TTL_MS) {
+      const value = this.readCapacity();
+      value.catch(() => (this.capacityCache = undefined));
+      this.capacityCache = { at: Date.now(), value };
+    }
+    return this.capacityCache.value;
+  }
+
+  private async readCapacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
     const { rows } = await this.db.raw(
       `select network_address, count(*)::int as cores, min(mem)::int as mem from resources where state = 'Alive' group by network_address`,
     );

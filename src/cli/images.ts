@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config';
-import { connect } from '../adapters/db';
+import { withDatabase, type Db } from '../adapters/db';
 import { ImageStore } from '../adapters/image-store';
 import { runOk } from '../adapters/exec';
 import { Accounts, SYSTEM_ACCOUNT_NAME } from '../domain/accounts';
@@ -17,14 +17,7 @@ import { ImageCapturer } from '../domain/image-capture';
 import { Images } from '../domain/images';
 import { ROOT, registerSystemImages } from './bootstrap';
 
-async function withDb<T>(config: Config, fn: (db: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
-  const db = connect(config.databaseUrl, { min: 0, max: 2 });
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
+const withDb = <T>(config: Config, fn: (db: Db) => Promise<T>) => withDatabase(config.databaseUrl, fn);
 
 /** Rebuilds a base image (busybox or debian) and registers it; its image id stays the same. */
 export async function buildImage(config: Config, kind: string): Promise<void> {

@@ -2,7 +2,7 @@
 /** The `oarcloud` command: bring the cloud up, serve, test, and administer accounts, keys and images. */
 import { Command } from 'commander';
 import { loadConfig, endpointUrl } from '../config';
-import { connect } from '../adapters/db';
+import { withDatabase, type Db } from '../adapters/db';
 import { Accounts, type Role } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
 import {
@@ -21,13 +21,8 @@ const config = loadConfig();
 const program = new Command('oarcloud').description('OAR Cloud: an EC2-compatible cloud on OAR and libvirt-LXC').showHelpAfterError();
 
 /** Runs an admin action with the database, then closes it. */
-async function withAccounts<T>(fn: (accounts: Accounts, db: ReturnType<typeof connect>) => Promise<T>): Promise<T> {
-  const db = connect(config.databaseUrl, { min: 0, max: 2 });
-  try {
-    return await fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile)), db);
-  } finally {
-    await db.destroy();
-  }
+function withAccounts<T>(fn: (accounts: Accounts, db: Db) => Promise<T>): Promise<T> {
+  return withDatabase(config.databaseUrl, (db) => fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile)), db));
 }
 
 program.command('up').description('provision what is missing, start the API server in the background, print how to use it')

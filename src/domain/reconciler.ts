@@ -90,11 +90,6 @@ export class Reconciler {
     this.queue.set(id, work);
   }
 
-  /** Waits until nothing is queued for these instances (used by tests and graceful shutdown). */
-  async idle(): Promise<void> {
-    while (this.queue.size) await Promise.allSettled([...this.queue.values()]);
-  }
-
   /** Every second: find instances whose job or container changed, in one query to OAR and one to libvirt. */
   async pass(): Promise<void> {
     if (this.passBusy || !this.running) return;
