@@ -19,6 +19,7 @@ import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
 import { ImageCapturer } from './domain/image-capture';
 import { CredentialCache } from './domain/credential-cache';
+import { Administration } from './domain/administration';
 import { createApp } from './transport/app';
 import { actionRegistry } from './actions';
 import type { Services } from './services';
@@ -39,6 +40,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, log.child({ component: 'reconciler' }));
   const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }), config.idmapBase);
   const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
+  const quotas = new Quotas(db);
   const services: Services = {
     config,
     log,
@@ -49,10 +51,11 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     images: new Images(db),
     keyPairs: new KeyPairs(db),
     network,
-    quotas: new Quotas(),
+    quotas,
     addresses,
     oar,
     capturer,
+    admin: new Administration(db, oar, quotas),
     kick: (id) => reconciler.kick(id),
   };
   return { services, reconciler };

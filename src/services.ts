@@ -12,6 +12,7 @@ import type { AddressPool } from './domain/addresses';
 import type { Oar } from './adapters/oar';
 import type { ImageCapturer } from './domain/image-capture';
 import type { CredentialCache } from './domain/credential-cache';
+import type { Administration } from './domain/administration';
 
 export interface Services {
   config: Config;
@@ -27,6 +28,8 @@ export interface Services {
   addresses: AddressPool;
   oar: Oar;
   capturer: ImageCapturer;
+  /** Cluster-wide views and changes, for admins. */
+  admin: Administration;
   /** Asks the reconciler to look at an instance now. */
   kick(instanceId: string): void;
 }

@@ -11,6 +11,7 @@ import { newId } from '../domain/ids';
 import { insertTags, tagsFor, type TagSpecification } from '../domain/tags';
 import { defaultZone, zones } from '../domain/zones';
 import type { InstanceRow } from '../domain/instances';
+import type { Quotas } from '../domain/quotas';
 
 export const MAX_USER_DATA_BYTES = 16 * 1024;
 
@@ -36,6 +37,14 @@ export function decodeUserData(value: string | undefined): Buffer | null {
   const data = Buffer.from(value, 'base64');
   if (data.length > MAX_USER_DATA_BYTES) throw errors.invalidUserDataSize();
   return data;
+}
+
+function quotaExceeded(room: Awaited<ReturnType<Quotas['room']>>, wanted: number, coresEach: number) {
+  const { limits, usage } = room;
+  if (usage.instances + wanted > limits.maxInstances) {
+    return errors.instanceLimitExceeded(`Your quota allows for ${Math.max(0, limits.maxInstances - usage.instances)} more instance(s) (limit ${limits.maxInstances}, in use ${usage.instances}). You requested at least ${wanted}.`);
+  }
+  return errors.instanceLimitExceeded(`You have requested more cores than your quota allows: ${wanted} instance(s) of ${coresEach} core(s) each, with ${usage.cores} of ${limits.maxCores} cores in use.`);
 }
 
 function requestHash(input: Input): string {
@@ -80,19 +89,17 @@ export default defineAction<Input>('RunInstances', async (input, { caller, servi
   const cores = oarCoresFor(type, capacity.memoryPerCoreMib);
   const largestNode = Math.max(0, ...capacity.nodes.values());
   if (cores > largestNode) {
-    throw errors.insufficientCapacity(`There is no node with ${cores} free cores for ${type.name} in the cluster (largest: ${largestNode} Alive cores).`);
+    throw errors.insufficientCapacity(`There is no node with ${cores} free cores for ${type.name} in the cluster (largest: ${largestNode} Alive, undrained cores).`);
   }
-  const limits = await quotas.limitsFor(account);
-  const [{ n: live }] = await db('instances').where('account_id', account).whereNot('state', 'terminated').count<{ n: string }[]>('* as n');
-  const count = Math.min(input.MaxCount, limits.maxInstances - Number(live));
-  if (count < input.MinCount) {
-    throw errors.instanceLimitExceeded(`Your quota allows for ${Math.max(0, limits.maxInstances - Number(live))} more running instance(s). You requested at least ${input.MinCount}.`);
-  }
-
   const reservationId = newId('r');
-  const ids = Array.from({ length: count }, () => newId('i'));
+  const ids: string[] = [];
   try {
     await db.transaction(async (trx) => {
+      // quotas (instances, cores) are counted under a per-account lock, so concurrent launches cannot overshoot
+      const room = await quotas.room(trx, account, cores);
+      const count = Math.min(input.MaxCount, room.count);
+      if (count < input.MinCount) throw quotaExceeded(room, input.MinCount, cores);
+      ids.push(...Array.from({ length: count }, () => newId('i')));
       await trx('reservations').insert({ id: reservationId, account_id: account, client_token: input.ClientToken || null, request_hash: hash });
       const rows = ids.map((id, i) => ({
         id, account_id: account, reservation_id: reservationId, ami_launch_index: i, image_id: image.id, layers: image.layers,

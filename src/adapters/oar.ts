@@ -6,6 +6,7 @@ import net from 'node:net';
 import { run } from './exec';
 import { connect, type Db } from './db';
 import type { Config } from '../config';
+import { OarNodes } from './oar-nodes';
 
 export type OarJobState =
   | 'Waiting' | 'Hold' | 'toLaunch' | 'toError' | 'toAckReservation' | 'Launching' | 'Running'
@@ -35,21 +36,27 @@ export class OarSubmitError extends Error {
 export class Oar {
   private readonly db: Db;
   private readonly home: string;
+  /** The cluster's nodes, for admins. */
+  readonly nodes: OarNodes;
 
   constructor(private readonly config: Config) {
     this.db = connect(config.oarDatabaseUrl, { min: 0, max: 2 });
     this.home = `/home/${config.jobUser}`;
+    this.nodes = new OarNodes(this.db);
   }
 
   async close(): Promise<void> {
     await this.db.destroy();
   }
 
-  /** Submits the job that holds an instance's cores; its name is the instance id, as oarstat shows it. */
+  /**
+   * Submits the job that holds an instance's cores, all on one host (a container cannot span two); its name is the
+   * instance id, as oarstat shows it.
+   */
   async submit(name: string, cores: number): Promise<number> {
     const r = await run('runuser', [
       '-u', this.config.jobUser, '--', 'oarsub', '-n', name, '-d', this.home, '-O', '/dev/null', '-E', '/dev/null',
-      '-l', `/core=${cores},walltime=${this.config.walltime}`, this.config.jobCommand,
+      '-l', `/host=1/core=${cores},walltime=${this.config.walltime}`, this.config.jobCommand,
     ]);
     const m = /OAR_JOB_ID=(-?\d+)/.exec(r.stdout);
     const id = m ? Number(m[1]) : NaN;
@@ -119,8 +126,8 @@ export class Oar {
   private capacityCache?: { at: number; value: Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> };
 
   /**
-   * Alive cores per node and the memory OAR attaches to each core. RunInstances asks on every launch: the answer
-   * is kept for a few seconds (a node an admin drains or adds is seen within that time).
+   * Alive, undrained cores per node and the memory OAR attaches to each core. RunInstances asks on every launch:
+   * the answer is kept for a few seconds (a node an admin drains or adds elsewhere is seen within that time).
    */
   capacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
     if (!this.capacityCache || Date.now() - this.capacityCache.at > CAPACITY_TTL_MS) {
@@ -131,9 +138,14 @@ export class Oar {
     return this.capacityCache.value;
   }
 
+  /** Forgets the cached capacity (after an admin changed a node through this process). */
+  forgetCapacity(): void {
+    this.capacityCache = undefined;
+  }
+
   private async readCapacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
     const { rows } = await this.db.raw(
-      `select network_address, count(*)::int as cores, min(mem)::int as mem from resources where state = 'Alive' group by network_address`,
+      `select network_address, count(*)::int as cores, min(mem)::int as mem from resources where state = 'Alive' and drain <> 'YES' and type = 'default' group by network_address`,
     );
     const nodes = new Map<string, number>();
     let mem = Infinity;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `oarcloud` command: bring the cloud up, serve, test, and administer accounts, keys and images. */
+/** The `oarcloud` command: bring the cloud up, serve, test, and administer accounts, keys, images, nodes and quotas. */
 import { Command } from 'commander';
 import { loadConfig, endpointUrl } from '../config';
 import { withDatabase, type Db } from '../adapters/db';
@@ -16,6 +16,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './bootstrap';
+import { registerAdminCommands } from './admin';
 
 const config = loadConfig();
 const program = new Command('oarcloud').description('OAR Cloud: an EC2-compatible cloud on OAR and libvirt-LXC').showHelpAfterError();
@@ -126,6 +127,8 @@ image.command('import <source>').description('import a root filesystem (director
   .action((source, opts) => importImage(config, source, opts.name, opts.description));
 image.command('list').action(() => listImages(config));
 image.command('delete <imageId>').action((id) => deleteImage(config, id));
+
+registerAdminCommands(program, config);
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`oarcloud: ${err?.message ?? err}`);

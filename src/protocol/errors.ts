@@ -73,6 +73,12 @@ export const errors = {
   groupNotFound: (id: string) => new Ec2Error('InvalidGroup.NotFound', `The security group '${truncate(id)}' does not exist`),
   snapshotInUse: (id: string, imageId: string) => new Ec2Error('InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${imageId}`),
   snapshotNotFound: (id: string) => new Ec2Error('InvalidSnapshot.NotFound', `The snapshot '${truncate(id)}' does not exist.`),
+  // administration (the admin JSON API)
+  adminSignInRequired: () => new Ec2Error('AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".', 401),
+  adminOnly: () => new Ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation: it is for administrators only.', 403),
+  adminNotFound: (message: string) => new Ec2Error('NotFound', message, 404),
+  adminConflict: (message: string) => new Ec2Error('IncorrectState', message, 409),
+  oarCommandFailed: (message: string) => new Ec2Error('OarCommandFailed', message, 502),
   // service side
   internalError: () => new Ec2Error('InternalError', 'An internal error has occurred', 500),
   unavailable: () => new Ec2Error('Unavailable', 'The server is overloaded or a backing service is unavailable; retry shortly.', 503),

@@ -1,6 +1,7 @@
 /**
  * The HTTP surface: one Koa chain for the EC2 Query protocol (GET and POST on /), each step its own middleware:
- * request id → errors → access log → body → SigV4 → decode → dispatch → encode.
+ * request id → errors → access log → body → SigV4 → decode → dispatch → encode. Beside it, under /_oarcloud:
+ * the health check, the admin JSON API and the admin dashboard.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { authenticate } from './middleware/authenticate';
 import { decode } from './middleware/decode';
 import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
+import { adminApi } from '../admin/api';
+import { dashboard } from '../admin/dashboard';
 
 /** Identifies the build a server runs, so `oarcloud up`/`test` can replace a server started from older code. */
 export function buildStamp(): string {
@@ -48,6 +51,10 @@ export function createApp(services: Services, actions: Map<string, Action>): Koa
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorHandler(log));
+  const admin = adminApi(services);
+  const page = dashboard();
+  app.use(admin.routes());
+  app.use(page.routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,11 +1,9 @@
-import type { Middleware } from 'koa';
+import type { Middleware, ParameterizedContext } from 'koa';
+import compose from 'koa-compose';
 import { errors } from '../../protocol/errors';
 
-/**
- * Reads the raw body (needed byte for byte by SigV4) under a size limit, then merges the form body and the
- * query string into the request's parameters (the first occurrence of a name wins).
- */
-export const readBody = (maxBytes: number): Middleware => async (ctx, next) => {
+/** Reads the raw body (needed byte for byte by SigV4) under a size limit into ctx.state.rawBody. */
+export const readRawBody = (maxBytes: number): Middleware => async (ctx, next) => {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > maxBytes) throw errors.requestTooLarge();
   const chunks: Buffer[] = [];
@@ -15,8 +13,16 @@ export const readBody = (maxBytes: number): Middleware => async (ctx, next) => {
     if (size > maxBytes) throw errors.requestTooLarge();
     chunks.push(chunk as Buffer);
   }
-  const raw = Buffer.concat(chunks);
-  ctx.state.rawBody = raw;
+  ctx.state.rawBody = Buffer.concat(chunks);
+  await next();
+};
+
+/**
+ * Reads the raw body, then merges the form body and the query string into the request's parameters (the first
+ * occurrence of a name wins).
+ */
+export const readBody = (maxBytes: number): Middleware => compose<ParameterizedContext>([readRawBody(maxBytes), async (ctx, next) => {
+  const raw: Buffer = ctx.state.rawBody;
   const params: Record<string, string> = {};
   const add = (search: URLSearchParams) => {
     for (const [k, v] of search) if (!(k in params)) params[k] = v;
@@ -31,4 +37,4 @@ export const readBody = (maxBytes: number): Middleware => async (ctx, next) => {
   }
   ctx.state.params = params;
   await next();
-};
+}]);

@@ -9,7 +9,10 @@ function isUnavailable(err: any): boolean {
   return codes.includes(err?.code) || /Knex: Timeout acquiring a connection|Connection terminated/.test(String(err?.message));
 }
 
-/** Turns every failure into EC2's error envelope; never a stack trace on the wire. */
+/**
+ * Turns every failure into EC2's error envelope (or, for the admin API, the same code and message as JSON);
+ * never a stack trace on the wire.
+ */
 export const errorHandler = (log: Logger): Middleware => async (ctx, next) => {
   try {
     await next();
@@ -29,7 +32,11 @@ export const errorHandler = (log: Logger): Middleware => async (ctx, next) => {
     }
     ctx.state.errorCode = e.code;
     ctx.status = e.status;
-    ctx.type = 'text/xml';
-    ctx.body = encodeError(e.code, e.message, ctx.state.requestId);
+    if (ctx.state.errorFormat === 'json') {
+      ctx.body = { error: { code: e.code, message: e.message }, requestId: ctx.state.requestId };
+    } else {
+      ctx.type = 'text/xml';
+      ctx.body = encodeError(e.code, e.message, ctx.state.requestId);
+    }
   }
 };

@@ -1,0 +1,176 @@
+/**
+ * OAR's nodes, for admins: read with one SQL query on OAR's database, changed only through OAR's own tools
+ * (oarnodesetting, oarremoveresource), so OAR's scheduler and logs see every change as if an admin typed it.
+ * OAR counts one resource per core; a node is the set of resources that share a network address.
+ */
+import { lookup } from 'node:dns/promises';
+import { networkInterfaces, cpus } from 'node:os';
+import { run } from './exec';
+import type { Db } from './db';
+
+export type NodeState = 'Alive' | 'Absent' | 'Suspected' | 'Dead';
+/** OAR job states in which a job holds its resources. */
+const HOLDING_STATES = ['toLaunch', 'Launching', 'Running', 'Finishing', 'Suspended', 'Resuming'];
+
+export interface OarNode {
+  host: string;
+  /** One state when all the node's cores agree, else the states joined ("Alive+Absent"). */
+  state: string;
+  drain: boolean;
+  cores: number;
+  /** Cores held by running jobs. */
+  usedCores: number;
+  /** Cores a new job could get now: Alive, not drained, not held. */
+  freeCores: number;
+  memoryMib: number;
+  /** Names of the jobs running there (instance ids for OAR Cloud's jobs) and their OAR ids. */
+  jobs: { id: number; name: string | null; user: string }[];
+  resourceIds: number[];
+}
+
+export class NodeAdminError extends Error {
+  constructor(message: string, readonly kind: 'invalid' | 'not-found' | 'conflict' | 'failed') {
+    super(message);
+  }
+}
+
+const HOST_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$/;
+
+export class OarNodes {
+  constructor(private readonly db: Db) {}
+
+  async list(): Promise<OarNode[]> {
+    // one row per core, with the job holding it (if any)
+    const { rows } = await this.db.raw(
+      `select r.resource_id, r.network_address, r.state, r.drain, coalesce(r.mem, 0)::int as mem, j.job_id, j.job_name, j.job_user
+         from resources r
+         left join lateral (
+           select j.job_id, j.job_name, j.job_user from assigned_resources a join jobs j on j.assigned_moldable_job = a.moldable_job_id
+            where a.resource_id = r.resource_id and a.assigned_resource_index = 'CURRENT' and j.state = any(?) limit 1) j on true
+        where r.type = 'default'
+        order by r.network_address, r.resource_id`,
+      [HOLDING_STATES],
+    );
+    const nodes = new Map<string, OarNode & { states: Set<string>; drained: number }>();
+    for (const r of rows) {
+      let n = nodes.get(r.network_address);
+      if (!n) {
+        n = { host: r.network_address, state: '', drain: false, cores: 0, usedCores: 0, freeCores: 0, memoryMib: 0, jobs: [], resourceIds: [], states: new Set(), drained: 0 };
+        nodes.set(r.network_address, n);
+      }
+      n.resourceIds.push(r.resource_id);
+      n.cores += 1;
+      n.memoryMib += r.mem;
+      n.states.add(r.state);
+      if (r.drain === 'YES') n.drained += 1;
+      if (r.job_id !== null) {
+        n.usedCores += 1;
+        // job_id is a bigint in OAR's schema, which pg hands over as a string
+        if (!n.jobs.some((j) => j.id === Number(r.job_id))) n.jobs.push({ id: Number(r.job_id), name: r.job_name, user: r.job_user });
+      } else if (r.state === 'Alive' && r.drain !== 'YES') {
+        n.freeCores += 1;
+      }
+    }
+    return [...nodes.values()].map(({ states, drained, ...n }) => ({ ...n, state: [...states].sort().join('+'), drain: drained === n.cores }));
+  }
+
+  async get(host: string): Promise<OarNode> {
+    const node = (await this.list()).find((n) => n.host === host);
+    if (!node) throw new NodeAdminError(`There is no OAR node '${host}'.`, 'not-found');
+    return node;
+  }
+
+  /**
+   * Adds a host as `cores` OAR resources sharing `memoryMib`. OAR's hierarchy (/host/cpu/core) groups by property
+   * value, so the new cpu and core numbers continue the cluster's: a core number used twice would let one job's
+   * "/core=1" span two hosts.
+   */
+  async add(host: string, cores: number, memoryMib: number): Promise<OarNode> {
+    if (!HOST_PATTERN.test(host) || host.length > 253) throw new NodeAdminError(`'${host}' is not a valid host name.`, 'invalid');
+    if (!Number.isInteger(cores) || cores < 1 || cores > 1024) throw new NodeAdminError('The number of cores must be a whole number from 1 to 1024.', 'invalid');
+    if (!Number.isInteger(memoryMib) || memoryMib < cores) throw new NodeAdminError('The memory must be a whole number of MiB, at least one per core.', 'invalid');
+    if ((await this.list()).some((n) => n.host === host)) throw new NodeAdminError(`The OAR node '${host}' already exists.`, 'conflict');
+    await assertThisMachine(host);
+    const { rows: [last] } = await this.db.raw(`select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core from resources`);
+    const hostCpus = cpus().length;
+    const memPerCore = Math.floor(memoryMib / cores);
+    for (let i = 0; i < cores; i++) {
+      await oarTool('oarnodesetting', ['-a', '-h', host, '-p', `host=${host}`, '-p', `cpu=${last.cpu + 1}`, '-p', `core=${last.core + 1 + i}`,
+        '-p', `cpuset=${i % hostCpus}`, '-p', `mem=${memPerCore}`]);
+    }
+    return this.get(host);
+  }
+
+  /** Drain on: OAR schedules no new job there; running jobs go on. */
+  async drain(host: string, on: boolean): Promise<OarNode> {
+    await this.get(host);
+    await oarTool('oarnodesetting', ['-h', host, '-d', on ? 'on' : 'off']);
+    return this.get(host);
+  }
+
+  /** Alive or Absent. OAR ends the jobs running on a node that becomes Absent, so `force` must say so. */
+  async setState(host: string, state: 'Alive' | 'Absent', force = false): Promise<OarNode> {
+    const node = await this.get(host);
+    if (state === 'Absent' && node.jobs.length > 0 && !force) {
+      throw new NodeAdminError(`${host} runs ${node.jobs.length} job(s) (${describeJobs(node)}); OAR would end them. Drain it and wait, or force.`, 'conflict');
+    }
+    await oarTool('oarnodesetting', ['-h', host, '-s', state, '-n']);
+    return this.waitFor(host, (n) => n.state === state);
+  }
+
+  /** Removes the node's resources from OAR (they must be Dead first, which OAR applies asynchronously). */
+  async remove(host: string, force = false): Promise<void> {
+    const node = await this.get(host);
+    if (node.jobs.length > 0 && !force) {
+      throw new NodeAdminError(`${host} runs ${node.jobs.length} job(s) (${describeJobs(node)}); drain it and wait, or force.`, 'conflict');
+    }
+    await oarTool('oarnodesetting', ['-h', host, '-s', 'Dead', '-n']);
+    await this.waitFor(host, (n) => n.state === 'Dead' && n.jobs.length === 0);
+    for (const id of node.resourceIds) await oarTool('oarremoveresource', [String(id)]);
+  }
+
+  /** OAR's Almighty applies state changes a moment after oarnodesetting returns. */
+  private async waitFor(host: string, done: (n: OarNode) => boolean, timeoutMs = 15_000): Promise<OarNode> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const node = await this.get(host);
+      if (done(node)) return node;
+      if (Date.now() > until) throw new NodeAdminError(`OAR has not applied the change on ${host} after ${timeoutMs / 1000} s (state ${node.state}); is Almighty running?`, 'failed');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+function describeJobs(node: OarNode): string {
+  return node.jobs.slice(0, 5).map((j) => j.name ?? `job ${j.id}`).join(', ') + (node.jobs.length > 5 ? ', …' : '');
+}
+
+async function oarTool(command: string, args: string[]): Promise<string> {
+  const r = await run(command, args);
+  const out = (r.stdout + r.stderr).trim();
+  // some of OAR's tools exit 0 after refusing, with a line that starts with "/!\"
+  if (r.code !== 0 || out.includes('/!\\')) {
+    throw new NodeAdminError(`${command} ${args.join(' ')} failed (exit ${r.code}): ${out.slice(0, 400)}`, 'failed');
+  }
+  return out;
+}
+
+/**
+ * Containers start on the machine the server runs on (its libvirt, its layer store): a node must be an address of
+ * this machine (any 127.x address, or one of its interfaces) until remote libvirt hosts are supported.
+ */
+async function assertThisMachine(host: string): Promise<void> {
+  let address: string;
+  try {
+    address = (await lookup(host, { family: 4 })).address;
+  } catch {
+    throw new NodeAdminError(`'${host}' does not resolve to an address.`, 'invalid');
+  }
+  const local = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+  if (!address.startsWith('127.') && !local.has(address)) {
+    throw new NodeAdminError(
+      `'${host}' (${address}) is not this machine: OAR Cloud starts containers with this machine's libvirt, so its OAR nodes must be addresses of this machine (any 127.x address or one of its interfaces). Remote nodes are not supported yet.`,
+      'invalid',
+    );
+  }
+}

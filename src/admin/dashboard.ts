@@ -1,0 +1,38 @@
+/**
+ * The admin dashboard: three static files (page, style, script) served by the API server itself, with a content
+ * security policy that lets the page load nothing from anywhere else (no CDN, no inline script).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+
+export const DASHBOARD = '/_oarcloud/admin';
+/** The files live in the source tree (tsc compiles only TypeScript): from dist/src/admin back to src/admin. */
+const DASHBOARD_DIR = path.join(__dirname, '..', '..', '..', 'src', 'admin', 'dashboard');
+const FILES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'dashboard.css': 'text/css; charset=utf-8',
+  'dashboard.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
+};
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
+
+export function dashboard(): Router {
+  const files = new Map(Object.entries(FILES).map(([name, type]) => [name, { type, body: readFileSync(path.join(DASHBOARD_DIR, name)) }]));
+  const router = new Router({ prefix: DASHBOARD });
+  const serve = (name: string) => (ctx: Context) => {
+    const file = files.get(name)!;
+    ctx.set(SECURITY_HEADERS);
+    ctx.type = file.type;
+    ctx.body = file.body;
+  };
+  router.get('/', serve('index.html'));
+  for (const name of Object.keys(FILES)) router.get(`/${name}`, serve(name));
+  return router;
+}

@@ -1,0 +1,181 @@
+/**
+ * What an admin sees and changes across all accounts: OAR's nodes (changed through OAR's tools), every account's
+ * instances, images, usage and quotas, and the event log. The `oarcloud` admin commands and the admin HTTP API
+ * (dashboard) both go through this one module; every change an admin makes is written to the event log.
+ */
+import type { Db } from '../adapters/db';
+import type { Oar } from '../adapters/oar';
+import type { OarNode } from '../adapters/oar-nodes';
+import type { Quotas, QuotaSetting, Limits, Usage } from './quotas';
+
+export interface AdminInstance {
+  id: string;
+  name: string | null;
+  accountId: string;
+  accountName: string;
+  state: string;
+  desiredState: string;
+  stateReason: string | null;
+  instanceType: string;
+  cores: number;
+  node: string | null;
+  oarJobId: number | null;
+  privateIp: string | null;
+  imageId: string;
+  launchTime: string;
+  updatedAt: string;
+}
+export interface AdminNode extends OarNode {
+  /** OAR Cloud instances whose OAR job holds cores of this node. */
+  instanceIds: string[];
+}
+export interface AdminAccount {
+  id: string;
+  name: string;
+  isSystem: boolean;
+  limits: Limits;
+  usage: Usage;
+  instancesByState: Record<string, number>;
+}
+export interface AdminImage {
+  id: string;
+  name: string;
+  accountId: string;
+  accountName: string;
+  state: string;
+  isPublic: boolean;
+  layers: number;
+  sizeBytes: number | null;
+  createdAt: string;
+}
+export interface AdminEvent {
+  id: number;
+  at: string;
+  accountId: string | null;
+  resourceId: string | null;
+  kind: string;
+  message: string;
+}
+export interface Snapshot {
+  at: string;
+  nodes: AdminNode[];
+  instances: AdminInstance[];
+  accounts: AdminAccount[];
+  images: AdminImage[];
+  events: AdminEvent[];
+}
+
+/** Instances ended longer ago than this are not listed (they stay in the database). */
+const RECENTLY_TERMINATED_SECONDS = 3600;
+const MAX_LISTED_INSTANCES = 1000;
+
+export class Administration {
+  constructor(
+    private readonly db: Db,
+    private readonly oar: Oar,
+    private readonly quotas: Quotas,
+  ) {}
+
+  async nodes(): Promise<AdminNode[]> {
+    const nodes = await this.oar.nodes.list();
+    return nodes.map((n) => ({ ...n, instanceIds: n.jobs.map((j) => j.name).filter((name): name is string => !!name && name.startsWith('i-')) }));
+  }
+
+  async instances(filter: { account?: string; state?: string } = {}): Promise<AdminInstance[]> {
+    const q = this.db('instances as i')
+      .join('accounts as a', 'a.id', 'i.account_id')
+      .leftJoin('tags as t', (j) => j.on('t.resource_id', 'i.id').andOnVal('t.key', 'Name'))
+      .where((w) => w.whereNot('i.state', 'terminated').orWhere('i.terminated_at', '>', this.db.raw(`now() - interval '${RECENTLY_TERMINATED_SECONDS} seconds'`)))
+      .select('i.*', 'a.name as account_name', 't.value as name_tag')
+      .orderBy('i.created_at', 'desc')
+      .limit(MAX_LISTED_INSTANCES);
+    if (filter.account) q.where((w) => w.where('a.id', filter.account!).orWhere('a.name', filter.account!));
+    if (filter.state) q.where('i.state', filter.state);
+    const rows = await q;
+    return rows.map((r: any) => ({
+      id: r.id, name: r.name_tag ?? null, accountId: r.account_id, accountName: r.account_name, state: r.state,
+      desiredState: r.desired_state, stateReason: r.state_reason_message, instanceType: r.instance_type, cores: r.oar_cores,
+      node: r.oar_node, oarJobId: r.oar_job_id, privateIp: r.private_ip, imageId: r.image_id,
+      launchTime: r.launch_time.toISOString(), updatedAt: r.updated_at.toISOString(),
+    }));
+  }
+
+  async accounts(): Promise<AdminAccount[]> {
+    const [accounts, quotas, counts] = await Promise.all([
+      this.db('accounts').orderBy('created_at'),
+      this.db('account_quotas'),
+      this.db('instances').whereNot('state', 'terminated').groupBy('account_id', 'state')
+        .select('account_id', 'state', this.db.raw('count(*)::int as n'), this.db.raw('sum(oar_cores)::int as cores')),
+    ]);
+    const defaults = this.quotas.defaults;
+    return accounts.map((a: any) => {
+      const q = quotas.find((row: any) => row.account_id === a.id);
+      const mine = counts.filter((c: any) => c.account_id === a.id);
+      return {
+        id: a.id, name: a.name, isSystem: a.is_system,
+        limits: { maxInstances: q?.max_instances ?? defaults.maxInstances, maxCores: q?.max_cores ?? defaults.maxCores },
+        usage: { instances: mine.reduce((s: number, c: any) => s + c.n, 0), cores: mine.reduce((s: number, c: any) => s + c.cores, 0) },
+        instancesByState: Object.fromEntries(mine.map((c: any) => [c.state, c.n])),
+      };
+    });
+  }
+
+  async images(): Promise<AdminImage[]> {
+    const rows = await this.db('images as i').join('accounts as a', 'a.id', 'i.account_id').whereNot('i.state', 'deregistered')
+      .select('i.*', 'a.name as account_name').orderBy('i.created_at', 'desc');
+    return rows.map((r: any) => ({
+      id: r.id, name: r.name, accountId: r.account_id, accountName: r.account_name, state: r.state, isPublic: r.is_public,
+      layers: r.layers.length, sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes), createdAt: r.created_at.toISOString(),
+    }));
+  }
+
+  async events(opts: { limit?: number; errorsOnly?: boolean } = {}): Promise<AdminEvent[]> {
+    const q = this.db('events').orderBy('id', 'desc').limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
+    if (opts.errorsOnly) q.where('kind', 'error');
+    const rows = await q;
+    return rows.map((r: any) => ({ id: Number(r.id), at: r.at.toISOString(), accountId: r.account_id, resourceId: r.resource_id, kind: r.kind, message: r.message }));
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const [nodes, instances, accounts, images, events] = await Promise.all([
+      this.nodes(), this.instances(), this.accounts(), this.images(), this.events({ limit: 60 }),
+    ]);
+    return { at: new Date().toISOString(), nodes, instances, accounts, images, events };
+  }
+
+  // ------------------------------------------------------------------------------------------ changes
+
+  async addNode(who: string, host: string, cores: number, memoryMib: number): Promise<OarNode> {
+    const node = await this.oar.nodes.add(host, cores, memoryMib);
+    await this.changed(who, host, `added OAR node ${host}: ${cores} core(s), ${memoryMib} MiB`);
+    return node;
+  }
+
+  async drainNode(who: string, host: string, on: boolean): Promise<OarNode> {
+    const node = await this.oar.nodes.drain(host, on);
+    await this.changed(who, host, on ? `drained ${host}: OAR starts no new job there` : `undrained ${host}`);
+    return node;
+  }
+
+  async setNodeState(who: string, host: string, state: 'Alive' | 'Absent', force = false): Promise<OarNode> {
+    const node = await this.oar.nodes.setState(host, state, force);
+    await this.changed(who, host, `set ${host} ${state}${force ? ' (forced)' : ''}`);
+    return node;
+  }
+
+  async removeNode(who: string, host: string, force = false): Promise<void> {
+    await this.oar.nodes.remove(host, force);
+    await this.changed(who, host, `removed OAR node ${host}${force ? ' (forced)' : ''}`);
+  }
+
+  async setQuota(who: string, accountId: string, setting: QuotaSetting): Promise<Limits> {
+    const limits = await this.quotas.set(accountId, setting);
+    await this.db('events').insert({ account_id: accountId, resource_id: accountId, kind: 'admin', message: `${who} set quotas: ${limits.maxInstances} instances, ${limits.maxCores} cores` });
+    return limits;
+  }
+
+  private async changed(who: string, host: string, message: string): Promise<void> {
+    this.oar.forgetCapacity();
+    await this.db('events').insert({ account_id: null, resource_id: host, kind: 'admin', message: `${who} ${message}` });
+  }
+}
