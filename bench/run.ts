@@ -24,6 +24,7 @@ import { loadConfig, endpointUrl } from '../src/config';
 import { connect, withDatabase, type Db } from '../src/adapters/db';
 import { run as exec } from '../src/adapters/exec';
 import { Accounts } from '../src/domain/accounts';
+import { announceKeyChange } from '../src/domain/credential-cache';
 import { SecretBox } from '../src/domain/secrets';
 import { systemImageId } from '../src/domain/images';
 import { newId } from '../src/domain/ids';
@@ -61,6 +62,14 @@ async function benchAccount(name: string): Promise<Creds & { accountId: string; 
     const account = existing ?? (await accounts.create(name));
     const key = await accounts.createKey(account.id, 'bench', 'user');
     return { ...key, ec2: new EC2Client({ endpoint, region, credentials: key, maxAttempts: 1 }) };
+  });
+}
+
+/** Drops a bench account and everything it holds (seeded records never had an OAR job or a container). */
+async function dropBenchAccount(accountId: string): Promise<void> {
+  await withDb(async (db) => {
+    await db('accounts').where('id', accountId).delete();
+    await announceKeyChange(db, '*');
   });
 }
 
@@ -296,12 +305,17 @@ async function benchApi(quick: boolean) {
     'page of 100': 'Action=DescribeInstances&Version=2016-11-15&MaxResults=100',
   });
   let rssAt10k = NaN;
-  for (const size of sizes) {
-    const ids = await seedInstances(acct.accountId, size);
-    for (const [name, body] of Object.entries(workloads(ids))) {
-      for (const c of concurrencies) results.push({ server: 'oarcloud', records: size, workload: name, concurrency: c, ...(await load(endpoint, acct, body, c, seconds)) });
+  try {
+    for (const size of sizes) {
+      const ids = await seedInstances(acct.accountId, size);
+      for (const [name, body] of Object.entries(workloads(ids))) {
+        for (const c of concurrencies) results.push({ server: 'oarcloud', records: size, workload: name, concurrency: c, ...(await load(endpoint, acct, body, c, seconds)) });
+      }
+      if (size === 10000) rssAt10k = serverRss();
     }
-    if (size === 10000) rssAt10k = serverRss();
+  } finally {
+    // the seeded records would otherwise sit in every admin view as 10,000 stopped instances
+    await dropBenchAccount(acct.accountId);
   }
   // moto, seeded with the same 1,000 instances, same workloads
   const port = 5055;

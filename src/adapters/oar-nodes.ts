@@ -58,7 +58,7 @@ export class OarNodes {
         n = { host: r.network_address, state: '', drain: false, cores: 0, usedCores: 0, freeCores: 0, memoryMib: 0, jobs: [], resourceIds: [], states: new Set(), drained: 0 };
         nodes.set(r.network_address, n);
       }
-      n.resourceIds.push(r.resource_id);
+      n.resourceIds.push(Number(r.resource_id));
       n.cores += 1;
       n.memoryMib += r.mem;
       n.states.add(r.state);

@@ -69,7 +69,7 @@ program.command('doctor').description('check every component; exit 0 only when a
 
 program.command('test').description('run the whole test suite against real services (starting what it needs)')
   .option('-g, --grep <pattern>', 'only tests whose title matches')
-  .option('--suite <names...>', 'suites to run: test/unit test/integration compat-tests', ['test/unit', 'test/integration', 'compat-tests'])
+  .option('--suite <names...>', 'suites to run: test/unit test/integration test/browser compat-tests', ['test/unit', 'test/integration', 'test/browser', 'compat-tests'])
   .action(async (opts) => {
     provisionHost(true);
     const creds = await prepareDatabase(config, true);

@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import path from 'node:path';
 import aws4 from 'aws4';
 import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../../src/config';
@@ -43,11 +44,11 @@ export async function withAdmin<T>(fn: (accounts: Accounts) => Promise<T>): Prom
   }
 }
 
-export async function newAccount(prefix = 'test'): Promise<TestAccount> {
+export async function newAccount(prefix = 'test', role: 'user' | 'admin' = 'user'): Promise<TestAccount> {
   const name = `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
   return withAdmin(async (accounts) => {
     await accounts.create(name);
-    const key = await accounts.createKey(name, 'tester', 'user');
+    const key = await accounts.createKey(name, 'tester', role);
     return { name, accountId: key.accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, ec2: client(key) };
   });
 }
@@ -125,4 +126,42 @@ export async function rawRequest(
   const res = await fetch(endpoint, { method: 'POST', headers, body: opts.mutateBody ? opts.mutateBody(body) : body });
   const text = await res.text();
   return { status: res.status, body: text, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1] };
+}
+
+/**
+ * A request to the admin JSON API: signed with SigV4 for the service "oarcloud" when `creds` is given, or carrying
+ * a session cookie (and the header the dashboard's scripts send with every change).
+ */
+export async function adminRequest(
+  method: string,
+  path: string,
+  opts: { creds?: Creds; service?: string; cookie?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; json: any; setCookie: string | null }> {
+  const url = new URL(`/_oarcloud/admin/api${path}`, endpoint);
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  let headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers };
+  if (opts.cookie) headers = { ...headers, cookie: opts.cookie, 'x-oarcloud-admin': '1' };
+  if (opts.creds) {
+    const signed = aws4.sign({ host: url.host, method, path: url.pathname + url.search, body, service: opts.service ?? 'oarcloud', region, headers }, opts.creds);
+    headers = Object.fromEntries(Object.entries(signed.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    delete headers['Content-Length'];
+  }
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null, setCookie: res.headers.get('set-cookie') };
+}
+
+/** Runs the `oarcloud` command (the built CLI) and returns its exit code and output. */
+export async function oarcloud(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cli = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
+  return execFileAsync(process.execPath, [cli, ...args], { timeout: 60_000 }).then(
+    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+    (err) => ({ code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+  );
+}
+
+/** OAR's own view of a node's resources (oarnodes -J), to check a change really reached OAR. */
+export async function oarnodes(host: string): Promise<{ state: string; drain: string }[]> {
+  const { stdout } = await execFileAsync('oarnodes', ['-J', '--sql', `network_address = '${host.replace(/'/g, '')}'`]);
+  return Object.values(JSON.parse(stdout || '{}')) as { state: string; drain: string }[];
 }

@@ -1,0 +1,389 @@
+// OAR Cloud admin dashboard: signs in, follows the cluster through server-sent events (polling when they fail),
+// and changes nodes and quotas through the admin JSON API. No framework, no external asset.
+'use strict';
+
+const API = '/_oarcloud/admin/api';
+const POLL_MS = 2000;
+const STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
+
+const view = {
+  snapshot: null,
+  stateFilter: 'active',
+  accountFilter: '',
+  textFilter: '',
+  errorsOnly: false,
+  stream: null,
+  pollTimer: null,
+};
+
+const $ = (id) => document.getElementById(id);
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const dash = (v) => (v === null || v === undefined || v === '' ? '<span class="muted">–</span>' : esc(v));
+const badge = (text, cls) => `<span class="badge b-${esc(cls ?? text)}">${esc(text)}</span>`;
+
+function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+const clock = (iso) => new Date(iso).toLocaleTimeString('en-GB');
+const mib = (n) => (n >= 1024 ? `${(n / 1024).toFixed(n % 1024 ? 1 : 0)} GiB` : `${n} MiB`);
+const bytes = (n) => (n === null ? null : n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`);
+
+function toast(message, bad = false) {
+  const el = document.createElement('div');
+  el.className = `toast${bad ? ' bad' : ''}`;
+  el.textContent = message;
+  $('toasts').append(el);
+  setTimeout(() => el.remove(), bad ? 8000 : 4000);
+}
+
+async function api(method, path, body) {
+  const res = await fetch(API + path, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-oarcloud-admin': '1' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(data.error?.message ?? `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    err.code = data.error?.code;
+    throw err;
+  }
+  return data;
+}
+
+// ------------------------------------------------------------------------------------------------ session
+
+function showSignIn(message) {
+  stopFollowing();
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  $('signin-error').hidden = !message;
+  $('signin-error').textContent = message ?? '';
+  $('signin-key').focus();
+}
+
+function showApp(session) {
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('who').textContent = `${session.user} @ ${session.account}`;
+  follow();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const button = $('signin-submit');
+  button.disabled = true;
+  try {
+    const session = await api('POST', '/session', { accessKeyId: $('signin-key').value, secretAccessKey: $('signin-secret').value });
+    $('signin-secret').value = '';
+    showApp(session);
+  } catch (err) {
+    showSignIn(err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signOut() {
+  await api('DELETE', '/session').catch(() => undefined);
+  view.snapshot = null;
+  showSignIn('Signed out.');
+}
+
+// ------------------------------------------------------------------------------------------------ live data
+
+function setLive(state, text) {
+  $('live').dataset.state = state;
+  $('live-text').textContent = text;
+}
+
+function receive(snapshot) {
+  view.snapshot = snapshot;
+  setLive('live', `live · ${clock(snapshot.at)}`);
+  render();
+}
+
+function follow() {
+  stopFollowing();
+  if (!('EventSource' in window)) return poll();
+  const stream = new EventSource(`${API}/stream`);
+  view.stream = stream;
+  stream.addEventListener('snapshot', (e) => receive(JSON.parse(e.data)));
+  stream.addEventListener('signed-out', () => showSignIn('Your session ended.'));
+  stream.onerror = async () => {
+    setLive('reconnecting', 'reconnecting…');
+    // EventSource retries by itself; a 401 behind the error means the session is gone
+    try {
+      await api('GET', '/session');
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) showSignIn('Your session ended; sign in again.');
+      else if (stream.readyState === EventSource.CLOSED) poll();
+    }
+  };
+}
+
+function poll() {
+  stopFollowing();
+  const once = async () => {
+    try {
+      receive(await api('GET', '/snapshot'));
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) return showSignIn('Your session ended; sign in again.');
+      setLive('reconnecting', 'server unreachable, retrying…');
+    }
+    view.pollTimer = setTimeout(once, POLL_MS);
+  };
+  void once();
+}
+
+function stopFollowing() {
+  view.stream?.close();
+  view.stream = null;
+  clearTimeout(view.pollTimer);
+}
+
+/** Runs an admin change, tells how it went, and refreshes at once rather than waiting for the next push. */
+async function act(button, label, fn) {
+  if (button) button.disabled = true;
+  try {
+    await fn();
+    toast(label);
+    receive(await api('GET', '/snapshot'));
+  } catch (err) {
+    toast(err.message, true);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+function confirmDialog(text) {
+  return new Promise((resolve) => {
+    const dialog = $('confirm-dialog');
+    $('confirm-text').textContent = text;
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true });
+    dialog.showModal();
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ rendering
+
+function render() {
+  const s = view.snapshot;
+  if (!s) return;
+  renderSummary(s);
+  renderNodes(s.nodes);
+  renderInstances(s);
+  renderAccounts(s.accounts);
+  renderEvents(s.events);
+  renderImages(s.images);
+}
+
+function renderSummary(s) {
+  const alive = s.nodes.filter((n) => n.state === 'Alive').length;
+  const cores = s.nodes.reduce((a, n) => a + n.cores, 0);
+  const used = s.nodes.reduce((a, n) => a + n.usedCores, 0);
+  const free = s.nodes.reduce((a, n) => a + n.freeCores, 0);
+  const by = (state) => s.instances.filter((i) => i.state === state).length;
+  const hourAgo = Date.now() - 3600_000;
+  const errors = s.events.filter((e) => e.kind === 'error' && Date.parse(e.at) > hourAgo).length;
+  const card = (id, label, value, sub, extra = '', cls = '') =>
+    `<div class="card ${cls}" data-testid="${id}"><div class="label">${label}</div><div class="value">${value}</div><div class="sub">${sub}</div>${extra}</div>`;
+  $('summary').innerHTML = [
+    card('card-nodes', 'Nodes', `${alive}/${s.nodes.length}`, `Alive · ${s.nodes.filter((n) => n.drain).length} drained`),
+    card('card-cores', 'Cores', `${used}/${cores}`, `in use · ${free} free`, `<div class="meter"><span data-width="${cores ? Math.round((100 * used) / cores) : 0}"></span></div>`),
+    card('card-running', 'Running', by('running'), `${by('pending')} pending · ${by('stopped')} stopped`),
+    card('card-accounts', 'Accounts', s.accounts.length, `${s.accounts.filter((a) => a.usage.instances > 0).length} with instances`),
+    card('card-images', 'Images', s.images.length, `${s.images.filter((i) => i.isPublic).length} public`),
+    card('card-errors', 'Errors', errors, 'in the last hour', '', errors ? 'alert' : ''),
+  ].join('');
+  setWidths($('summary'));
+}
+
+/** Meter widths: the page's security policy forbids style attributes in markup, so they are set from script. */
+function setWidths(root) {
+  for (const bar of root.querySelectorAll('[data-width]')) bar.style.width = `${bar.dataset.width}%`;
+}
+
+function renderNodes(nodes) {
+  if (nodes.length === 0) {
+    $('nodes').innerHTML = '<div class="empty">OAR has no node. Add one above.</div>';
+    return;
+  }
+  $('nodes').innerHTML = nodes.map((n) => {
+    const cores = [];
+    for (let i = 0; i < n.cores; i++) {
+      const cls = i < n.usedCores ? 'used' : i < n.usedCores + n.freeCores ? '' : 'off';
+      cores.push(`<span class="core ${cls}" title="${cls === 'used' ? 'in use' : cls === 'off' ? 'not available' : 'free'}"></span>`);
+    }
+    const alive = n.state === 'Alive';
+    return `<article class="node${n.drain ? ' drained' : ''}" data-node="${esc(n.host)}">
+      <div class="node-head"><span class="host">${esc(n.host)}</span>${badge(n.state, n.state.includes('+') ? 'Suspected' : n.state)}
+        ${n.drain ? '<span class="badge b-drain" data-testid="drained">drained</span>' : ''}</div>
+      <div class="cores" aria-label="${n.usedCores} of ${n.cores} cores in use">${cores.join('')}</div>
+      <div class="node-facts"><span><b data-testid="used">${n.usedCores}</b>/${n.cores} cores used</span><span>${n.freeCores} free</span><span>${mib(n.memoryMib)}</span>
+        <span>${n.instanceIds.length} instance${n.instanceIds.length === 1 ? '' : 's'}</span></div>
+      <div class="node-actions">
+        <button data-action="drain" data-on="${!n.drain}">${n.drain ? 'Undrain' : 'Drain'}</button>
+        <button data-action="state" data-state="${alive ? 'Absent' : 'Alive'}">${alive ? 'Set Absent' : 'Set Alive'}</button>
+        <button data-action="remove" class="danger">Remove</button>
+      </div>
+    </article>`;
+  }).join('');
+}
+
+function onNodeAction(event) {
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  const host = button.closest('[data-node]').dataset.node;
+  const node = view.snapshot.nodes.find((n) => n.host === host);
+  const running = node?.instanceIds.length ?? 0;
+  const path = `/nodes/${encodeURIComponent(host)}`;
+  if (button.dataset.action === 'drain') {
+    const on = button.dataset.on === 'true';
+    return act(button, `${host} ${on ? 'drained' : 'undrained'} in OAR`, () => api('POST', `${path}/drain`, { drain: on }));
+  }
+  if (button.dataset.action === 'state') {
+    const state = button.dataset.state;
+    const go = (force) => act(button, `${host} is ${state} in OAR`, () => api('POST', `${path}/state`, { state, force }));
+    if (state === 'Absent' && running > 0) {
+      return confirmDialog(`${host} runs ${running} instance(s). OAR will end them if the node becomes Absent. Go on?`).then((ok) => ok && go(true));
+    }
+    return go(false);
+  }
+  if (button.dataset.action === 'remove') {
+    const text = running > 0 ? `${host} runs ${running} instance(s); removing it ends them. Remove ${host} from OAR?` : `Remove ${host} from OAR?`;
+    return confirmDialog(text).then((ok) => ok && act(button, `${host} removed from OAR`, () => api('DELETE', `${path}${running > 0 ? '?force=1' : ''}`)));
+  }
+}
+
+function renderInstances(s) {
+  const counts = Object.fromEntries(STATES.map((st) => [st, 0]));
+  for (const i of s.instances) counts[i.state] = (counts[i.state] ?? 0) + 1;
+  const active = s.instances.length - counts.terminated;
+  $('state-filter').innerHTML = [
+    `<button class="chip" data-state="active" aria-pressed="${view.stateFilter === 'active'}">active ${active}</button>`,
+    `<button class="chip" data-state="" aria-pressed="${view.stateFilter === ''}">all ${s.instances.length}</button>`]
+    .concat(STATES.map((st) => `<button class="chip" data-state="${st}" aria-pressed="${view.stateFilter === st}">${st} ${counts[st]}</button>`)).join('');
+
+  const select = $('account-filter');
+  const options = ['<option value="">all accounts</option>'].concat(s.accounts.map((a) => `<option value="${esc(a.id)}">${esc(a.name)} (${a.usage.instances})</option>`)).join('');
+  if (select.dataset.options !== options) {
+    select.innerHTML = options;
+    select.dataset.options = options;
+    select.value = view.accountFilter;
+  }
+
+  const text = view.textFilter.toLowerCase();
+  const stateMatches = (i) => !view.stateFilter || i.state === view.stateFilter || (view.stateFilter === 'active' && i.state !== 'terminated');
+  const rows = s.instances.filter((i) => stateMatches(i) && (!view.accountFilter || i.accountId === view.accountFilter)
+    && (!text || [i.id, i.name, i.node, i.privateIp, i.accountName, i.instanceType].some((v) => v && String(v).toLowerCase().includes(text))));
+  const head = '<thead><tr><th>Instance</th><th>Account</th><th>State</th><th>Type</th><th>Cores</th><th>Node</th><th>OAR job</th><th>Private IP</th><th>Launched</th></tr></thead>';
+  const body = rows.length === 0 ? '<tr><td colspan="9" class="empty">No instance.</td></tr>' : rows.map((i) => `<tr data-instance-id="${esc(i.id)}">
+      <td><span class="mono">${esc(i.id)}</span>${i.name ? ` <span class="muted">${esc(i.name)}</span>` : ''}</td>
+      <td>${esc(i.accountName)}</td>
+      <td data-testid="state" data-state="${esc(i.state)}" title="${esc(i.stateReason ?? '')}">${badge(i.state)}</td>
+      <td>${esc(i.instanceType)}</td><td class="num">${i.cores}</td><td>${dash(i.node)}</td><td class="num">${dash(i.oarJobId)}</td>
+      <td class="mono">${dash(i.privateIp)}</td><td title="${esc(i.launchTime)}">${ago(i.launchTime)}</td></tr>`).join('');
+  $('instances').innerHTML = `${head}<tbody>${body}</tbody>`;
+}
+
+function renderAccounts(accounts) {
+  const usage = (used, max) => {
+    const pct = max ? Math.min(100, Math.round((100 * used) / max)) : 100;
+    return `<div class="usage"><span class="num">${used}/${max}</span><div class="meter"><span class="${used >= max ? 'full' : ''}" data-width="${pct}"></span></div></div>`;
+  };
+  const head = '<thead><tr><th>Account</th><th>Instances</th><th>Cores</th><th>By state</th><th></th></tr></thead>';
+  const body = accounts.map((a) => `<tr data-account="${esc(a.id)}">
+      <td><b>${esc(a.name)}</b> <span class="muted mono">${esc(a.id)}</span>${a.isSystem ? ' <span class="badge b-kind">system</span>' : ''}</td>
+      <td>${usage(a.usage.instances, a.limits.maxInstances)}</td><td>${usage(a.usage.cores, a.limits.maxCores)}</td>
+      <td>${Object.entries(a.instancesByState).map(([st, n]) => `${badge(`${st} ${n}`, st)}`).join(' ') || '<span class="muted">–</span>'}</td>
+      <td><button data-action="quota">Quotas…</button></td></tr>`).join('');
+  $('accounts').innerHTML = `${head}<tbody>${body}</tbody>`;
+  setWidths($('accounts'));
+}
+
+function onAccountAction(event) {
+  const button = event.target.closest('button[data-action="quota"]');
+  if (!button) return;
+  const id = button.closest('[data-account]').dataset.account;
+  const account = view.snapshot.accounts.find((a) => a.id === id);
+  const form = $('quota-form');
+  $('quota-account').textContent = account.name;
+  form.maxInstances.value = account.limits.maxInstances;
+  form.maxCores.value = account.limits.maxCores;
+  const dialog = $('quota-dialog');
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue !== 'save') return;
+    const value = (input) => (input.value === '' ? null : Number(input.value));
+    void act(null, `quotas of ${account.name} saved`, () =>
+      api('PUT', `/accounts/${encodeURIComponent(id)}/quota`, { maxInstances: value(form.maxInstances), maxCores: value(form.maxCores) }));
+  }, { once: true });
+  dialog.showModal();
+}
+
+function renderEvents(events) {
+  const list = view.errorsOnly ? events.filter((e) => e.kind === 'error') : events;
+  $('events').innerHTML = list.length === 0 ? '<li class="empty">Nothing yet.</li>' : list.map((e) => `<li class="${e.kind === 'error' ? 'is-error' : ''}">
+      <time datetime="${esc(e.at)}" title="${esc(e.at)}">${clock(e.at)}</time>${badge(e.kind, e.kind === 'error' ? 'error' : 'kind')}
+      <span class="msg">${e.resourceId ? `<span class="res mono">${esc(e.resourceId)}</span>` : ''}${esc(e.message)}</span></li>`).join('');
+}
+
+function renderImages(images) {
+  const head = '<thead><tr><th>Image</th><th>Name</th><th>Owner</th><th>State</th><th>Visibility</th><th>Layers</th><th>Size</th><th>Created</th></tr></thead>';
+  const body = images.length === 0 ? '<tr><td colspan="8" class="empty">No image.</td></tr>' : images.map((i) => `<tr>
+      <td class="mono">${esc(i.id)}</td><td>${esc(i.name)}</td><td>${esc(i.accountName)}</td><td>${badge(i.state, i.state === 'available' ? 'running' : i.state === 'failed' ? 'error' : 'pending')}</td>
+      <td>${i.isPublic ? 'public' : 'private'}</td><td class="num">${i.layers}</td><td class="num">${dash(bytes(i.sizeBytes))}</td><td title="${esc(i.createdAt)}">${ago(i.createdAt)}</td></tr>`).join('');
+  $('images').innerHTML = `${head}<tbody>${body}</tbody>`;
+}
+
+// ------------------------------------------------------------------------------------------------ wiring
+
+function addNode(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = { host: form.host.value.trim(), cores: Number(form.cores.value), memoryMib: Number(form.memoryMib.value) };
+  void act(form.querySelector('button'), `${body.host} added to OAR`, async () => {
+    await api('POST', '/nodes', body);
+    form.reset();
+  });
+}
+
+document.addEventListener('DOMContentLoaded', async () => {
+  $('signin-form').addEventListener('submit', signIn);
+  $('signout').addEventListener('click', signOut);
+  $('add-node').addEventListener('submit', addNode);
+  $('nodes').addEventListener('click', onNodeAction);
+  $('accounts').addEventListener('click', onAccountAction);
+  $('state-filter').addEventListener('click', (e) => {
+    const chip = e.target.closest('button[data-state]');
+    if (!chip) return;
+    view.stateFilter = chip.dataset.state;
+    render();
+  });
+  $('account-filter').addEventListener('change', (e) => {
+    view.accountFilter = e.target.value;
+    render();
+  });
+  $('text-filter').addEventListener('input', (e) => {
+    view.textFilter = e.target.value;
+    render();
+  });
+  $('errors-only').addEventListener('change', (e) => {
+    view.errorsOnly = e.target.checked;
+    render();
+  });
+  // relative times move even when nothing changes
+  setInterval(render, 15_000);
+  try {
+    showApp(await api('GET', '/session'));
+  } catch {
+    showSignIn();
+  }
+});

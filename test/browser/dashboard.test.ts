@@ -1,0 +1,134 @@
+/**
+ * The admin dashboard in headless Chromium (Debian's, driven by playwright-core): an admin signs in, launches an
+ * instance with the aws CLI and watches it become running, adds a node, drains it and removes it from the page,
+ * each change checked in OAR itself with `oarnodes`. The page must load nothing but its own server's files.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { IMAGES, dropAccount, endpoint, execFileAsync, newAccount, oarcloud, oarnodes, type TestAccount } from '../support/live';
+import { clientEnv } from '../../compat-tests/support';
+
+const CHROMIUM = process.env.OARCLOUD_CHROMIUM ?? '/usr/bin/chromium';
+// Chromium's own background traffic is refused on this closed network; these flags keep it quiet
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const NODE = '127.0.0.4';
+export const SCREENSHOT = path.join(tmpdir(), 'oarcloud-dashboard.png');
+
+describe('dashboard in headless Chromium', function () {
+  this.timeout(240_000);
+  let browser: Browser;
+  let page: Page;
+  let admin: TestAccount;
+  let user: TestAccount;
+  const requested: string[] = [];
+  const pageErrors: string[] = [];
+
+  const aws = async (...args: string[]) => {
+    const { stdout } = await execFileAsync('aws', ['ec2', ...args, '--output', 'json'], { env: clientEnv(user) });
+    return JSON.parse(stdout || '{}');
+  };
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: docker/provision.sh installs Debian's chromium`);
+    admin = await newAccount('dash-admin', 'admin');
+    user = await newAccount('dash-user');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }); // playwright gives it a fresh profile
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('request', (r) => requested.push(r.url()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    // the dashboard's confirmations are <dialog>s; a native one would mean a bug, and would block the test
+    page.on('dialog', (d) => void d.dismiss());
+  });
+
+  after(async () => {
+    await page?.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => undefined);
+    await browser?.close();
+    if ((await oarnodes(NODE)).length) await oarcloud('node', 'remove', NODE, '--force');
+    await dropAccount(user);
+    await dropAccount(admin);
+  });
+
+  it('refuses a wrong secret and signs an admin in', async () => {
+    await page.goto(`${endpoint}/_oarcloud/admin/`);
+    await page.locator('#signin-form').waitFor();
+    await page.fill('#signin-key', admin.accessKeyId);
+    await page.fill('#signin-secret', 'not-the-secret');
+    await page.click('#signin-submit');
+    await page.locator('#signin-error', { hasText: 'wrong' }).waitFor({ timeout: 5000 });
+    await page.fill('#signin-secret', admin.secretAccessKey);
+    await page.click('#signin-submit');
+    await page.locator('#app').waitFor();
+    expect(await page.locator('#who').textContent()).to.contain(admin.name);
+    await page.locator('#live[data-state="live"]').waitFor({ timeout: 5000 });
+    await page.locator('[data-node="localhost"]').waitFor();
+  });
+
+  it('shows an instance launched with the aws CLI become running, with its node', async () => {
+    const out = await aws('run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--count', '1', '--tag-specifications', 'ResourceType=instance,Tags=[{Key=Name,Value=from-the-cli}]');
+    const id: string = out.Instances[0].InstanceId;
+    const row = page.locator(`tr[data-instance-id="${id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    await row.locator('[data-testid="state"][data-state="running"]').waitFor({ timeout: 90_000 });
+    const text = await row.textContent();
+    expect(text).to.contain(user.name).and.contain('from-the-cli').and.contain('t2.nano');
+    const described = await aws('describe-instances', '--instance-ids', id);
+    expect(described.Reservations[0].Instances[0].State.Name).to.equal('running');
+    expect(text).to.contain(described.Reservations[0].Instances[0].PrivateIpAddress);
+  });
+
+  it('adds a node from the page and OAR has it', async () => {
+    await page.fill('#add-node input[name="host"]', NODE);
+    await page.fill('#add-node input[name="cores"]', '2');
+    await page.fill('#add-node input[name="memoryMib"]', '2048');
+    await page.click('#add-node button[type="submit"]');
+    await page.locator(`[data-node="${NODE}"]`).waitFor({ timeout: 20_000 });
+    const oar = await oarnodes(NODE);
+    expect(oar).to.have.length(2);
+    expect(oar.every((r) => r.state === 'Alive')).to.equal(true);
+  });
+
+  it('drains the node from the page: OAR marks its resources drained, and the page shows it', async () => {
+    await page.click(`[data-node="${NODE}"] button[data-action="drain"]`);
+    await page.locator(`[data-node="${NODE}"] [data-testid="drained"]`).waitFor({ timeout: 10_000 });
+    expect((await oarnodes(NODE)).every((r) => r.drain === 'YES')).to.equal(true);
+    await page.locator('#events', { hasText: `drained ${NODE}` }).waitFor({ timeout: 5000 });
+    // and back
+    await page.click(`[data-node="${NODE}"] button[data-action="drain"]`);
+    await page.locator(`[data-node="${NODE}"] [data-testid="drained"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await oarnodes(NODE)).every((r) => r.drain === 'NO')).to.equal(true);
+  });
+
+  it('sees a change made in OAR by someone else within two seconds', async () => {
+    const started = Date.now();
+    await execFileAsync('oarnodesetting', ['-h', NODE, '-d', 'on']);
+    await page.locator(`[data-node="${NODE}"] [data-testid="drained"]`).waitFor({ timeout: 4000 });
+    const seenAfter = Date.now() - started;
+    expect(seenAfter, 'the page follows OAR live').to.be.below(3000);
+  });
+
+  it('removes the node after a confirmation, and OAR no longer has it', async () => {
+    await page.click(`[data-node="${NODE}"] button[data-action="remove"]`);
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
+    await page.locator(`[data-node="${NODE}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+    expect(await oarnodes(NODE)).to.have.length(0);
+  });
+
+  it('shows the termination, loaded nothing from elsewhere, raised no script error, and signs out', async () => {
+    const ids = (await aws('describe-instances')).Reservations.flatMap((r: any) => r.Instances.map((i: any) => i.InstanceId));
+    await aws('terminate-instances', '--instance-ids', ...ids);
+    await page.click('#state-filter button[data-state=""]');
+    for (const id of ids) await page.locator(`tr[data-instance-id="${id}"] [data-state="terminated"]`).waitFor({ timeout: 60_000 });
+    const origin = new URL(endpoint).origin;
+    expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).to.deep.equal([]);
+    expect(pageErrors).to.deep.equal([]);
+    await page.click('#signout');
+    await page.locator('#signin-form').waitFor();
+    const after = await page.evaluate(() => fetch('/_oarcloud/admin/api/snapshot').then((r) => r.status));
+    expect(after).to.equal(401);
+  });
+});
