@@ -11,7 +11,8 @@
 # Environment (defaults in brackets):
 #   OARCLOUD_DATA_DIR [/var/lib/oarcloud]   OARCLOUD_JOB_USER [oarcloud]   OARCLOUD_OAR_CORES [nproc]
 #   OARCLOUD_NETWORK [oarcloud]  OARCLOUD_BRIDGE [virbr-oarcloud]  OARCLOUD_SUBNET_PREFIX [10.77.0]
-#   OARCLOUD_IMAGES ["busybox debian"]      OARCLOUD_DB_PASSWORD [oarcloud]
+#   OARCLOUD_IMAGES ["busybox debian"]      OARCLOUD_DB_PASSWORD [generated once, kept in $SECRETS]
+#   OARCLOUD_SKIP_CHROMIUM [unset; 1: do not install the browser the dashboard tests use]
 set -euo pipefail
 export LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,9 +25,8 @@ NET_NAME=${OARCLOUD_NETWORK:-oarcloud}
 NET_BRIDGE=${OARCLOUD_BRIDGE:-virbr-oarcloud}
 NET_PREFIX=${OARCLOUD_SUBNET_PREFIX:-10.77.0}
 IMAGES=${OARCLOUD_IMAGES:-busybox debian}
-DB_PASSWORD=${OARCLOUD_DB_PASSWORD:-oarcloud}
-OAR_DB_PASS=oarpw
-OAR_DB_RO_PASS=oarropw
+# database passwords: generated once, kept root-only; the server and CLI read them from here (src/config.ts)
+SECRETS=/etc/oarcloud/database.env
 PG_VER=15
 OAR_CONF=/etc/oar/oar.conf
 VIRSH="virsh -q -c lxc:///"
@@ -61,6 +61,8 @@ fi
 PKGS="postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql openssh-server openssh-client
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables bridge-utils iproute2
   debootstrap busybox-static zstd tar ca-certificates util-linux attr"
+# the dashboard's browser tests drive Debian's Chromium headless; a server-only image (Dockerfile) goes without
+[ "${OARCLOUD_SKIP_CHROMIUM:-}" = 1 ] || PKGS="$PKGS chromium"
 missing=""
 for p in $PKGS; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
@@ -71,6 +73,25 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log"; die "apt-get install failed"; }
 fi
 log "packages ok"
+
+# ------------------------------------------------------------------------------------------------ secrets
+# Database roles get random passwords (not the packages' well-known ones), so that a local user who can reach
+# PostgreSQL over TCP cannot log in as OAR Cloud or as OAR and change instances, jobs or resources.
+install -d -m 700 /etc/oarcloud
+new_password() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+if [ ! -s "$SECRETS" ] || [ -n "${OARCLOUD_DB_PASSWORD:-}" ]; then
+  old_oar=$(sed -n 's/^OAR_DB_PASSWORD=//p' "$SECRETS" 2>/dev/null || true)
+  old_ro=$(sed -n 's/^OAR_DB_RO_PASSWORD=//p' "$SECRETS" 2>/dev/null || true)
+  (umask 077; printf 'OARCLOUD_DB_PASSWORD=%s\nOAR_DB_PASSWORD=%s\nOAR_DB_RO_PASSWORD=%s\n' \
+    "${OARCLOUD_DB_PASSWORD:-$(new_password)}" "${old_oar:-$(new_password)}" "${old_ro:-$(new_password)}" > "$SECRETS.tmp")
+  mv "$SECRETS.tmp" "$SECRETS"
+  log "database passwords written to $SECRETS"
+fi
+chmod 600 "$SECRETS"
+DB_PASSWORD=$(sed -n 's/^OARCLOUD_DB_PASSWORD=//p' "$SECRETS")
+OAR_DB_PASS=$(sed -n 's/^OAR_DB_PASSWORD=//p' "$SECRETS")
+OAR_DB_RO_PASS=$(sed -n 's/^OAR_DB_RO_PASSWORD=//p' "$SECRETS")
+[[ "$DB_PASSWORD$OAR_DB_PASS$OAR_DB_RO_PASS" =~ ^[A-Za-z0-9]+$ ]] || die "$SECRETS: passwords must be letters and digits"
 
 # ------------------------------------------------------------------------------------------------ PostgreSQL
 pg_lsclusters -h | awk -v v=$PG_VER '$1==v && $2=="main"' | grep -q . || pg_createcluster $PG_VER main >/dev/null
@@ -87,6 +108,8 @@ fi
 psql_admin() { su - postgres -c "psql -qAtX -v ON_ERROR_STOP=1 $*"; }
 if [ "$(psql_admin "-c \"select 1 from pg_roles where rolname='oarcloud'\"")" != 1 ]; then
   psql_admin "-c \"create role oarcloud login password '$DB_PASSWORD'\""
+else
+  psql_admin "-c \"alter role oarcloud password '$DB_PASSWORD'\""   # also replaces an older default
 fi
 if [ "$(psql_admin "-c \"select 1 from pg_database where datname='oarcloud'\"")" != 1 ]; then
   psql_admin "-c \"create database oarcloud owner oarcloud\""
@@ -117,10 +140,11 @@ setconf SCHEDULER_MIN_TIME_BETWEEN_2_CALLS 0
 chown oar:root $OAR_CONF; chmod 600 $OAR_CONF
 touch /var/log/oar.log; chown oar:root /var/log/oar.log; chmod 644 /var/log/oar.log
 
+if [ "$(psql_admin "-c \"select 1 from pg_roles where rolname='oar_ro'\"")" = 1 ]; then
+  psql_admin "-c \"alter role oar password '$OAR_DB_PASS'\" -c \"alter role oar_ro password '$OAR_DB_RO_PASS'\""
+fi
 if ! oar-database --check >/dev/null 2>&1; then
-  if [ "$(psql_admin "-c \"select 1 from pg_database where datname='oar'\"")" = 1 ]; then
-    psql_admin "-c \"alter role oar password '$OAR_DB_PASS'\" -c \"alter role oar_ro password '$OAR_DB_RO_PASS'\""
-  else
+  if [ "$(psql_admin "-c \"select 1 from pg_database where datname='oar'\"")" != 1 ]; then
     log "oar-database --create"
     oar-database --create --db-is-local -y >/dev/null
   fi

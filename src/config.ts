@@ -1,4 +1,5 @@
 /** Server and CLI configuration, from the environment with defaults that match docker/provision.sh. */
+import { readFileSync } from 'node:fs';
 
 export interface Config {
   host: string;
@@ -35,20 +36,32 @@ export interface Config {
 
 const env = process.env;
 const int = (v: string | undefined, d: number) => (v && /^\d+$/.test(v) ? Number(v) : d);
+export const DATABASE_SECRETS_FILE = '/etc/oarcloud/database.env';
+
+/** The database passwords docker/provision.sh generated (KEY=value lines, root-only); none before provisioning. */
+function databaseSecrets(file = env.OARCLOUD_SECRETS_FILE ?? DATABASE_SECRETS_FILE): Record<string, string> {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    return Object.fromEntries(lines.map((l) => /^([A-Z_]+)=([A-Za-z0-9]+)$/.exec(l.trim())).filter((m) => m !== null).map((m) => [m![1], m![2]]));
+  } catch {
+    return {};
+  }
+}
 
 export function loadConfig(): Config {
   const dataDir = env.OARCLOUD_DATA_DIR ?? '/var/lib/oarcloud';
+  const secrets = databaseSecrets();
   return {
     host: env.OARCLOUD_HOST ?? '127.0.0.1',
     port: int(env.OARCLOUD_PORT, 8773),
-    databaseUrl: env.OARCLOUD_DATABASE_URL ?? 'postgres://oarcloud:oarcloud@127.0.0.1:5432/oarcloud',
+    databaseUrl: env.OARCLOUD_DATABASE_URL ?? `postgres://oarcloud:${secrets.OARCLOUD_DB_PASSWORD ?? 'oarcloud'}@127.0.0.1:5432/oarcloud`,
     dataDir,
     masterKeyFile: env.OARCLOUD_MASTER_KEY_FILE ?? '/etc/oarcloud/master.key',
     regions: (env.OARCLOUD_REGIONS ?? 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean),
     jobUser: env.OARCLOUD_JOB_USER ?? 'oarcloud',
     jobCommand: env.OARCLOUD_JOB_COMMAND ?? '/usr/lib/oarcloud/instance-job',
     walltime: env.OARCLOUD_WALLTIME ?? '720:00:00',
-    oarDatabaseUrl: env.OARCLOUD_OAR_DATABASE_URL ?? 'postgres://oar_ro:oarropw@127.0.0.1:5432/oar',
+    oarDatabaseUrl: env.OARCLOUD_OAR_DATABASE_URL ?? `postgres://oar_ro:${secrets.OAR_DB_RO_PASSWORD ?? 'oarropw'}@127.0.0.1:5432/oar`,
     oarServerPort: int(env.OARCLOUD_OAR_SERVER_PORT, 6666),
     libvirtUri: env.OARCLOUD_LIBVIRT_URI ?? 'lxc:///',
     network: env.OARCLOUD_NETWORK ?? 'oarcloud',

@@ -31,13 +31,13 @@ export async function doctor(config: Config): Promise<boolean> {
       if (!(await portOpen(6667))) throw new Error('the OAR sshd does not listen on port 6667');
       return 'OAR sshd on 6667';
     } },
-    { name: 'OAR resources', fix: `${up}  (or: oarnodesetting -s Alive -h localhost)`, run: async () => {
+    { name: 'OAR resources', fix: 'bin/oarcloud node list; bin/oarcloud node alive <host>; bin/oarcloud node undrain <host>', run: async () => {
       const oar = new Oar(config);
       try {
         const { nodes, memoryPerCoreMib } = await oar.capacity();
         const total = [...nodes.values()].reduce((a, b) => a + b, 0);
-        if (total === 0) throw new Error('no Alive core resource');
-        return `${total} Alive cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
+        if (total === 0) throw new Error('no Alive, undrained core resource: RunInstances has nowhere to go');
+        return `${total} Alive, undrained cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
       } finally { await oar.close(); }
     } },
     { name: 'libvirtd', fix: up, run: async () => {
@@ -60,7 +60,7 @@ export async function doctor(config: Config): Promise<boolean> {
     } },
     { name: 'API', fix: up, run: async () => {
       if (!(await serverHealthy(config))) throw new Error(`no answer at ${endpointUrl(config)}`);
-      return `answering at ${endpointUrl(config)}`;
+      return `answering at ${endpointUrl(config)}; dashboard at ${endpointUrl(config)}/_oarcloud/admin/`;
     } },
   ];
   let ok = true;

@@ -19,6 +19,12 @@ import { ROOT } from './bootstrap';
 import { registerAdminCommands } from './admin';
 
 const config = loadConfig();
+
+/** Provisions the host, then rereads the configuration in place (provisioning may have written new database passwords). */
+function provision(quiet = false): void {
+  provisionHost(quiet);
+  Object.assign(config, loadConfig());
+}
 const program = new Command('oarcloud').description('OAR Cloud: an EC2-compatible cloud on OAR and libvirt-LXC').showHelpAfterError();
 
 /** Runs an admin action with the database, then closes it. */
@@ -29,7 +35,7 @@ function withAccounts<T>(fn: (accounts: Accounts, db: Db) => Promise<T>): Promis
 program.command('up').description('provision what is missing, start the API server in the background, print how to use it')
   .option('--skip-provision', 'do not run docker/provision.sh (services already set up)')
   .action(async (opts) => {
-    if (!opts.skipProvision) provisionHost();
+    if (!opts.skipProvision) provision();
     const creds = await prepareDatabase(config);
     await startServerInBackground(config);
     const images = await withAccounts((_a, db) => db('images').where({ state: 'available', is_public: true }).select('id', 'name'));
@@ -39,13 +45,14 @@ program.command('up').description('provision what is missing, start the API serv
     console.log(`  eval "$(bin/oarcloud env)"`);
     console.log(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId} AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey} \\`);
     console.log(`    aws ec2 describe-instances --region ${config.regions[0]} --endpoint-url ${endpointUrl(config)}`);
+    console.log(`\nAdmin dashboard: ${endpointUrl(config)}/_oarcloud/admin/ (sign in with the key above; it is an admin key)`);
   });
 
 program.command('serve').description('run the API server in the foreground (what the Dockerfile and a service manager run)')
   .option('--provision', 'first provision the host and prepare the database, as `up` does')
   .action(async (opts) => {
     if (opts.provision) {
-      provisionHost();
+      provision();
       await prepareDatabase(config);
     }
     await serveForever();
@@ -71,7 +78,7 @@ program.command('test').description('run the whole test suite against real servi
   .option('-g, --grep <pattern>', 'only tests whose title matches')
   .option('--suite <names...>', 'suites to run: test/unit test/integration test/browser compat-tests', ['test/unit', 'test/integration', 'test/browser', 'compat-tests'])
   .action(async (opts) => {
-    provisionHost(true);
+    provision(true);
     const creds = await prepareDatabase(config, true);
     await startServerInBackground(config, true);
     process.exitCode = (await runTests(config, creds, { grep: opts.grep, suites: opts.suite })) ? 0 : 1;
@@ -81,7 +88,7 @@ program.command('bench').description('run the benchmarks against real services a
   .option('--quick', 'a short run of every part (what the test suite runs)')
   .option('--no-write', 'print the report instead of rewriting BENCHMARKS.md')
   .action(async (opts) => {
-    provisionHost(true);
+    provision(true);
     await prepareDatabase(config, true);
     await startServerInBackground(config, true);
     // the bench is built with the rest of the project, outside src/

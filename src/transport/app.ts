@@ -8,6 +8,7 @@ import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Services } from '../services';
+import { DATABASE_SECRETS_FILE } from '../config';
 import type { Action } from '../actions/action';
 import { requestId } from './middleware/request-id';
 import { errorHandler } from './middleware/errors';
@@ -20,13 +21,19 @@ import { encode } from './middleware/encode';
 import { adminApi } from '../admin/api';
 import { dashboard } from '../admin/dashboard';
 
-/** Identifies the build a server runs, so `oarcloud up`/`test` can replace a server started from older code. */
+/**
+ * Identifies the build a server runs and the database passwords it was started with, so that `oarcloud up`/`test`
+ * replace a server started from older code or with passwords provisioning has since changed.
+ */
 export function buildStamp(): string {
-  try {
-    return String(statSync(path.join(__dirname, '..', '..', '.built')).mtimeMs);
-  } catch {
-    return 'unknown';
-  }
+  const mtime = (file: string) => {
+    try {
+      return String(statSync(file).mtimeMs);
+    } catch {
+      return 'none';
+    }
+  };
+  return `${mtime(path.join(__dirname, '..', '..', '.built'))}/${mtime(DATABASE_SECRETS_FILE)}`;
 }
 
 export function createApp(services: Services, actions: Map<string, Action>): Koa {

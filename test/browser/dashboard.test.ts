@@ -16,7 +16,7 @@ const CHROMIUM = process.env.OARCLOUD_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 const NODE = '127.0.0.4';
-export const SCREENSHOT = path.join(tmpdir(), 'oarcloud-dashboard.png');
+const SCREENSHOT = path.join(tmpdir(), 'oarcloud-dashboard.png');
 
 describe('dashboard in headless Chromium', function () {
   this.timeout(240_000);
@@ -45,7 +45,6 @@ describe('dashboard in headless Chromium', function () {
   });
 
   after(async () => {
-    await page?.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => undefined);
     await browser?.close();
     if ((await oarnodes(NODE)).length) await oarcloud('node', 'remove', NODE, '--force');
     await dropAccount(user);
@@ -126,6 +125,7 @@ describe('dashboard in headless Chromium', function () {
     const origin = new URL(endpoint).origin;
     expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).to.deep.equal([]);
     expect(pageErrors).to.deep.equal([]);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true }); // for a human to look at
     await page.click('#signout');
     await page.locator('#signin-form').waitFor();
     const after = await page.evaluate(() => fetch('/_oarcloud/admin/api/snapshot').then((r) => r.status));

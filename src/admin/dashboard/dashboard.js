@@ -60,11 +60,12 @@ async function api(method, path, body) {
 
 // ------------------------------------------------------------------------------------------------ session
 
-function showSignIn(message) {
+function showSignIn(message, isError = true) {
   stopFollowing();
   $('app').hidden = true;
   $('signin').hidden = false;
   $('signin-error').hidden = !message;
+  $('signin-error').className = isError ? 'error' : 'muted';
   $('signin-error').textContent = message ?? '';
   $('signin-key').focus();
 }
@@ -94,7 +95,7 @@ async function signIn(event) {
 async function signOut() {
   await api('DELETE', '/session').catch(() => undefined);
   view.snapshot = null;
-  showSignIn('Signed out.');
+  showSignIn('Signed out.', false);
 }
 
 // ------------------------------------------------------------------------------------------------ live data
