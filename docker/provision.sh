@@ -257,6 +257,14 @@ fi
 netinfo=$($VIRSH net-info "$NET_NAME")   # captured: `cmd | grep -q` fails under pipefail when grep exits early
 [[ $netinfo =~ Active:[[:space:]]+yes ]] || $VIRSH net-start "$NET_NAME" >/dev/null
 $VIRSH net-autostart "$NET_NAME" >/dev/null 2>&1 || true
+# accounts are isolated by iptables rules on frames crossing the bridge (src/adapters/isolation.ts):
+# bridged frames must go through iptables
+modprobe br_netfilter 2>/dev/null || true
+if [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ]; then
+  echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables; echo 1 > /proc/sys/net/bridge/bridge-nf-call-ip6tables
+else
+  log "WARNING: br_netfilter is not available: instances of different accounts can reach each other"
+fi
 log "network $NET_NAME ($NET_PREFIX.0/24 on $NET_BRIDGE) ok"
 
 # ------------------------------------------------------------------------------------------------ images

@@ -17,6 +17,8 @@ export interface Config {
   oarServerPort: number;
   libvirtUri: string;
   network: string;
+  /** The libvirt network's bridge, where accounts are isolated from each other. */
+  bridge: string;
   subnetPrefix: string;
   /** First and last host number handed to instances in the subnet. */
   addressRange: [number, number];
@@ -65,6 +67,7 @@ export function loadConfig(): Config {
     oarServerPort: int(env.OARCLOUD_OAR_SERVER_PORT, 6666),
     libvirtUri: env.OARCLOUD_LIBVIRT_URI ?? 'lxc:///',
     network: env.OARCLOUD_NETWORK ?? 'oarcloud',
+    bridge: env.OARCLOUD_BRIDGE ?? 'virbr-oarcloud',
     subnetPrefix: env.OARCLOUD_SUBNET_PREFIX ?? '10.77.0',
     addressRange: [10, 254],
     idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),

@@ -8,6 +8,7 @@ import { connect, migrate, type Db } from './adapters/db';
 import { Oar } from './adapters/oar';
 import { Libvirt } from './adapters/libvirt';
 import { ImageStore } from './adapters/image-store';
+import { NetworkIsolation } from './adapters/isolation';
 import { Accounts } from './domain/accounts';
 import { SecretBox } from './domain/secrets';
 import { InstanceStore } from './domain/instances';
@@ -37,7 +38,8 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const oar = new Oar(config);
   const store = new ImageStore(config.dataDir);
   const libvirt = new Libvirt(config.libvirtUri);
-  const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, log.child({ component: 'reconciler' }));
+  const isolation = new NetworkIsolation(config.bridge);
+  const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, isolation, log.child({ component: 'reconciler' }));
   const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }), config.idmapBase);
   const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
   const quotas = new Quotas(db);

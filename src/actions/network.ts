@@ -49,7 +49,7 @@ export const describeSubnets = defineAction<{ SubnetIds?: string[]; Filters?: Fi
 export const describeSecurityGroups = defineAction<{ GroupIds?: string[]; GroupNames?: string[]; Filters?: Filter[] }>('DescribeSecurityGroups', async (input, { caller, services }) => {
   const d = defaults(services, caller.accountId);
   const group = {
-    GroupId: d.groupId, GroupName: 'default', Description: 'default VPC security group (instances share one NAT network; no filtering yet)',
+    GroupId: d.groupId, GroupName: 'default', Description: 'default VPC security group (instances reach the instances of their own account only)',
     OwnerId: caller.accountId, VpcId: d.vpcId,
     IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: d.groupId, UserId: caller.accountId }], IpRanges: [], Ipv6Ranges: [], PrefixListIds: [] }],
     IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [] }],

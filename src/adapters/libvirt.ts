@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { XMLBuilder } from 'fast-xml-parser';
 import { run, runOk } from './exec';
+import { hostPortName } from './isolation';
 
 export type DomainState = 'running' | 'paused' | 'shut off' | 'crashed' | 'in shutdown' | 'idle' | 'pmsuspended' | 'blocked';
 
@@ -63,6 +64,8 @@ export function domainXml(d: DomainSpec): string {
         interface: {
           '@type': 'network',
           source: { '@network': d.network },
+          // a host-side name we know in advance: the isolation rules match frames by the port they came from
+          target: { '@dev': hostPortName(d.name) },
           mac: { '@address': d.mac },
           ip: { '@address': d.ip, '@prefix': d.prefix },
           route: { '@family': 'ipv4', '@address': '0.0.0.0', '@prefix': 0, '@gateway': d.gateway },

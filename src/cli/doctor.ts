@@ -5,6 +5,8 @@ import { run } from '../adapters/exec';
 import { Oar } from '../adapters/oar';
 import { portOpen } from '../adapters/net';
 import { serverHealthy } from './bootstrap';
+import { readFile } from 'node:fs/promises';
+import { ISOLATION_CHAIN } from '../adapters/isolation';
 
 interface Check {
   name: string;
@@ -49,6 +51,12 @@ export async function doctor(config: Config): Promise<boolean> {
       const r = await run('virsh', ['-c', config.libvirtUri, 'net-info', config.network]);
       if (r.code !== 0 || !/Active:\s+yes/.test(r.stdout)) throw new Error(`libvirt network ${config.network} is not active`);
       return `${config.network} active (${config.subnetPrefix}.0/24)`;
+    } },
+    { name: 'isolation', fix: `${up}  (needs the br_netfilter kernel module)`, run: async () => {
+      const on = (file: string) => readFile(file, 'utf8').then((v) => v.trim() === '1', () => false);
+      if (!(await on('/proc/sys/net/bridge/bridge-nf-call-iptables'))) throw new Error('bridged frames bypass iptables: accounts are not isolated');
+      const rules = await run('iptables', ['-t', 'mangle', '-C', 'FORWARD', '-i', config.bridge, '-o', config.bridge, '-j', ISOLATION_CHAIN]);
+      return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
     } },
     { name: 'images', fix: up, run: async () => {
       const db = connect(config.databaseUrl, { min: 0, max: 1 });

@@ -9,6 +9,7 @@
  *
  * It wakes on API calls (kick), on libvirt lifecycle events, and on a one-second pass that reads every
  * active job's state in one query; so an admin's oardel or a walltime end is followed within seconds.
+ * It also keeps the bridge's isolation rules in step with the instances' addresses (before a container starts).
  * Work on one instance is serialised; different instances proceed in parallel.
  */
 import path from 'node:path';
@@ -18,6 +19,7 @@ import type { Logger } from '../log';
 import { FINAL_JOB_STATES, OarSubmitError, type Oar, type OarJob } from '../adapters/oar';
 import type { DomainState, Libvirt } from '../adapters/libvirt';
 import type { ImageStore } from '../adapters/image-store';
+import type { NetworkIsolation } from '../adapters/isolation';
 import type { AddressPool } from './addresses';
 import type { NetworkView } from './network';
 import type { InstanceRow, InstanceStateName } from './instances';
@@ -49,8 +51,25 @@ export class Reconciler {
     private readonly store: ImageStore,
     private readonly addresses: AddressPool,
     private readonly network: NetworkView,
+    private readonly isolation: NetworkIsolation,
     private readonly log: Logger,
   ) {}
+
+  private isolating: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Brings the isolation rules in step with every address held by an instance that is not terminated (one at a
+   * time: a start and a pass may ask together). Rules exist from the launch on, before any container starts.
+   */
+  isolate(): Promise<void> {
+    const next = this.isolating.then(async () => {
+      const members = await this.db('instances').whereNot('state', 'terminated').whereNotNull('private_ip')
+        .select('id as instanceId', 'account_id as accountId', this.db.raw('host(private_ip) as ip'));
+      if (await this.isolation.sync(members)) this.log.info({ instances: members.length }, 'network isolation rules updated');
+    });
+    this.isolating = next.catch(() => undefined);
+    return next;
+  }
 
   start(): void {
     this.running = true;
@@ -97,6 +116,7 @@ export class Reconciler {
     this.passBusy = true;
     this.lastPass = Date.now();
     try {
+      await this.isolate().catch((err) => this.log.warn({ err: String(err?.message ?? err) }, 'network isolation rules not updated'));
       // settled stopped instances need no look (knex's whereNot({...}) would negate each column: spelled out here)
       const rows: InstanceRow[] = await this.db('instances')
         .whereNot('state', 'terminated')
@@ -193,6 +213,7 @@ export class Reconciler {
   private async startContainer(inst: InstanceRow, job: OarJob, domain: DomainState | undefined): Promise<void> {
     try {
       if (domain) await this.libvirt.remove(inst.id);
+      await this.isolate(); // fail closed: no container starts before its account's rules exist
       await this.store.mount(inst.id, inst.layers, this.config.idmapBase ?? 0);
       await this.store.writeFiles(inst.id, this.instanceFiles(inst), this.config.idmapBase ?? 0);
       await this.libvirt.defineAndStart({
@@ -287,7 +308,7 @@ export class Reconciler {
 
   /**
    * Every ten seconds: removes what no live instance owns — OAR jobs of the service user, containers, overlay
-   * mounts and address leases left by a crash or by anything outside the API.
+   * mounts and address leases left by a crash or by anything outside the API — and rewrites the isolation rules.
    */
   async sweep(): Promise<void> {
     if (!this.running) return;
@@ -318,6 +339,9 @@ export class Reconciler {
         }
       }
       await this.db('ip_leases').whereIn('instance_id', this.db('instances').select('id').where('state', 'terminated')).delete();
+      // rules flushed by anyone else (an iptables reload) come back within one sweep
+      this.isolation.forget();
+      await this.isolate();
     } catch (err: any) {
       this.log.warn({ err: String(err?.message ?? err) }, 'sweep failed');
     }

@@ -1,0 +1,74 @@
+/**
+ * Network isolation between accounts on the one instance bridge. The bridge hands frames between containers
+ * through iptables (br_netfilter), where the mangle table's FORWARD chain sends them to our chain first:
+ *
+ *   OARCLOUD-ISOLATE: per instance, "from its own host-side port AND its own address" → its account's chain;
+ *                     anything else between two ports (a spoofed address, a port we do not know) is dropped
+ *   OC-<account>:     to an address of the same account → accept; anything else → drop
+ *
+ * Traffic to the host and out through NAT is routed, not bridged, and never enters these chains. IPv6 between
+ * ports is dropped (instances have IPv4 addresses only). The rules are rewritten whole, atomically, with
+ * iptables-restore, whenever the set of (instance, account, address) changes.
+ */
+import { createHash } from 'node:crypto';
+import { run, runOk } from './exec';
+
+export const ISOLATION_CHAIN = 'OARCLOUD-ISOLATE';
+const ACCOUNT_CHAIN_PREFIX = 'OC-';
+
+export interface Member {
+  instanceId: string;
+  accountId: string;
+  ip: string;
+}
+
+/** The host-side name of an instance's veth (at most 15 characters), set in its domain XML. */
+export function hostPortName(instanceId: string): string {
+  return `oc${instanceId.replace(/^i-/, '').slice(0, 13)}`;
+}
+
+export class NetworkIsolation {
+  private applied?: string;
+
+  constructor(private readonly bridge: string) {}
+
+  /** Rewrites the rules if the members changed since the last call; returns whether it did. */
+  async sync(members: Member[]): Promise<boolean> {
+    const sorted = [...members].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    const digest = createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+    if (digest === this.applied) return false;
+    await this.ensureHooks();
+    const existing = (await runOk('iptables', ['-t', 'mangle', '-S'])).split('\n')
+      .map((l) => /^-N (OC-\d+)$/.exec(l)?.[1]).filter((c): c is string => !!c);
+    const accounts = [...new Set(sorted.map((m) => m.accountId))].sort();
+    const chain = (account: string) => `${ACCOUNT_CHAIN_PREFIX}${account}`;
+    const lines = ['*mangle', `:${ISOLATION_CHAIN} - [0:0]`, ...accounts.map((a) => `:${chain(a)} - [0:0]`), `-F ${ISOLATION_CHAIN}`];
+    for (const m of sorted) lines.push(`-A ${ISOLATION_CHAIN} -s ${m.ip}/32 -m physdev --physdev-in ${hostPortName(m.instanceId)} -j ${chain(m.accountId)}`);
+    lines.push(`-A ${ISOLATION_CHAIN} -j DROP`);
+    for (const a of accounts) {
+      lines.push(`-F ${chain(a)}`);
+      for (const m of sorted.filter((x) => x.accountId === a)) lines.push(`-A ${chain(a)} -d ${m.ip}/32 -j ACCEPT`);
+      lines.push(`-A ${chain(a)} -j DROP`);
+    }
+    // chains of accounts with no instance left: unreferenced once the dispatch chain is rewritten
+    for (const old of existing.filter((c) => !accounts.includes(c.slice(ACCOUNT_CHAIN_PREFIX.length)))) lines.push(`-F ${old}`, `-X ${old}`);
+    lines.push('COMMIT', '');
+    await runOk('iptables-restore', ['--noflush'], { input: lines.join('\n') });
+    this.applied = digest;
+    return true;
+  }
+
+  /** Makes the next sync rewrite the rules even if nothing changed (someone may have flushed them). */
+  forget(): void {
+    this.applied = undefined;
+  }
+
+  /** The jumps from FORWARD (first, before anything libvirt adds), for IPv4 and a plain drop for IPv6. */
+  private async ensureHooks(): Promise<void> {
+    const v4 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', ISOLATION_CHAIN];
+    await run('iptables', ['-t', 'mangle', '-N', ISOLATION_CHAIN]); // exists already: fine
+    if ((await run('iptables', ['-t', 'mangle', '-C', ...v4])).code !== 0) await runOk('iptables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v4.slice(1)]);
+    const v6 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', 'DROP'];
+    if ((await run('ip6tables', ['-t', 'mangle', '-C', ...v6])).code !== 0) await runOk('ip6tables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v6.slice(1)]);
+  }
+}
