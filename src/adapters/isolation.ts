@@ -11,7 +11,7 @@
  * iptables-restore, whenever the set of (instance, account, address) changes.
  */
 import { createHash } from 'node:crypto';
-import { run, runOk } from './exec';
+import { run, type ExecResult } from './exec';
 
 export const ISOLATION_CHAIN = 'OARCLOUD-ISOLATE';
 const ACCOUNT_CHAIN_PREFIX = 'OC-';
@@ -27,10 +27,13 @@ export function hostPortName(instanceId: string): string {
   return `oc${instanceId.replace(/^i-/, '').slice(0, 13)}`;
 }
 
+type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promise<ExecResult>;
+
 export class NetworkIsolation {
   private applied?: string;
 
-  constructor(private readonly bridge: string) {}
+  /** `runner` runs iptables (tests pass a fake one). */
+  constructor(private readonly bridge: string, private readonly runner: Runner = run) {}
 
   /** Rewrites the rules if the members changed since the last call; returns whether it did. */
   async sync(members: Member[]): Promise<boolean> {
@@ -38,7 +41,7 @@ export class NetworkIsolation {
     const digest = createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
     if (digest === this.applied) return false;
     await this.ensureHooks();
-    const existing = (await runOk('iptables', ['-t', 'mangle', '-S'])).split('\n')
+    const existing = (await this.ok('iptables', ['-t', 'mangle', '-S'])).split('\n')
       .map((l) => /^-N (OC-\d+)$/.exec(l)?.[1]).filter((c): c is string => !!c);
     const accounts = [...new Set(sorted.map((m) => m.accountId))].sort();
     const chain = (account: string) => `${ACCOUNT_CHAIN_PREFIX}${account}`;
@@ -53,7 +56,7 @@ export class NetworkIsolation {
     // chains of accounts with no instance left: unreferenced once the dispatch chain is rewritten
     for (const old of existing.filter((c) => !accounts.includes(c.slice(ACCOUNT_CHAIN_PREFIX.length)))) lines.push(`-F ${old}`, `-X ${old}`);
     lines.push('COMMIT', '');
-    await runOk('iptables-restore', ['--noflush'], { input: lines.join('\n') });
+    await this.ok('iptables-restore', ['--noflush'], lines.join('\n'));
     this.applied = digest;
     return true;
   }
@@ -66,9 +69,15 @@ export class NetworkIsolation {
   /** The jumps from FORWARD (first, before anything libvirt adds), for IPv4 and a plain drop for IPv6. */
   private async ensureHooks(): Promise<void> {
     const v4 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', ISOLATION_CHAIN];
-    await run('iptables', ['-t', 'mangle', '-N', ISOLATION_CHAIN]); // exists already: fine
-    if ((await run('iptables', ['-t', 'mangle', '-C', ...v4])).code !== 0) await runOk('iptables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v4.slice(1)]);
+    await this.runner('iptables', ['-t', 'mangle', '-N', ISOLATION_CHAIN]); // exists already: fine
+    if ((await this.runner('iptables', ['-t', 'mangle', '-C', ...v4])).code !== 0) await this.ok('iptables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v4.slice(1)]);
     const v6 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', 'DROP'];
-    if ((await run('ip6tables', ['-t', 'mangle', '-C', ...v6])).code !== 0) await runOk('ip6tables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v6.slice(1)]);
+    if ((await this.runner('ip6tables', ['-t', 'mangle', '-C', ...v6])).code !== 0) await this.ok('ip6tables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v6.slice(1)]);
+  }
+
+  private async ok(cmd: string, args: string[], input?: string): Promise<string> {
+    const r = await this.runner(cmd, args, input === undefined ? {} : { input });
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    return r.stdout;
   }
 }
