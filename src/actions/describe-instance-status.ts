@@ -1,6 +1,34 @@
 import { defineAction } from './action';
 import { STATE_CODES } from '../domain/instances';
-import type { Filter } from '../domain/filters';
+import { wildcardToRegExp, type Filter } from '../domain/filters';
+import type { InstanceStateName } from '../domain/instances';
+
+const STATES = Object.keys(STATE_CODES) as InstanceStateName[];
+const status = (s: string) => (s === 'running' ? 'ok' : s === 'pending' ? 'initializing' : 'not-applicable');
+const reachability = (s: string) => (s === 'running' ? 'passed' : 'initializing');
+/** DescribeInstanceStatus's own filters, derived from the instance state as the answer is. */
+const STATUS_FILTERS: Record<string, (state: string) => string> = {
+  'instance-status.status': status,
+  'system-status.status': status,
+  'instance-status.reachability': reachability,
+  'system-status.reachability': reachability,
+};
+
+/**
+ * Turns the status filters into the instance-state-name filter they amount to, and the event filters into one
+ * that matches nothing (there are no scheduled events here); other names go to DescribeInstances' filters.
+ */
+export function statusFiltersToStates(filters: Filter[] = []): Filter[] {
+  return filters.map((f) => {
+    const derive = STATUS_FILTERS[f.Name ?? ''];
+    if (derive) {
+      const patterns = (f.Values ?? []).map(wildcardToRegExp);
+      return { Name: 'instance-state-name', Values: STATES.filter((state) => patterns.some((p) => p.test(derive(state)))) };
+    }
+    if (f.Name?.startsWith('event.')) return { Name: 'instance-state-name', Values: [] };
+    return f;
+  });
+}
 
 /**
  * Status checks: "ok" once the container runs, "initializing" while pending. Only running instances are listed
@@ -10,15 +38,15 @@ export default defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxRes
   'DescribeInstanceStatus',
   async (input, { caller, services }) => {
     const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
-    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input, onlyRunning);
-    const status = (s: string) => (s === 'running' ? 'ok' : s === 'pending' ? 'initializing' : 'not-applicable');
+    const filters = statusFiltersToStates(input.Filters);
+    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, { ...input, Filters: filters }, onlyRunning);
     return {
       InstanceStatuses: rows.map((r) => ({
         InstanceId: r.id,
         AvailabilityZone: r.availability_zone,
         InstanceState: { Code: STATE_CODES[r.state], Name: r.state },
-        InstanceStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: r.state === 'running' ? 'passed' : 'initializing' }] },
-        SystemStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: r.state === 'running' ? 'passed' : 'initializing' }] },
+        InstanceStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
+        SystemStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
         Events: [],
       })),
       NextToken: nextToken,

@@ -79,6 +79,12 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
 
     const status = await account.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [inst.InstanceId!] }));
     expect(status.InstanceStatuses?.[0].InstanceStatus?.Status).to.equal('ok');
+    const statusWith = async (Name: string, Values: string[]) =>
+      (await account.ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [inst.InstanceId!], Filters: [{ Name, Values }] }))).InstanceStatuses!.length;
+    expect(await statusWith('instance-status.status', ['ok'])).to.equal(1);
+    expect(await statusWith('system-status.reachability', ['pass*'])).to.equal(1);
+    expect(await statusWith('instance-status.status', ['initializing', 'impaired'])).to.equal(0);
+    expect(await statusWith('event.code', ['system-reboot'])).to.equal(0);
     const attr = await account.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: inst.InstanceId, Attribute: 'userData' }));
     expect(Buffer.from(attr.UserData!.Value!, 'base64').toString()).to.contain('user-data-runs');
 

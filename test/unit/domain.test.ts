@@ -7,6 +7,7 @@ import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-insta
 import { oarCoresFor } from '../../src/domain/instance-types';
 import { domainXml } from '../../src/adapters/libvirt';
 import { Ec2Error } from '../../src/protocol/errors';
+import { statusFiltersToStates } from '../../src/actions/describe-instance-status';
 
 describe('domain helpers', () => {
   it('seals secrets so that only the master key opens them, and detects tampering', () => {
@@ -56,5 +57,13 @@ describe('domain helpers', () => {
     expect(xml).to.contain('<vcpu placement="static" cpuset="0,1">2</vcpu>');
     expect(xml).to.contain('<ip address="10.0.0.5" prefix="24"');
     expect(xml).to.contain('<init>/sbin/ec2-init</init>');
+  });
+
+  it("turns DescribeInstanceStatus's status and event filters into instance-state filters", () => {
+    expect(statusFiltersToStates([{ Name: 'instance-status.status', Values: ['ok'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: ['running'] }]);
+    expect(statusFiltersToStates([{ Name: 'system-status.status', Values: ['init*'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: ['pending'] }]);
+    expect(statusFiltersToStates([{ Name: 'instance-status.reachability', Values: ['passed'] }])[0].Values).to.deep.equal(['running']);
+    expect(statusFiltersToStates([{ Name: 'event.code', Values: ['instance-stop'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: [] }]);
+    expect(statusFiltersToStates([{ Name: 'availability-zone', Values: ['x'] }])).to.deep.equal([{ Name: 'availability-zone', Values: ['x'] }]);
   });
 });
