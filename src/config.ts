@@ -34,6 +34,8 @@ export interface Config {
   clockSkewSeconds: number;
   /** How long terminated instances stay visible (clients' waiters need them). */
   terminatedRetentionSeconds: number;
+  /** When the records of terminated instances (and their tags and emptied reservations) are deleted. */
+  terminatedPurgeSeconds: number;
 }
 
 const env = process.env;
@@ -79,6 +81,7 @@ export function loadConfig(): Config {
     maxBodyBytes: int(env.OARCLOUD_MAX_BODY_BYTES, 1024 * 1024),
     clockSkewSeconds: 15 * 60,
     terminatedRetentionSeconds: int(env.OARCLOUD_TERMINATED_RETENTION, 3600),
+    terminatedPurgeSeconds: int(env.OARCLOUD_TERMINATED_PURGE, 7 * 24 * 3600),
   };
 }
 

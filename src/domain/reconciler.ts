@@ -307,6 +307,25 @@ export class Reconciler {
   }
 
   /**
+   * Deletes the records of instances terminated longer ago than OARCLOUD_TERMINATED_PURGE, with their tags and the
+   * reservations left empty (a batch a sweep), so the tables do not grow for ever. Their events stay.
+   */
+  private async purgeTerminated(): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const gone: { id: string; reservation_id: string }[] = await trx('instances')
+        .whereIn('id', trx('instances').select('id').where('state', 'terminated')
+          .where('terminated_at', '<', trx.raw('now() - make_interval(secs => ?)', [this.config.terminatedPurgeSeconds])).limit(PURGE_BATCH))
+        .delete()
+        .returning(['id', 'reservation_id']);
+      if (gone.length === 0) return;
+      await trx('tags').whereIn('resource_id', gone.map((g) => g.id)).delete();
+      await trx('reservations').whereIn('id', [...new Set(gone.map((g) => g.reservation_id))])
+        .whereNotExists(trx('instances').select(trx.raw('1')).whereRaw('instances.reservation_id = reservations.id')).delete();
+      this.log.info({ instances: gone.length }, 'purged records of long-terminated instances');
+    });
+  }
+
+  /**
    * Every ten seconds: removes what no live instance owns — OAR jobs of the service user, containers, overlay
    * mounts and address leases left by a crash or by anything outside the API — and rewrites the isolation rules.
    */
@@ -339,6 +358,7 @@ export class Reconciler {
         }
       }
       await this.db('ip_leases').whereIn('instance_id', this.db('instances').select('id').where('state', 'terminated')).delete();
+      await this.purgeTerminated();
       // rules flushed by anyone else (an iptables reload) come back within one sweep
       this.isolation.forget();
       await this.isolate();
@@ -347,6 +367,8 @@ export class Reconciler {
     }
   }
 }
+
+const PURGE_BATCH = 1000;
 
 /** A container that runs, or is frozen for an image capture (it resumes right after), is up. */
 function isUp(domain: DomainState | undefined): boolean {
