@@ -137,6 +137,9 @@ setconf SERVER_PORT 6666
 setconf LOG_LEVEL 2
 # the package default (5) makes a submission that follows another scheduling event wait ~10 s more
 setconf SCHEDULER_MIN_TIME_BETWEEN_2_CALLS 0
+# an oardel that lands while OAR is launching the job can miss oarexec; OAR sends the kill again only after this
+# many seconds (default 20, checked every 10 s): a terminate then took ~30 s instead of ~2
+setconf JOBDEL_SOFTWALLTIME 2
 chown oar:root $OAR_CONF; chmod 600 $OAR_CONF
 touch /var/log/oar.log; chown oar:root /var/log/oar.log; chmod 644 /var/log/oar.log
 
