@@ -30,6 +30,8 @@ const IDLE_PASS_INTERVAL_MS = 1000;
 const SWEEP_INTERVAL_MS = 10_000;
 const MAX_START_FAILURES = 3;
 const SUBMIT_RETRY_MS = 3000;
+/** Terminated instances whose records one sweep deletes at most. */
+const PURGE_BATCH = 1000;
 
 export class Reconciler {
   private readonly queue = new Map<string, Promise<void>>();
@@ -61,7 +63,7 @@ export class Reconciler {
    * Brings the isolation rules in step with every address held by an instance that is not terminated (one at a
    * time: a start and a pass may ask together). Rules exist from the launch on, before any container starts.
    */
-  isolate(): Promise<void> {
+  private isolate(): Promise<void> {
     const next = this.isolating.then(async () => {
       const members = await this.db('instances').whereNot('state', 'terminated').whereNotNull('private_ip')
         .select('id as instanceId', 'account_id as accountId', this.db.raw('host(private_ip) as ip'));
@@ -367,8 +369,6 @@ export class Reconciler {
     }
   }
 }
-
-const PURGE_BATCH = 1000;
 
 /** A container that runs, or is frozen for an image capture (it resumes right after), is up. */
 function isUp(domain: DomainState | undefined): boolean {
