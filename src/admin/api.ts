@@ -14,6 +14,7 @@ import type { Services } from '../services';
 import type { Caller } from '../domain/accounts';
 import { AdminSessions, SESSION_COOKIE, SESSION_HOURS } from './sessions';
 import { SnapshotFeed } from './feed';
+import { InstanceStateError } from '../domain/administration';
 
 export const ADMIN_API = '/_oarcloud/admin/api';
 const SESSION_RECHECK_MS = 10_000;
@@ -188,6 +189,17 @@ export function adminApi(services: Services): Router {
     await admin.removeNode(who(ctx.state.caller), ctx.params.host, ctx.query.force === '1' || ctx.query.force === 'true').catch(nodeErrors);
     ctx.status = 204;
   });
+
+  // ------------------------------------------------------------------------------------------ instances
+  for (const [action, to] of [['terminate', 'terminated'], ['stop', 'stopped']] as const) {
+    router.post(`/instances/:id/${action}`, adminOnly, async (ctx) => {
+      const instance = await admin.changeInstance(who(ctx.state.caller), ctx.params.id, to).catch((err) => {
+        throw err instanceof InstanceStateError ? errors.adminConflict(err.message) : err;
+      });
+      if (!instance) throw errors.adminNotFound(`There is no instance '${ctx.params.id}'.`);
+      ctx.body = { instance };
+    });
+  }
 
   // ------------------------------------------------------------------------------------------ quotas
   router.put('/accounts/:account/quota', adminOnly, async (ctx) => {

@@ -99,6 +99,18 @@ export function registerAdminCommands(program: Command, config: Config): void {
         list.map((i) => [i.id, `${i.accountName}(${i.accountId})`, i.state, i.instanceType, i.cores, i.node, i.oarJobId, i.privateIp, i.name]));
     }));
 
+  for (const [action, to] of [['terminate', 'terminated'], ['stop', 'stopped']] as const) {
+    instance.command(`${action} <instanceIds...>`)
+      .description(`${action} instances of any account (protection notwithstanding; the owner sees "${to} by an administrator")`)
+      .action((ids: string[]) => withAdministration(config, async (admin) => {
+        for (const id of ids) {
+          const changed = await admin.changeInstance(operator(), id, to);
+          if (!changed) throw new Error(`no instance '${id}'`);
+          console.log(`${id}: ${changed.state} -> ${to} (the server's reconciler does it within a second)`);
+        }
+      }));
+  }
+
   const quota = program.command('quota').description('per-account quotas enforced by RunInstances (admin)');
   quota.command('show [account]').description('limits and usage of every account, or of one')
     .action((acc) => withAdministration(config, async (admin) => {

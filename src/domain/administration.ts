@@ -65,15 +65,19 @@ export interface Snapshot {
   events: AdminEvent[];
 }
 
+export class InstanceStateError extends Error {}
+
 /** Instances ended longer ago than this are not listed (they stay in the database). */
 const RECENTLY_TERMINATED_SECONDS = 3600;
 const MAX_LISTED_INSTANCES = 1000;
 
 export class Administration {
+  /** `kick` hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
   constructor(
     private readonly db: Db,
     private readonly oar: Oar,
     private readonly quotas: Quotas,
+    private readonly kick: (instanceId: string) => void = () => undefined,
   ) {}
 
   async nodes(): Promise<AdminNode[]> {
@@ -81,7 +85,7 @@ export class Administration {
     return nodes.map((n) => ({ ...n, instanceIds: n.jobs.map((j) => j.name).filter((name): name is string => !!name && name.startsWith('i-')) }));
   }
 
-  async instances(filter: { account?: string; state?: string } = {}): Promise<AdminInstance[]> {
+  async instances(filter: { account?: string; state?: string; id?: string } = {}): Promise<AdminInstance[]> {
     const q = this.db('instances as i')
       .join('accounts as a', 'a.id', 'i.account_id')
       .leftJoin('tags as t', (j) => j.on('t.resource_id', 'i.id').andOnVal('t.key', 'Name'))
@@ -91,6 +95,7 @@ export class Administration {
       .limit(MAX_LISTED_INSTANCES);
     if (filter.account) q.where((w) => w.where('a.id', filter.account!).orWhere('a.name', filter.account!));
     if (filter.state) q.where('i.state', filter.state);
+    if (filter.id) q.where('i.id', filter.id);
     const rows = await q;
     return rows.map((r: any) => ({
       id: r.id, name: r.name_tag ?? null, accountId: r.account_id, accountName: r.account_name, state: r.state,
@@ -166,6 +171,25 @@ export class Administration {
   async removeNode(who: string, host: string, force = false): Promise<void> {
     await this.oar.nodes.remove(host, force);
     await this.changed(who, host, `removed OAR node ${host}${force ? ' (forced)' : ''}`);
+  }
+
+  /**
+   * Stops or terminates an instance of any account, termination and stop protection notwithstanding (an admin's
+   * decision); the owner sees the reason. Returns undefined for an unknown id; throws a message for a refused one.
+   */
+  async changeInstance(who: string, id: string, to: 'stopped' | 'terminated'): Promise<AdminInstance | undefined> {
+    const row = await this.db('instances').where('id', id).first();
+    if (!row) return undefined;
+    const verb = to === 'terminated' ? 'terminated' : 'stopped';
+    if (row.state === 'terminated' || row.desired_state === 'terminated') throw new InstanceStateError(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
+    if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped')) throw new InstanceStateError(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
+    await this.db('instances').where('id', id).update({
+      desired_state: to, updated_at: new Date(), transition_reason: `Service initiated (${verb} by an administrator)`,
+      state_reason_code: 'Server.ScheduledStop', state_reason_message: `Server.ScheduledStop: ${verb} by an administrator`,
+    });
+    await this.db('events').insert({ account_id: row.account_id, resource_id: id, kind: 'admin', message: `${who} ${verb === 'terminated' ? 'terminates' : 'stops'} ${id}` });
+    this.kick(id);
+    return (await this.instances({ id }))[0];
   }
 
   async setQuota(who: string, accountId: string, setting: QuotaSetting): Promise<Limits> {

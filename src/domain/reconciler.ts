@@ -295,7 +295,15 @@ export class Reconciler {
       row.state_reason_message = reason?.message ?? null;
     }
     if (transitionReason !== undefined) row.transition_reason = transitionReason;
-    await this.db('instances').where('id', inst.id).update(row);
+    const written = { ...row };
+    if (reason?.code === 'pending') {
+      // a progress note about a launch must not overwrite why a stop or termination was asked for meanwhile
+      const unlessRedirected = (value: string, column: string) =>
+        this.db.raw(`case when desired_state = ? then ? else ${column} end`, [inst.desired_state, value]);
+      written.state_reason_code = unlessRedirected(reason.code, 'state_reason_code');
+      written.state_reason_message = unlessRedirected(reason.message, 'state_reason_message');
+    }
+    await this.db('instances').where('id', inst.id).update(written);
     const before = inst.state;
     Object.assign(inst, row);
     if (changes.state && changes.state !== before) {

@@ -1,7 +1,8 @@
 /**
  * The admin dashboard in headless Chromium (Debian's, driven by playwright-core): an admin signs in, launches an
  * instance with the aws CLI and watches it become running, adds a node, drains it and removes it from the page,
- * each change checked in OAR itself with `oarnodes`. The page must load nothing but its own server's files.
+ * each change checked in OAR itself with `oarnodes`, then terminates the instance from the page. The page must
+ * load nothing but its own server's files.
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
@@ -117,11 +118,19 @@ describe('dashboard in headless Chromium', function () {
     expect(await oarnodes(NODE)).to.have.length(0);
   });
 
-  it('shows the termination, loaded nothing from elsewhere, raised no script error, and signs out', async () => {
-    const ids = (await aws('describe-instances')).Reservations.flatMap((r: any) => r.Instances.map((i: any) => i.InstanceId));
-    await aws('terminate-instances', '--instance-ids', ...ids);
+  it('terminates the instance from the page; its owner sees why', async () => {
+    const [id] = (await aws('describe-instances')).Reservations.flatMap((r: any) => r.Instances.map((i: any) => i.InstanceId));
+    await page.click(`tr[data-instance-id="${id}"] button[data-action="terminate"]`);
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
     await page.click('#state-filter button[data-state=""]');
-    for (const id of ids) await page.locator(`tr[data-instance-id="${id}"] [data-state="terminated"]`).waitFor({ timeout: 60_000 });
+    await page.locator(`tr[data-instance-id="${id}"] [data-state="terminated"]`).waitFor({ timeout: 60_000 });
+    const seen = (await aws('describe-instances', '--instance-ids', id)).Reservations[0].Instances[0];
+    expect(seen.State.Name).to.equal('terminated');
+    expect(seen.StateReason.Message).to.equal('Server.ScheduledStop: terminated by an administrator');
+  });
+
+  it('loaded nothing from elsewhere, raised no script error, and signs out', async () => {
     const origin = new URL(endpoint).origin;
     expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).to.deep.equal([]);
     expect(pageErrors).to.deep.equal([]);

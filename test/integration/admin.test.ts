@@ -5,13 +5,14 @@
 import { expect } from 'chai';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
-  IMAGES, adminRequest, dropAccount, newAccount, oarcloud, oarnodes, terminateAll, withAdmin, type TestAccount,
+  IMAGES, adminRequest, dropAccount, newAccount, oarcloud, oarnodes, terminateAll, waitForStates, withAdmin, type TestAccount,
 } from '../support/live';
 
 const ROUTES: [string, string, unknown?][] = [
   ['GET', '/snapshot'], ['GET', '/nodes'], ['GET', '/instances'], ['GET', '/accounts'], ['GET', '/images'], ['GET', '/events'],
   ['GET', '/stream'], ['POST', '/nodes', { host: '127.0.0.9', cores: 1, memoryMib: 512 }], ['POST', '/nodes/localhost/drain', { drain: true }],
   ['POST', '/nodes/localhost/state', { state: 'Absent' }], ['DELETE', '/nodes/localhost'], ['PUT', '/accounts/default/quota', { maxInstances: 0 }],
+  ['POST', '/instances/i-0123456789abcdef0/terminate'], ['POST', '/instances/i-0123456789abcdef0/stop'],
 ];
 
 describe('admin API: who may use it', function () {
@@ -82,6 +83,21 @@ describe('admin API: who may use it', function () {
     expect((await adminRequest('GET', '/snapshot', { cookie })).status).to.equal(200);
     await withAdmin((a) => a.revokeKey(second.accessKeyId));
     expect((await adminRequest('GET', '/snapshot', { cookie })).status).to.equal(401);
+  });
+
+  it("terminates another account's protected instance; its owner sees why", async () => {
+    const run = await user.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1, DisableApiTermination: true }));
+    const id = run.Instances![0].InstanceId!;
+    const r = await adminRequest('POST', `/instances/${id}/terminate`, { creds: admin });
+    expect(r.status).to.equal(200);
+    expect(r.json.instance.accountId).to.equal(user.accountId);
+    const [done] = await waitForStates(user.ec2, [id], ['terminated'], 60_000);
+    expect(done.StateReason?.Message).to.equal('Server.ScheduledStop: terminated by an administrator');
+    const again = await adminRequest('POST', `/instances/${id}/terminate`, { creds: admin });
+    expect(again.status).to.equal(409);
+    expect(again.json.error.code).to.equal('IncorrectState');
+    const unknown = await adminRequest('POST', '/instances/i-0123456789abcdef0/stop', { creds: admin });
+    expect(unknown.status).to.equal(404);
   });
 
   it('answers bad input with EC2 error codes as JSON', async () => {
@@ -218,6 +234,15 @@ describe('oarcloud node commands, checked in OAR', function () {
       expect(refused.code).to.equal(1);
       expect(refused.stderr).to.include(id);
       expect((await oarnodes(node!)).every((r) => r.state === 'Alive')).to.equal(true);
+
+      // and the admin stops, then terminates it from the shell
+      expect((await oarcloud('instance', 'stop', id)).code).to.equal(0);
+      const [stopped] = await waitForStates(account.ec2, [id], ['stopped'], 60_000);
+      expect(stopped.StateReason?.Message).to.equal('Server.ScheduledStop: stopped by an administrator');
+      expect((await oarcloud('instance', 'terminate', id)).code).to.equal(0);
+      await waitForStates(account.ec2, [id], ['terminated'], 60_000);
+      const unknown = await oarcloud('instance', 'terminate', 'i-0123456789abcdef0');
+      expect(unknown.stderr).to.match(/no instance 'i-0123456789abcdef0'/);
     } finally {
       await dropAccount(account);
     }

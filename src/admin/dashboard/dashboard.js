@@ -285,14 +285,29 @@ function renderInstances(s) {
   const stateMatches = (i) => !view.stateFilter || i.state === view.stateFilter || (view.stateFilter === 'active' && i.state !== 'terminated');
   const rows = s.instances.filter((i) => stateMatches(i) && (!view.accountFilter || i.accountId === view.accountFilter)
     && (!text || [i.id, i.name, i.node, i.privateIp, i.accountName, i.instanceType].some((v) => v && String(v).toLowerCase().includes(text))));
-  const head = '<thead><tr><th>Instance</th><th>Account</th><th>State</th><th>Type</th><th>Cores</th><th>Node</th><th>OAR job</th><th>Private IP</th><th>Launched</th></tr></thead>';
-  const body = rows.length === 0 ? '<tr><td colspan="9" class="empty">No instance.</td></tr>' : rows.map((i) => `<tr data-instance-id="${esc(i.id)}">
+  const head = '<thead><tr><th>Instance</th><th>Account</th><th>State</th><th>Type</th><th>Cores</th><th>Node</th><th>OAR job</th><th>Private IP</th><th>Launched</th><th></th></tr></thead>';
+  const actions = (i) => {
+    if (i.state === 'terminated' || i.desiredState === 'terminated') return '';
+    const stop = i.desiredState === 'running' ? '<button data-action="stop">Stop</button>' : '';
+    return `<div class="row-actions">${stop}<button data-action="terminate" class="danger">Terminate</button></div>`;
+  };
+  const body = rows.length === 0 ? '<tr><td colspan="10" class="empty">No instance.</td></tr>' : rows.map((i) => `<tr data-instance-id="${esc(i.id)}">
       <td><span class="mono">${esc(i.id)}</span>${i.name ? ` <span class="muted">${esc(i.name)}</span>` : ''}</td>
       <td>${esc(i.accountName)}</td>
       <td data-testid="state" data-state="${esc(i.state)}" title="${esc(i.stateReason ?? '')}">${badge(i.state)}</td>
       <td>${esc(i.instanceType)}</td><td class="num">${i.cores}</td><td>${dash(i.node)}</td><td class="num">${dash(i.oarJobId)}</td>
-      <td class="mono">${dash(i.privateIp)}</td><td title="${esc(i.launchTime)}">${ago(i.launchTime)}</td></tr>`).join('');
+      <td class="mono">${dash(i.privateIp)}</td><td title="${esc(i.launchTime)}">${ago(i.launchTime)}</td><td>${actions(i)}</td></tr>`).join('');
   $('instances').innerHTML = `${head}<tbody>${body}</tbody>`;
+}
+
+function onInstanceAction(event) {
+  const button = event.target.closest('button[data-action]');
+  if (!button) return;
+  const id = button.closest('[data-instance-id]').dataset.instanceId;
+  const instance = view.snapshot.instances.find((i) => i.id === id);
+  const action = button.dataset.action;
+  const text = `${action === 'terminate' ? 'Terminate' : 'Stop'} ${id} of account ${instance?.accountName}? Its owner will see "${action === 'terminate' ? 'terminated' : 'stopped'} by an administrator".`;
+  return confirmDialog(text).then((ok) => ok && act(button, `${id}: ${action} requested`, () => api('POST', `/instances/${encodeURIComponent(id)}/${action}`)));
 }
 
 function renderAccounts(accounts) {
@@ -362,6 +377,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('add-node').addEventListener('submit', addNode);
   $('nodes').addEventListener('click', onNodeAction);
   $('accounts').addEventListener('click', onAccountAction);
+  $('instances').addEventListener('click', onInstanceAction);
   $('state-filter').addEventListener('click', (e) => {
     const chip = e.target.closest('button[data-state]');
     if (!chip) return;
