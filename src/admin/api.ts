@@ -11,7 +11,7 @@ import { verifySigV4 } from '../transport/sigv4';
 import { readRawBody } from '../transport/middleware/body';
 import { NodeAdminError } from '../adapters/oar-nodes';
 import type { Services } from '../services';
-import type { Caller } from '../domain/accounts';
+import { AccountError, type Caller } from '../domain/accounts';
 import { AdminSessions, SESSION_COOKIE, SESSION_HOURS } from './sessions';
 import { SnapshotFeed } from './feed';
 import { InstanceStateError } from '../domain/administration';
@@ -200,6 +200,43 @@ export function adminApi(services: Services): Router {
       ctx.body = { instance };
     });
   }
+
+  // ------------------------------------------------------------------------------------------ access rights
+  const accountErrors = (err: unknown): never => {
+    if (err instanceof AccountError) {
+      if (err.kind === 'invalid') throw errors.invalidParameterValue('account', '', err.message);
+      if (err.kind === 'not-found') throw errors.adminNotFound(err.message);
+      throw errors.adminConflict(err.message);
+    }
+    throw err;
+  };
+  router.get('/keys', adminOnly, async (ctx) => {
+    ctx.body = { keys: await admin.keys() };
+  });
+  router.post('/accounts', adminOnly, async (ctx) => {
+    const body = jsonBody(ctx);
+    if (typeof body.name !== 'string' || !body.name) throw errors.missingParameter('name');
+    ctx.status = 201;
+    ctx.body = { account: await admin.createAccount(who(ctx.state.caller), body.name).catch(accountErrors) };
+  });
+  router.delete('/accounts/:account', adminOnly, async (ctx) => {
+    await admin.deleteAccount(who(ctx.state.caller), ctx.params.account).catch(accountErrors);
+    ctx.status = 204;
+  });
+  /** The secret is in this answer only, as with `oarcloud key create`. */
+  router.post('/accounts/:account/keys', adminOnly, async (ctx) => {
+    const body = jsonBody(ctx);
+    const user = body.user ?? 'default';
+    const role = body.role ?? 'user';
+    if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user)) throw errors.invalidParameterValue('user', String(user), 'Letters, digits, ".", "_", "@", "-"; at most 64.');
+    if (role !== 'user' && role !== 'admin') throw errors.invalidParameterValue('role', String(role), 'It must be user or admin.');
+    ctx.status = 201;
+    ctx.body = { key: await admin.createKey(who(ctx.state.caller), ctx.params.account, user, role).catch(accountErrors) };
+  });
+  router.post('/keys/:accessKeyId/revoke', adminOnly, async (ctx) => {
+    await admin.revokeKey(who(ctx.state.caller), ctx.params.accessKeyId).catch(accountErrors);
+    ctx.status = 204;
+  });
 
   // ------------------------------------------------------------------------------------------ quotas
   router.put('/accounts/:account/quota', adminOnly, async (ctx) => {

@@ -19,7 +19,8 @@ async function withAdministration<T>(config: Config, fn: (admin: Administration,
   return withDatabase(config.databaseUrl, async (db) => {
     const oar = new Oar(config);
     try {
-      return await fn(new Administration(db, oar, new Quotas(db)), new Accounts(db, SecretBox.fromFile(config.masterKeyFile)));
+      const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
+      return await fn(new Administration({ db, oar, quotas: new Quotas(db), accounts }), accounts);
     } finally {
       await oar.close();
     }

@@ -7,6 +7,13 @@ import { announceKeyChange } from './credential-cache';
 export type Role = 'admin' | 'user';
 export const SYSTEM_ACCOUNT_NAME = 'system';
 
+/** A refused account or key change, with what kind of refusal it is (the admin API maps it to a status). */
+export class AccountError extends Error {
+  constructor(message: string, readonly kind: 'invalid' | 'not-found' | 'conflict') {
+    super(message);
+  }
+}
+
 export interface Account {
   id: string;
   name: string;
@@ -34,7 +41,8 @@ export class Accounts {
   ) {}
 
   async create(name: string, opts: { system?: boolean } = {}): Promise<Account> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new Error(`invalid account name '${name}'`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new AccountError(`invalid account name '${name}' (letters, digits, '.', '_', '-'; at most 64)`, 'invalid');
+    if (await this.find(name)) throw new AccountError(`an account named '${name}' exists already`, 'conflict');
     for (;;) {
       const id = newAccountId();
       const [row] = await this.db('accounts')
@@ -56,7 +64,7 @@ export class Accounts {
 
   async get(nameOrId: string): Promise<Account> {
     const a = await this.find(nameOrId);
-    if (!a) throw new Error(`no account '${nameOrId}'`);
+    if (!a) throw new AccountError(`no account '${nameOrId}'`, 'not-found');
     return a;
   }
 
@@ -73,9 +81,9 @@ export class Accounts {
   /** Deletes an account, its users, keys and records. Refused while it still has instances that are not terminated. */
   async delete(nameOrId: string): Promise<void> {
     const account = await this.get(nameOrId);
-    if (account.is_system) throw new Error('the system account cannot be deleted');
+    if (account.is_system) throw new AccountError('the system account cannot be deleted', 'conflict');
     const live = await this.db('instances').where('account_id', account.id).whereNot('state', 'terminated').count<{ n: string }[]>('* as n');
-    if (Number(live[0].n) > 0) throw new Error(`account ${account.name} still has ${live[0].n} instance(s) that are not terminated`);
+    if (Number(live[0].n) > 0) throw new AccountError(`account ${account.name} still has ${live[0].n} instance(s) that are not terminated`, 'conflict');
     await this.db('accounts').where('id', account.id).delete();
     await announceKeyChange(this.db, '*');
   }
@@ -111,7 +119,7 @@ export class Accounts {
 
   async revokeKey(accessKeyId: string): Promise<void> {
     const n = await this.db('access_keys').where({ access_key_id: accessKeyId, status: 'Active' }).update({ status: 'Revoked', revoked_at: this.db.fn.now() });
-    if (n === 0) throw new Error(`no active access key ${accessKeyId}`);
+    if (n === 0) throw new AccountError(`no active access key ${accessKeyId}`, 'not-found');
     await announceKeyChange(this.db, accessKeyId);
   }
 

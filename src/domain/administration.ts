@@ -7,6 +7,7 @@ import type { Db } from '../adapters/db';
 import type { Oar } from '../adapters/oar';
 import type { OarNode } from '../adapters/oar-nodes';
 import type { Quotas, QuotaSetting, Limits, Usage } from './quotas';
+import type { Accounts, NewAccessKey, Role } from './accounts';
 
 export interface AdminInstance {
   id: string;
@@ -37,6 +38,14 @@ export interface AdminAccount {
   usage: Usage;
   instancesByState: Record<string, number>;
 }
+export interface AdminKey {
+  accessKeyId: string;
+  accountId: string;
+  accountName: string;
+  user: string;
+  role: Role;
+  createdAt: string;
+}
 export interface AdminImage {
   id: string;
   name: string;
@@ -62,6 +71,7 @@ export interface Snapshot {
   instances: AdminInstance[];
   accounts: AdminAccount[];
   images: AdminImage[];
+  keys: AdminKey[];
   events: AdminEvent[];
 }
 
@@ -72,13 +82,20 @@ const RECENTLY_TERMINATED_SECONDS = 3600;
 const MAX_LISTED_INSTANCES = 1000;
 
 export class Administration {
+  private readonly db: Db;
+  private readonly oar: Oar;
+  private readonly quotas: Quotas;
+  private readonly accountStore: Accounts;
+  private readonly kick: (instanceId: string) => void;
+
   /** `kick` hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
-  constructor(
-    private readonly db: Db,
-    private readonly oar: Oar,
-    private readonly quotas: Quotas,
-    private readonly kick: (instanceId: string) => void = () => undefined,
-  ) {}
+  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; kick?: (instanceId: string) => void }) {
+    this.db = deps.db;
+    this.oar = deps.oar;
+    this.quotas = deps.quotas;
+    this.accountStore = deps.accounts;
+    this.kick = deps.kick ?? (() => undefined);
+  }
 
   async nodes(): Promise<AdminNode[]> {
     const nodes = await this.oar.nodes.list();
@@ -134,6 +151,14 @@ export class Administration {
     }));
   }
 
+  /** Active access keys of every account (secrets are never shown again). */
+  async keys(): Promise<AdminKey[]> {
+    const rows = await this.accountStore.listKeys();
+    return rows.filter((k: any) => k.status === 'Active').map((k: any) => ({
+      accessKeyId: k.access_key_id, accountId: k.account_id, accountName: k.account, user: k.user, role: k.role, createdAt: k.created_at.toISOString(),
+    }));
+  }
+
   async events(opts: { limit?: number; errorsOnly?: boolean } = {}): Promise<AdminEvent[]> {
     const q = this.db('events').orderBy('id', 'desc').limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
     if (opts.errorsOnly) q.where('kind', 'error');
@@ -142,10 +167,10 @@ export class Administration {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const [nodes, instances, accounts, images, events] = await Promise.all([
-      this.nodes(), this.instances(), this.accounts(), this.images(), this.events({ limit: 60 }),
+    const [nodes, instances, accounts, images, keys, events] = await Promise.all([
+      this.nodes(), this.instances(), this.accounts(), this.images(), this.keys(), this.events({ limit: 60 }),
     ]);
-    return { at: new Date().toISOString(), nodes, instances, accounts, images, events };
+    return { at: new Date().toISOString(), nodes, instances, accounts, images, keys, events };
   }
 
   // ------------------------------------------------------------------------------------------ changes
@@ -187,19 +212,49 @@ export class Administration {
       desired_state: to, updated_at: new Date(), transition_reason: `Service initiated (${verb} by an administrator)`,
       state_reason_code: 'Server.ScheduledStop', state_reason_message: `Server.ScheduledStop: ${verb} by an administrator`,
     });
-    await this.db('events').insert({ account_id: row.account_id, resource_id: id, kind: 'admin', message: `${who} ${verb === 'terminated' ? 'terminates' : 'stops'} ${id}` });
+    await this.record(who, row.account_id, id, `${verb === 'terminated' ? 'terminates' : 'stops'} ${id}`);
     this.kick(id);
     return (await this.instances({ id }))[0];
   }
 
+  // access rights: the same Accounts domain as `oarcloud account|key`
+
+  async createAccount(who: string, name: string): Promise<{ id: string; name: string }> {
+    const account = await this.accountStore.create(name);
+    await this.record(who, account.id, account.id, `created account ${name}`);
+    return { id: account.id, name: account.name };
+  }
+
+  async deleteAccount(who: string, nameOrId: string): Promise<void> {
+    const account = await this.accountStore.get(nameOrId);
+    await this.accountStore.delete(account.id);
+    await this.record(who, null, account.id, `deleted account ${account.name}`);
+  }
+
+  async createKey(who: string, account: string, user: string, role: Role): Promise<NewAccessKey> {
+    const key = await this.accountStore.createKey(account, user, role);
+    await this.record(who, key.accountId, key.accessKeyId, `created ${role} key ${key.accessKeyId} for ${user}`);
+    return key;
+  }
+
+  async revokeKey(who: string, accessKeyId: string): Promise<void> {
+    const key = (await this.accountStore.listKeys()).find((k: any) => k.access_key_id === accessKeyId);
+    await this.accountStore.revokeKey(accessKeyId);
+    await this.record(who, key?.account_id ?? null, accessKeyId, `revoked key ${accessKeyId}`);
+  }
+
   async setQuota(who: string, accountId: string, setting: QuotaSetting): Promise<Limits> {
     const limits = await this.quotas.set(accountId, setting);
-    await this.db('events').insert({ account_id: accountId, resource_id: accountId, kind: 'admin', message: `${who} set quotas: ${limits.maxInstances} instances, ${limits.maxCores} cores` });
+    await this.record(who, accountId, accountId, `set quotas: ${limits.maxInstances} instances, ${limits.maxCores} cores`);
     return limits;
   }
 
   private async changed(who: string, host: string, message: string): Promise<void> {
     this.oar.forgetCapacity();
-    await this.db('events').insert({ account_id: null, resource_id: host, kind: 'admin', message: `${who} ${message}` });
+    await this.record(who, null, host, message);
+  }
+
+  private async record(who: string, accountId: string | null, resourceId: string, message: string): Promise<void> {
+    await this.db('events').insert({ account_id: accountId, resource_id: resourceId, kind: 'admin', message: `${who} ${message}` });
   }
 }

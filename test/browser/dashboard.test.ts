@@ -130,6 +130,32 @@ describe('dashboard in headless Chromium', function () {
     expect(seen.StateReason.Message).to.equal('Server.ScheduledStop: terminated by an administrator');
   });
 
+  it('creates an account and a key for it; the key works with the aws CLI until revoked from the page', async () => {
+    const name = `page-${Date.now().toString(36)}`;
+    await page.fill('#add-account input[name="accountName"]', name);
+    await page.click('#add-account button[type="submit"]');
+    const row = page.locator('#accounts tr', { hasText: name });
+    await row.waitFor({ timeout: 10_000 });
+    await row.locator('button[data-action="key"]').click();
+    await page.fill('#key-form input[name="user"]', 'dana');
+    await page.click('#key-form button[value="create"]');
+    await page.locator('#secret-dialog[open]').waitFor();
+    const creds = { accessKeyId: (await page.textContent('#new-key-id'))!, secretAccessKey: (await page.textContent('#new-key-secret'))! };
+    await page.click('#secret-close');
+    const asNew = (args: string[]) => execFileAsync('aws', ['ec2', ...args, '--output', 'json'], { env: clientEnv(creds) });
+    expect(JSON.parse((await asNew(['describe-instances'])).stdout).Reservations).to.deep.equal([]);
+    await page.click(`#keys tr[data-key="${creds.accessKeyId}"] button[data-action="revoke"]`);
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
+    await page.locator(`#keys tr[data-key="${creds.accessKeyId}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    const refused = await asNew(['describe-instances']).catch((e) => e);
+    expect(String(refused.stderr)).to.contain('AuthFailure');
+    await row.locator('button[data-action="delete"]').click();
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
   it('loaded nothing from elsewhere, raised no script error, and signs out', async () => {
     const origin = new URL(endpoint).origin;
     expect(requested.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).to.deep.equal([]);

@@ -3,9 +3,9 @@
  * quotas enforced by RunInstances, and the `oarcloud node` commands checked against OAR's own `oarnodes`.
  */
 import { expect } from 'chai';
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
-  IMAGES, adminRequest, dropAccount, newAccount, oarcloud, oarnodes, terminateAll, waitForStates, withAdmin, type TestAccount,
+  IMAGES, adminRequest, client, dropAccount, newAccount, oarcloud, oarnodes, terminateAll, waitForStates, withAdmin, type TestAccount,
 } from '../support/live';
 
 const ROUTES: [string, string, unknown?][] = [
@@ -13,6 +13,8 @@ const ROUTES: [string, string, unknown?][] = [
   ['GET', '/stream'], ['POST', '/nodes', { host: '127.0.0.9', cores: 1, memoryMib: 512 }], ['POST', '/nodes/localhost/drain', { drain: true }],
   ['POST', '/nodes/localhost/state', { state: 'Absent' }], ['DELETE', '/nodes/localhost'], ['PUT', '/accounts/default/quota', { maxInstances: 0 }],
   ['POST', '/instances/i-0123456789abcdef0/terminate'], ['POST', '/instances/i-0123456789abcdef0/stop'],
+  ['GET', '/keys'], ['POST', '/accounts', { name: 'not-made' }], ['DELETE', '/accounts/default'],
+  ['POST', '/accounts/default/keys', { role: 'admin' }], ['POST', '/keys/AKIAAAAAAAAAAAAAAAAA/revoke'],
 ];
 
 describe('admin API: who may use it', function () {
@@ -44,6 +46,7 @@ describe('admin API: who may use it', function () {
     const nodes = await oarnodes('localhost');
     expect(nodes.every((n) => n.state === 'Alive' && n.drain === 'NO')).to.equal(true);
     expect(await oarnodes('127.0.0.9')).to.have.length(0);
+    expect(await withAdmin((a) => a.find('not-made'))).to.equal(undefined);
     const signIn = await adminRequest('POST', '/session', { body: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey } });
     expect(signIn.status).to.equal(403);
     expect(signIn.setCookie).to.equal(null);
@@ -100,6 +103,24 @@ describe('admin API: who may use it', function () {
     expect(unknown.status).to.equal(404);
   });
 
+  it('creates an account and a key that works at once, revokes it, deletes the account', async () => {
+    const name = `made-${Date.now().toString(36)}`;
+    const made = await adminRequest('POST', '/accounts', { creds: admin, body: { name } });
+    expect(made.status).to.equal(201);
+    const key = (await adminRequest('POST', `/accounts/${name}/keys`, { creds: admin, body: { user: 'carol', role: 'user' } })).json.key;
+    expect(key.accessKeyId).to.match(/^AKIA/);
+    expect(key.secretAccessKey).to.have.length(40);
+    const listed = (await adminRequest('GET', '/keys', { creds: admin })).json.keys.find((k: any) => k.accessKeyId === key.accessKeyId);
+    expect(listed).to.include({ accountName: name, user: 'carol', role: 'user' });
+    expect(listed).not.to.have.property('secretAccessKey');
+    const ec2 = client(key);
+    expect((await ec2.send(new DescribeInstancesCommand({}))).Reservations).to.deep.equal([]);
+    expect((await adminRequest('POST', `/keys/${key.accessKeyId}/revoke`, { creds: admin })).status).to.equal(204);
+    expect((await ec2.send(new DescribeInstancesCommand({})).catch((e) => e)).name).to.equal('AuthFailure');
+    expect((await adminRequest('DELETE', `/accounts/${made.json.account.id}`, { creds: admin })).status).to.equal(204);
+    expect(await withAdmin((a) => a.find(name))).to.equal(undefined);
+  });
+
   it('answers bad input with EC2 error codes as JSON', async () => {
     const bad = async (method: string, path: string, body: unknown, status: number, code: string) => {
       const r = await adminRequest(method, path, { creds: admin, body });
@@ -117,6 +138,13 @@ describe('admin API: who may use it', function () {
     await bad('POST', '/nodes', { host: '127.0.0.9', cores: 0, memoryMib: 512 }, 400, 'InvalidParameterValue');
     await bad('POST', '/nodes', { host: 'localhost', cores: 1, memoryMib: 512 }, 409, 'IncorrectState');
     await bad('GET', '/no-such-route', undefined, 404, 'NotFound');
+    await bad('POST', '/accounts', { name: 'bad name!' }, 400, 'InvalidParameterValue');
+    await bad('POST', '/accounts', { name: admin.name }, 409, 'IncorrectState');
+    await bad('DELETE', '/accounts/system', undefined, 409, 'IncorrectState');
+    await bad('DELETE', '/accounts/no-such-account', undefined, 404, 'NotFound');
+    await bad('POST', `/accounts/${admin.name}/keys`, { role: 'root' }, 400, 'InvalidParameterValue');
+    await bad('POST', `/accounts/${admin.name}/keys`, { user: '../x' }, 400, 'InvalidParameterValue');
+    await bad('POST', '/keys/AKIAAAAAAAAAAAAAAAAA/revoke', undefined, 404, 'NotFound');
     const notJson = await fetch(new URL('/_oarcloud/admin/api/session', process.env.OARCLOUD_TEST_ENDPOINT), { method: 'POST', body: '{nope' });
     expect(notJson.status).to.equal(400);
   });

@@ -19,6 +19,8 @@ const view = {
 const $ = (id) => document.getElementById(id);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const dash = (v) => (v === null || v === undefined || v === '' ? '<span class="muted">–</span>' : esc(v));
+/** A form's control by name (form.name and form.role would be the form's own properties). */
+const field = (form, name) => form.elements.namedItem(name);
 const badge = (text, cls) => `<span class="badge b-${esc(cls ?? text)}">${esc(text)}</span>`;
 
 function ago(iso) {
@@ -182,6 +184,7 @@ function render() {
   renderNodes(s.nodes);
   renderInstances(s);
   renderAccounts(s.accounts);
+  renderKeys(s.keys);
   renderEvents(s.events);
   renderImages(s.images);
 }
@@ -320,16 +323,26 @@ function renderAccounts(accounts) {
       <td><b>${esc(a.name)}</b> <span class="muted mono">${esc(a.id)}</span>${a.isSystem ? ' <span class="badge b-kind">system</span>' : ''}</td>
       <td>${usage(a.usage.instances, a.limits.maxInstances)}</td><td>${usage(a.usage.cores, a.limits.maxCores)}</td>
       <td>${Object.entries(a.instancesByState).map(([st, n]) => `${badge(`${st} ${n}`, st)}`).join(' ') || '<span class="muted">–</span>'}</td>
-      <td><button data-action="quota">Quotas…</button></td></tr>`).join('');
+      <td><div class="row-actions"><button data-action="quota">Quotas…</button><button data-action="key">New key…</button>
+        ${a.isSystem ? '' : '<button data-action="delete" class="danger">Delete</button>'}</div></td></tr>`).join('');
   $('accounts').innerHTML = `${head}<tbody>${body}</tbody>`;
   setWidths($('accounts'));
 }
 
 function onAccountAction(event) {
-  const button = event.target.closest('button[data-action="quota"]');
+  const button = event.target.closest('button[data-action]');
   if (!button) return;
   const id = button.closest('[data-account]').dataset.account;
   const account = view.snapshot.accounts.find((a) => a.id === id);
+  if (button.dataset.action === 'quota') return editQuota(account);
+  if (button.dataset.action === 'key') return newKey(account);
+  if (button.dataset.action === 'delete') {
+    return confirmDialog(`Delete account ${account.name}, its users, keys, key pairs and images? (Refused while it has instances.)`)
+      .then((ok) => ok && act(button, `account ${account.name} deleted`, () => api('DELETE', `/accounts/${encodeURIComponent(id)}`)));
+  }
+}
+
+function editQuota(account) {
   const form = $('quota-form');
   $('quota-account').textContent = account.name;
   form.maxInstances.value = account.limits.maxInstances;
@@ -339,9 +352,52 @@ function onAccountAction(event) {
     if (dialog.returnValue !== 'save') return;
     const value = (input) => (input.value === '' ? null : Number(input.value));
     void act(null, `quotas of ${account.name} saved`, () =>
-      api('PUT', `/accounts/${encodeURIComponent(id)}/quota`, { maxInstances: value(form.maxInstances), maxCores: value(form.maxCores) }));
+      api('PUT', `/accounts/${encodeURIComponent(account.id)}/quota`, { maxInstances: value(form.maxInstances), maxCores: value(form.maxCores) }));
   }, { once: true });
   dialog.showModal();
+}
+
+function newKey(account) {
+  const form = $('key-form');
+  $('key-account').textContent = account.name;
+  const dialog = $('key-dialog');
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue !== 'create') return;
+    void act(null, `key created for ${field(form, 'user').value} in ${account.name}`, async () => {
+      const { key } = await api('POST', `/accounts/${encodeURIComponent(account.id)}/keys`, { user: field(form, 'user').value.trim(), role: field(form, 'role').value });
+      $('new-key-id').textContent = key.accessKeyId;
+      $('new-key-secret').textContent = key.secretAccessKey;
+      $('secret-dialog').showModal();
+    });
+  }, { once: true });
+  dialog.showModal();
+}
+
+function renderKeys(keys) {
+  const head = '<thead><tr><th>Access key</th><th>Account</th><th>User</th><th>Role</th><th>Created</th><th></th></tr></thead>';
+  const body = keys.length === 0 ? '<tr><td colspan="6" class="empty">No active key.</td></tr>' : keys.map((k) => `<tr data-key="${esc(k.accessKeyId)}">
+      <td class="mono">${esc(k.accessKeyId)}</td><td>${esc(k.accountName)}</td><td>${esc(k.user)}</td>
+      <td>${k.role === 'admin' ? badge('admin', 'drain') : esc(k.role)}</td><td title="${esc(k.createdAt)}">${ago(k.createdAt)}</td>
+      <td><div class="row-actions"><button data-action="revoke" class="danger">Revoke</button></div></td></tr>`).join('');
+  $('keys').innerHTML = `${head}<tbody>${body}</tbody>`;
+}
+
+function onKeyAction(event) {
+  const button = event.target.closest('button[data-action="revoke"]');
+  if (!button) return;
+  const id = button.closest('[data-key]').dataset.key;
+  return confirmDialog(`Revoke ${id}? Requests signed with it are refused from the next one on.`)
+    .then((ok) => ok && act(button, `${id} revoked`, () => api('POST', `/keys/${encodeURIComponent(id)}/revoke`)));
+}
+
+function addAccount(event) {
+  event.preventDefault();
+  const form = event.target;
+  const name = field(form, 'accountName').value.trim();
+  void act(form.querySelector('button'), `account ${name} created`, async () => {
+    await api('POST', '/accounts', { name });
+    form.reset();
+  });
 }
 
 function renderEvents(events) {
@@ -378,6 +434,8 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('nodes').addEventListener('click', onNodeAction);
   $('accounts').addEventListener('click', onAccountAction);
   $('instances').addEventListener('click', onInstanceAction);
+  $('keys').addEventListener('click', onKeyAction);
+  $('add-account').addEventListener('submit', addAccount);
   $('state-filter').addEventListener('click', (e) => {
     const chip = e.target.closest('button[data-state]');
     if (!chip) return;
