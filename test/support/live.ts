@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
+import { Agent } from 'node:http';
 import aws4 from 'aws4';
 import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../../src/config';
@@ -30,8 +31,13 @@ export interface TestAccount extends Creds {
   ec2: EC2Client;
 }
 
+/**
+ * An SDK client that never retries (tests see every error) and opens a connection per request: the compat tests
+ * block the event loop while a CLI runs (spawnSync), so a kept-alive socket the server closed meanwhile (its 65 s
+ * keep-alive timeout) would be reused before its close was read, and the one try would fail with "socket hang up".
+ */
 export function client(creds: Creds): EC2Client {
-  return new EC2Client({ endpoint, region, credentials: creds, maxAttempts: 1 });
+  return new EC2Client({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
 }
 
 /** The admin path: the same Accounts domain the `oarcloud account/key` commands use. */
