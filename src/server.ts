@@ -57,7 +57,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     addresses,
     oar,
     capturer,
-    admin: new Administration({ db, oar, quotas, accounts, kick: (id) => reconciler.kick(id) }),
+    admin: new Administration({ db, oar, quotas, accounts, oarServerPort: config.oarServerPort, kick: (id) => reconciler.kick(id) }),
     kick: (id) => reconciler.kick(id),
   };
   return { services, reconciler };

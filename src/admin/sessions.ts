@@ -19,7 +19,7 @@ export class AdminSessions {
     private readonly credentials: CredentialCache,
   ) {}
 
-  /** A new session token for an admin's key, or undefined when the key or secret is wrong; throws if not admin. */
+  /** A new session token for an admin's key, or why not: a wrong key or secret, or a key that is not an admin's. */
   async signIn(accessKeyId: string, secretAccessKey: string): Promise<{ token: string; caller: Caller } | { error: 'invalid' | 'not-admin' }> {
     const found = /^[A-Z0-9]{16,128}$/.test(accessKeyId) ? await this.credentials.resolve(accessKeyId) : undefined;
     const given = Buffer.from(secretAccessKey);

@@ -20,7 +20,7 @@ async function withAdministration<T>(config: Config, fn: (admin: Administration,
     const oar = new Oar(config);
     try {
       const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
-      return await fn(new Administration({ db, oar, quotas: new Quotas(db), accounts }), accounts);
+      return await fn(new Administration({ db, oar, quotas: new Quotas(db), accounts, oarServerPort: config.oarServerPort }), accounts);
     } finally {
       await oar.close();
     }
@@ -128,6 +128,14 @@ export function registerAdminCommands(program: Command, config: Config): void {
       const account = await accounts.get(acc);
       const limits = await admin.setQuota(operator(), account.id, { maxInstances: opts.instances, maxCores: opts.cores });
       console.log(`${account.name}: at most ${limits.maxInstances} instance(s) and ${limits.maxCores} core(s)`);
+    }));
+
+  program.command('alarms').description('what needs an admin now; exits 2 if anything is critical, 1 for warnings, 0 if all is well')
+    .action(() => withAdministration(config, async (admin) => {
+      const alarms = await admin.alarms();
+      if (alarms.length === 0) console.log('no alarm');
+      else printTable(['LEVEL', 'SUBJECT', 'MESSAGE'], alarms.map((a) => [a.level, a.subject, a.message]));
+      process.exitCode = alarms.some((a) => a.level === 'critical') ? 2 : alarms.length ? 1 : 0;
     }));
 
   program.command('events').description('recent events: state changes, OAR submissions, admin changes, errors')

@@ -8,6 +8,7 @@ import type { Oar } from '../adapters/oar';
 import type { OarNode } from '../adapters/oar-nodes';
 import type { Quotas, QuotaSetting, Limits, Usage } from './quotas';
 import type { Accounts, NewAccessKey, Role } from './accounts';
+import { alarmsFor, probeServices, type Alarm, type Components } from './alarms';
 
 export interface AdminInstance {
   id: string;
@@ -73,6 +74,7 @@ export interface Snapshot {
   images: AdminImage[];
   keys: AdminKey[];
   events: AdminEvent[];
+  alarms: Alarm[];
 }
 
 export class InstanceStateError extends Error {}
@@ -80,6 +82,7 @@ export class InstanceStateError extends Error {}
 /** Instances ended longer ago than this are not listed (they stay in the database). */
 const RECENTLY_TERMINATED_SECONDS = 3600;
 const MAX_LISTED_INSTANCES = 1000;
+const SERVICES_PROBE_MS = 10_000;
 
 export class Administration {
   private readonly db: Db;
@@ -87,9 +90,12 @@ export class Administration {
   private readonly quotas: Quotas;
   private readonly accountStore: Accounts;
   private readonly kick: (instanceId: string) => void;
+  private readonly oarServerPort: number;
+  private servicesProbe?: { at: number; value: Promise<Omit<Components, 'oarDatabase'>> };
 
   /** `kick` hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
-  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; kick?: (instanceId: string) => void }) {
+  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; oarServerPort: number; kick?: (instanceId: string) => void }) {
+    this.oarServerPort = deps.oarServerPort;
     this.db = deps.db;
     this.oar = deps.oar;
     this.quotas = deps.quotas;
@@ -166,11 +172,27 @@ export class Administration {
     return rows.map((r: any) => ({ id: Number(r.id), at: r.at.toISOString(), accountId: r.account_id, resourceId: r.resource_id, kind: r.kind, message: r.message }));
   }
 
+  /** Everything the dashboard shows, in one document. An unreachable OAR database empties the nodes and alarms. */
   async snapshot(): Promise<Snapshot> {
-    const [nodes, instances, accounts, images, keys, events] = await Promise.all([
-      this.nodes(), this.instances(), this.accounts(), this.images(), this.keys(), this.events({ limit: 60 }),
+    let oarDatabase = true;
+    const [nodes, instances, accounts, images, keys, events, services] = await Promise.all([
+      this.nodes().catch(() => ((oarDatabase = false), [])), this.instances(), this.accounts(), this.images(), this.keys(),
+      this.events({ limit: 60 }), this.probe(),
     ]);
-    return { at: new Date().toISOString(), nodes, instances, accounts, images, keys, events };
+    const alarms = alarmsFor({ now: Date.now(), components: { ...services, oarDatabase }, nodes, instances, events });
+    return { at: new Date().toISOString(), nodes, instances, accounts, images, keys, events, alarms };
+  }
+
+  async alarms(): Promise<Alarm[]> {
+    return (await this.snapshot()).alarms;
+  }
+
+  /** Services are probed at most every ten seconds (the dashboard's snapshot is read every second). */
+  private probe(): Promise<Omit<Components, 'oarDatabase'>> {
+    if (!this.servicesProbe || Date.now() - this.servicesProbe.at > SERVICES_PROBE_MS) {
+      this.servicesProbe = { at: Date.now(), value: probeServices(this.oarServerPort) };
+    }
+    return this.servicesProbe.value;
   }
 
   // ------------------------------------------------------------------------------------------ changes

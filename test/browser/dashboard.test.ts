@@ -110,6 +110,16 @@ describe('dashboard in headless Chromium', function () {
     expect(seenAfter, 'the page follows OAR live').to.be.below(3000);
   });
 
+  it('raises an alarm when a node leaves, and clears it when it is back', async () => {
+    await execFileAsync('oarnodesetting', ['-h', NODE, '-s', 'Absent', '-n']);
+    const alarm = page.locator(`#alarms .alarm[data-subject="${NODE}"]`);
+    await alarm.waitFor({ timeout: 5000 });
+    expect(await alarm.textContent()).to.contain(`${NODE} is Absent`);
+    await page.click(`[data-node="${NODE}"] button[data-action="state"]`); // "Set Alive"
+    await alarm.waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await oarnodes(NODE)).every((r) => r.state === 'Alive')).to.equal(true);
+  });
+
   it('removes the node after a confirmation, and OAR no longer has it', async () => {
     await page.click(`[data-node="${NODE}"] button[data-action="remove"]`);
     await page.locator('#confirm-dialog[open]').waitFor();

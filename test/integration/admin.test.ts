@@ -223,6 +223,9 @@ describe('oarcloud node commands, checked in OAR', function () {
 
     expect((await oarcloud('node', 'absent', host)).code).to.equal(0);
     expect((await oarnodes(host)).every((r) => r.state === 'Absent')).to.equal(true);
+    const alarms = await oarcloud('alarms');
+    expect(alarms.code, 'exit 1 (warnings) or 2 (critical)').to.be.at.least(1);
+    expect(alarms.stdout).to.match(/warning\s+127\.0\.0\.3\s+127\.0\.0\.3 is Absent/);
     expect((await oarcloud('node', 'alive', host)).code).to.equal(0);
     expect((await oarnodes(host)).every((r) => r.state === 'Alive')).to.equal(true);
 

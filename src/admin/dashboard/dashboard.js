@@ -180,6 +180,7 @@ function confirmDialog(text) {
 function render() {
   const s = view.snapshot;
   if (!s) return;
+  renderAlarms(s.alarms);
   renderSummary(s);
   renderNodes(s.nodes);
   renderInstances(s);
@@ -187,6 +188,13 @@ function render() {
   renderKeys(s.keys);
   renderEvents(s.events);
   renderImages(s.images);
+}
+
+function renderAlarms(alarms) {
+  const box = $('alarms');
+  box.hidden = alarms.length === 0;
+  box.innerHTML = alarms.map((a) => `<div class="alarm ${esc(a.level)}" data-subject="${esc(a.subject)}" role="alert">
+      <span class="level">${esc(a.level)}</span><span class="subject">${esc(a.subject)}</span><span>${esc(a.message)}</span></div>`).join('');
 }
 
 function renderSummary(s) {
