@@ -305,9 +305,12 @@ async function benchApi(quick: boolean) {
     'page of 100': 'Action=DescribeInstances&Version=2016-11-15&MaxResults=100',
   });
   let rssAt10k = NaN;
+  const snapshots: { records: number; p50: number; p95: number; bytes: number }[] = [];
+  const admin = await withDb((db) => new Accounts(db, SecretBox.fromFile(config.masterKeyFile, false)).createKey(acct.accountId, 'bench-admin', 'admin'));
   try {
     for (const size of sizes) {
       const ids = await seedInstances(acct.accountId, size);
+      snapshots.push({ records: size, ...(await adminSnapshots(admin, quick ? 10 : 30)) });
       for (const [name, body] of Object.entries(workloads(ids))) {
         for (const c of concurrencies) results.push({ server: 'oarcloud', records: size, workload: name, concurrency: c, ...(await load(endpoint, acct, body, c, seconds)) });
       }
@@ -331,7 +334,24 @@ async function benchApi(quick: boolean) {
   } finally {
     moto?.kill();
   }
-  return { seconds, results, rssAt10k };
+  return { seconds, results, rssAt10k, snapshots };
+}
+
+/** What the dashboard's feed costs: sequential admin snapshots (GET, SigV4 for the service "oarcloud"). */
+async function adminSnapshots(creds: Creds, n: number): Promise<{ p50: number; p95: number; bytes: number }> {
+  const url = new URL('/_oarcloud/admin/api/snapshot', endpoint);
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const signed = aws4.sign({ host: url.host, method: 'GET', path: url.pathname, service: 'oarcloud', region }, creds);
+    const t0 = now();
+    const res = await fetch(url, { headers: signed.headers as Record<string, string> });
+    const body = await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`admin snapshot answered ${res.status}`);
+    times.push(now() - t0);
+    bytes = body.byteLength;
+  }
+  return { p50: median(times), p95: percentile(times, 95), bytes };
 }
 
 function serverRss(): number {
@@ -458,6 +478,16 @@ function report(m: ReturnType<typeof machine>, launch: Awaited<ReturnType<typeof
     '',
     'Ratios OAR Cloud / moto at 1,000 records: ' +
       motoRows.map((r) => `${r.workload} c=${r.concurrency}: ${ratio(r.workload, r.concurrency).toFixed(1)}×`).join('; ') + '.',
+    '',
+    '## Admin dashboard: one snapshot (nodes from OAR, instances, accounts, images, keys, events, alarms)',
+    '',
+    '| instance records | p50 | p95 | size |',
+    '|---|---|---|---|',
+    ...api.snapshots.map((x) => `| ${x.records} | ${fmt(x.p50)} | ${fmt(x.p95)} | ${(x.bytes / 1024).toFixed(0)} KB |`),
+    '',
+    api.snapshots.length
+      ? `The live feed reads one snapshot a second while a dashboard is open (however many are open): at ${api.snapshots.at(-1)!.records} records that is about ${(api.snapshots.at(-1)!.p50 / 10).toFixed(1)}% of one core's time (p50 ÷ 1 s).`
+      : '',
     '',
     '## CreateImage (debian base, time from CreateImage to DescribeImages saying available)',
     '',

@@ -5,7 +5,7 @@ import { runBench } from '../../bench/run';
 describe('bench --quick (real services)', function () {
   this.timeout(600_000);
 
-  it('measures launch, the raw floor, the API next to moto, CreateImage and memory, and writes a report', async () => {
+  it('measures launch, the raw floor, the API next to moto, the admin snapshot, CreateImage and memory, and writes a report', async () => {
     const r = await runBench({ quick: true, write: false });
     expect(r.launch.samples).to.have.length(2);
     for (const s of r.launch.samples) expect(s.total).to.be.above(0);
@@ -15,9 +15,12 @@ describe('bench --quick (real services)', function () {
     const rows = r.api.results as { server: string; rps?: number; errors?: number; error?: string }[];
     expect(rows.filter((x) => x.server === 'oarcloud').every((x) => x.rps! > 0 && x.errors === 0)).to.equal(true);
     expect(rows.some((x) => x.server === 'moto' && x.rps! > 0), JSON.stringify(rows.filter((x) => x.error))).to.equal(true);
+    expect(r.api.snapshots[0].p50).to.be.above(0);
+    expect(r.api.snapshots[0].bytes).to.be.above(1000);
     expect(r.images[0].runs[0]).to.be.above(0);
     expect(r.load.serverErrors).to.equal(0);
     expect(r.text).to.contain('## Targets');
     expect(r.text).to.contain('## Load');
+    expect(r.text).to.contain('## Admin dashboard');
   });
 });
