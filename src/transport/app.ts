@@ -19,7 +19,8 @@ import { decode } from './middleware/decode';
 import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
 import { adminApi } from '../admin/api';
-import { dashboard } from '../admin/dashboard';
+import { dashboard, DASHBOARD } from '../admin/dashboard';
+import compose from 'koa-compose';
 
 /**
  * Identifies the build a server runs and the database passwords it was started with, so that `oarcloud up`/`test`
@@ -58,10 +59,9 @@ export function createApp(services: Services, actions: Map<string, Action>): Koa
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorHandler(log));
-  const admin = adminApi(services);
-  const page = dashboard();
-  app.use(admin.routes());
-  app.use(page.routes());
+  // the admin routes are looked at only under their prefix: EC2 requests (the hot path) skip their matching
+  const adminRoutes = compose<Koa.ParameterizedContext>([adminApi(services).routes() as Koa.Middleware, dashboard().routes() as Koa.Middleware]);
+  app.use((ctx, next) => (ctx.path.startsWith(DASHBOARD) ? adminRoutes(ctx, next) : next()));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
