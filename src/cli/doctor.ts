@@ -3,9 +3,8 @@ import { endpointUrl, type Config } from '../config';
 import { connect } from '../adapters/db';
 import { run } from '../adapters/exec';
 import { Oar } from '../adapters/oar';
-import { portOpen } from '../adapters/net';
+import { bridgedTrafficFiltered, portOpen } from '../adapters/net';
 import { serverHealthy } from './bootstrap';
-import { readFile } from 'node:fs/promises';
 import { ISOLATION_CHAIN } from '../adapters/isolation';
 
 interface Check {
@@ -53,8 +52,7 @@ export async function doctor(config: Config): Promise<boolean> {
       return `${config.network} active (${config.subnetPrefix}.0/24)`;
     } },
     { name: 'isolation', fix: `${up}  (needs the br_netfilter kernel module)`, run: async () => {
-      const on = (file: string) => readFile(file, 'utf8').then((v) => v.trim() === '1', () => false);
-      if (!(await on('/proc/sys/net/bridge/bridge-nf-call-iptables'))) throw new Error('bridged frames bypass iptables: accounts are not isolated');
+      if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass iptables: accounts are not isolated');
       const rules = await run('iptables', ['-t', 'mangle', '-C', 'FORWARD', '-i', config.bridge, '-o', config.bridge, '-j', ISOLATION_CHAIN]);
       return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
     } },

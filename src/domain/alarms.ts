@@ -3,9 +3,7 @@
  * the services the cloud needs. The dashboard shows them as a banner; `oarcloud alarms` prints them and exits with
  * the worst level, for a cron job or a monitoring system.
  */
-import { readFile } from 'node:fs/promises';
-import net from 'node:net';
-import { portOpen } from '../adapters/net';
+import { bridgedTrafficFiltered, portOpen, socketOpen } from '../adapters/net';
 
 export type AlarmLevel = 'critical' | 'warning';
 export interface Alarm {
@@ -60,22 +58,12 @@ export function alarmsFor({ now, components, nodes, instances, events }: Inputs)
   return alarms.sort((a, b) => (a.level === b.level ? 0 : a.level === 'critical' ? -1 : 1));
 }
 
-/** Whether a Unix socket accepts connections (libvirtd's, without spawning virsh). */
-function socketOpen(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.setTimeout(timeoutMs, () => (s.destroy(), resolve(false)));
-    s.on('connect', () => (s.end(), resolve(true)));
-    s.on('error', () => resolve(false));
-  });
-}
-
 /** The services' liveness, by port and socket (never by pid file), as `oarcloud doctor` checks them. */
 export async function probeServices(oarServerPort: number): Promise<Omit<Components, 'oarDatabase'>> {
   const [almighty, libvirtd, isolation] = await Promise.all([
     portOpen(oarServerPort),
     socketOpen('/var/run/libvirt/libvirt-sock'),
-    readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').then((v) => v.trim() === '1', () => false),
+    bridgedTrafficFiltered(),
   ]);
   return { almighty, libvirtd, isolation };
 }
