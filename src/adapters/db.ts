@@ -27,6 +27,21 @@ class SqlFileMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/**
+ * What a database failure means for the caller; the one place that reads PostgreSQL's error codes.
+ * - `unique`: a unique constraint refused the row (a duplicate name, a ClientToken race);
+ * - `data`: the input could not be represented (class 22: out of range, bad text);
+ * - `unavailable`: the database (or the connection to it) is down or restarting: retry later.
+ */
+export function databaseFailure(err: any): 'unique' | 'data' | 'unavailable' | undefined {
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (code === '23505') return 'unique';
+  if (code.startsWith('22')) return 'data';
+  const unavailable = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003'];
+  if (unavailable.includes(code) || /Knex: Timeout acquiring a connection|Connection terminated/.test(String(err?.message))) return 'unavailable';
+  return undefined;
+}
+
 export function connect(url: string, pool = { min: 0, max: 10 }): Db {
   return knex({ client: 'pg', connection: url, pool, acquireConnectionTimeout: 5000 });
 }
@@ -39,6 +54,11 @@ export async function withDatabase<T>(url: string, fn: (db: Db) => Promise<T>): 
   } finally {
     await db.destroy();
   }
+}
+
+/** Fails unless the database answers a query. */
+export async function ping(db: Db): Promise<void> {
+  await db.raw('select 1');
 }
 
 export async function migrate(db: Db): Promise<string[]> {

@@ -3,16 +3,11 @@ import type { Db } from '../adapters/db';
 import { newAccessKeyId, newAccountId, newSecretAccessKey } from './ids';
 import type { SecretBox } from './secrets';
 import { announceKeyChange } from './credential-cache';
+import { errors } from './errors';
 
 export type Role = 'admin' | 'user';
 export const SYSTEM_ACCOUNT_NAME = 'system';
 
-/** A refused account or key change, with what kind of refusal it is (the admin API maps it to a status). */
-export class AccountError extends Error {
-  constructor(message: string, readonly kind: 'invalid' | 'not-found' | 'conflict') {
-    super(message);
-  }
-}
 
 export interface Account {
   id: string;
@@ -41,8 +36,8 @@ export class Accounts {
   ) {}
 
   async create(name: string, opts: { system?: boolean } = {}): Promise<Account> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw new AccountError(`invalid account name '${name}' (letters, digits, '.', '_', '-'; at most 64)`, 'invalid');
-    if (await this.find(name)) throw new AccountError(`an account named '${name}' exists already`, 'conflict');
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw errors.invalidParameterValue('account', '', `invalid account name '${name}' (letters, digits, '.', '_', '-'; at most 64)`);
+    if (await this.find(name)) throw errors.conflict(`an account named '${name}' exists already`);
     for (;;) {
       const id = newAccountId();
       const [row] = await this.db('accounts')
@@ -62,9 +57,14 @@ export class Accounts {
     return this.db('accounts').where('name', nameOrId).orWhere('id', nameOrId).first();
   }
 
+  /** Which of these account ids exist. */
+  async existing(ids: string[]): Promise<Set<string>> {
+    return new Set(ids.length ? await this.db('accounts').whereIn('id', ids).pluck('id') : []);
+  }
+
   async get(nameOrId: string): Promise<Account> {
     const a = await this.find(nameOrId);
-    if (!a) throw new AccountError(`no account '${nameOrId}'`, 'not-found');
+    if (!a) throw errors.notFound(`no account '${nameOrId}'`);
     return a;
   }
 
@@ -81,9 +81,9 @@ export class Accounts {
   /** Deletes an account, its users, keys and records. Refused while it still has instances that are not terminated. */
   async delete(nameOrId: string): Promise<void> {
     const account = await this.get(nameOrId);
-    if (account.is_system) throw new AccountError('the system account cannot be deleted', 'conflict');
+    if (account.is_system) throw errors.conflict('the system account cannot be deleted');
     const live = await this.db('instances').where('account_id', account.id).whereNot('state', 'terminated').count<{ n: string }[]>('* as n');
-    if (Number(live[0].n) > 0) throw new AccountError(`account ${account.name} still has ${live[0].n} instance(s) that are not terminated`, 'conflict');
+    if (Number(live[0].n) > 0) throw errors.conflict(`account ${account.name} still has ${live[0].n} instance(s) that are not terminated`);
     await this.db('accounts').where('id', account.id).delete();
     await announceKeyChange(this.db, '*');
   }
@@ -119,7 +119,7 @@ export class Accounts {
 
   async revokeKey(accessKeyId: string): Promise<void> {
     const n = await this.db('access_keys').where({ access_key_id: accessKeyId, status: 'Active' }).update({ status: 'Revoked', revoked_at: this.db.fn.now() });
-    if (n === 0) throw new AccountError(`no active access key ${accessKeyId}`, 'not-found');
+    if (n === 0) throw errors.notFound(`no active access key ${accessKeyId}`);
     await announceKeyChange(this.db, accessKeyId);
   }
 

@@ -2,7 +2,7 @@
  * EC2 filters: `Filter.N.Name` with `Filter.N.Value.M`. Values of one filter are ORed, filters are ANDed,
  * and values may use the wildcards `*` (any run) and `?` (one character); `\` escapes them.
  */
-import { errors } from '../protocol/errors';
+import { errors } from './errors';
 
 export interface Filter {
   Name?: string;
@@ -61,4 +61,13 @@ export function filterInMemory<T>(items: T[], filters: Filter[] | undefined, acc
     };
   });
   return items.filter((item) => compiled.every((match) => match(item)));
+}
+
+/**
+ * The items an action's id (or name) list selects: all of them when the list is empty, and the resource's own
+ * NotFound for an id that names none, as EC2 answers before it applies any filter.
+ */
+export function selectNamed<T>(all: T[], ids: string[] | undefined, idOf: (item: T) => string, notFound: (id: string) => Error): T[] {
+  for (const id of ids ?? []) if (!all.some((item) => idOf(item) === id)) throw notFound(id);
+  return ids?.length ? all.filter((item) => ids.includes(idOf(item))) : all;
 }

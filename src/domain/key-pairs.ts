@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { runOk } from '../adapters/exec';
-import { errors } from '../protocol/errors';
+import { errors } from './errors';
 import { newId } from './ids';
 
 export interface KeyPairRow {

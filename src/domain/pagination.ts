@@ -1,5 +1,5 @@
 /** MaxResults/NextToken: keyset pagination on the resource id, so a token stays valid while rows change. */
-import { errors } from '../protocol/errors';
+import { errors } from './errors';
 
 export function encodeToken(lastId: string): string {
   return Buffer.from(JSON.stringify({ after: lastId })).toString('base64url');
@@ -20,4 +20,14 @@ export function checkMaxResults(value: number | undefined, min: number, max: num
   if (value === undefined) return undefined;
   if (value < min || value > max) throw errors.invalidParameterValue(name, String(value), `It must be between ${min} and ${max}.`);
   return value;
+}
+
+/**
+ * The page in `rows` (in key order, holding at most max + 1 rows past the token, or all of them) and the token of
+ * the next page when there is one.
+ */
+export function takePage<T>(rows: T[], max: number | undefined, keyOf: (row: T) => string): { page: T[]; nextToken?: string } {
+  if (max === undefined || rows.length <= max) return { page: rows };
+  const page = rows.slice(0, max);
+  return { page, nextToken: encodeToken(keyOf(page[page.length - 1])) };
 }

@@ -4,6 +4,7 @@
  * until they are terminated (a stopped instance keeps its place, so StartInstances never fails on a quota).
  */
 import type { Db } from '../adapters/db';
+import { errors } from './errors';
 
 export interface Limits {
   maxInstances: number;
@@ -52,7 +53,7 @@ export class Quotas {
   async set(accountId: string, setting: QuotaSetting): Promise<Limits> {
     for (const [name, value] of Object.entries(setting)) {
       if (value !== null && value !== undefined && (!Number.isInteger(value) || value < 0 || value > 1_000_000)) {
-        throw new RangeError(`${name} must be a whole number from 0 to 1000000, or null for the default`);
+        throw errors.invalidParameterValue('quota', '', `${name} must be a whole number from 0 to 1000000, or null for the default`);
       }
     }
     const row: Record<string, unknown> = { account_id: accountId, updated_at: new Date() };

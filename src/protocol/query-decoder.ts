@@ -7,7 +7,7 @@
  * EC2's wire name of a member is its queryName, else its locationName with a capital first letter, else its
  * member name; lists are always "flattened" (`Name.N`, N ≥ 1, in any order).
  */
-import { errors } from './errors';
+import { errors } from '../domain/errors';
 import { shape, type Shape } from './model';
 
 /** Parameters that belong to the protocol or to signing, never to an action's input. */
@@ -63,7 +63,7 @@ function decodeScalar(s: Shape, node: Node): unknown {
   if (node.children.size > 0) throw errors.unknownParameter(firstLeaf([...node.children.values()][0]));
   const raw = node.value ?? '';
   // no EC2 value may hold NUL, and PostgreSQL text cannot store it
-  if (raw.includes('\u0000')) throw errors.invalidParameterValue(node.path, raw.replace(/\u0000/g, '\\0'), 'It must not contain NUL characters.');
+  if (raw.includes('\u0000')) throw errors.invalidParameterValue(node.path, raw.replaceAll('\u0000', '\\0'), 'It must not contain NUL characters.');
   switch (s.type) {
     case 'string':
       if (s.enum && raw !== '' && !s.enum.includes(raw)) throw errors.invalidParameterValue(node.path, raw);

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import aws4 from 'aws4';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
 
 export interface SignedRequest {
   method: string;

@@ -6,7 +6,7 @@ import { isValidId, newAccessKeyId, newId } from '../../src/domain/ids';
 import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-instances';
 import { oarCoresFor } from '../../src/domain/instance-types';
 import { domainXml } from '../../src/adapters/libvirt';
-import { Ec2Error } from '../../src/protocol/errors';
+import { DomainError as Ec2Error } from '../../src/domain/errors';
 import { statusFiltersToStates } from '../../src/actions/describe-instance-status';
 
 describe('domain helpers', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decodeQuery, LIMITS } from '../../src/protocol/query-decoder';
-import { Ec2Error } from '../../src/protocol/errors';
+import { DomainError as Ec2Error } from '../../src/domain/errors';
 
 function fails(fn: () => unknown, code: string, messagePart?: string): void {
   try {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import aws4 from 'aws4';
 import { verifySigV4, type SignedRequest } from '../../src/transport/sigv4';
-import { Ec2Error } from '../../src/protocol/errors';
+import { DomainError as Ec2Error } from '../../src/domain/errors';
 
 const KEY = { accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'secret/example+key' };
 const lookup = async (id: string) => (id === KEY.accessKeyId ? { secret: KEY.secretAccessKey, caller: { account: '111122223333' } } : undefined);
@@ -29,7 +29,7 @@ async function code(p: Promise<unknown>): Promise<string> {
     return 'accepted';
   } catch (err) {
     expect(err).to.be.instanceOf(Ec2Error);
-    return (err as Ec2Error).code;
+    return (err as Ec2Error).code!;
   }
 }
 

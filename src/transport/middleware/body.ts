@@ -1,6 +1,6 @@
 import type { Middleware, ParameterizedContext } from 'koa';
 import compose from 'koa-compose';
-import { errors } from '../../protocol/errors';
+import { errors } from '../../domain/errors';
 
 /** Reads the raw body (needed byte for byte by SigV4) under a size limit into ctx.state.rawBody. */
 export const readRawBody = (maxBytes: number): Middleware => async (ctx, next) => {

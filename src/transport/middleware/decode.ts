@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { errors } from '../../protocol/errors';
+import { errors } from '../../domain/errors';
 import { operation } from '../../protocol/model';
 import { decodeQuery } from '../../protocol/query-decoder';
 import type { Action } from '../../actions/action';

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { errors } from '../../protocol/errors';
+import { errors } from '../../domain/errors';
 import type { Services } from '../../services';
 
 /** Runs the action; DryRun answers as EC2 does once the caller is known to be allowed. */

@@ -1,42 +1,46 @@
 import type { Middleware } from 'koa';
-import { Ec2Error, errors } from '../../protocol/errors';
+import { DomainError, errors } from '../../domain/errors';
+import { toWire } from '../../protocol/errors';
 import { encodeError } from '../../protocol/xml-encoder';
+import { databaseFailure } from '../../adapters/db';
 import type { Logger } from '../../log';
 
-/** Errors a backing service raises while it is down or restarting: the client should retry. */
-function isUnavailable(err: any): boolean {
-  const codes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08001', '08003'];
-  return codes.includes(err?.code) || /Knex: Timeout acquiring a connection|Connection terminated/.test(String(err?.message));
+/** Anything thrown, as a DomainError: database failures by what they mean, the rest as an internal error. */
+function asDomainError(err: any, ctx: { state: Record<string, any> }, log: Logger): DomainError {
+  if (err instanceof DomainError) return err;
+  const failure = databaseFailure(err);
+  if (failure === 'data') {
+    // the input could not be represented (an action should have refused it first)
+    log.warn({ requestId: ctx.state.requestId, action: ctx.state.action, err: String(err?.message) }, 'data exception from input');
+    return errors.invalidParameterValue('(request)', '', 'A value in the request cannot be stored.');
+  }
+  if (failure === 'unavailable') {
+    log.warn({ requestId: ctx.state.requestId, err: String(err?.message ?? err) }, 'backing service unavailable');
+    return errors.unavailable();
+  }
+  log.error({ requestId: ctx.state.requestId, action: ctx.state.action, err }, 'internal error');
+  return errors.internalError();
 }
 
 /**
- * Turns every failure into EC2's error envelope (or, for the admin API, the same code and message as JSON);
- * never a stack trace on the wire.
+ * Turns every failure into the wire's error: EC2's XML envelope, or for the admin API (`ctx.state.errorFormat`
+ * 'json') the same code and message as JSON; never a stack trace.
  */
-export const errorHandler = (log: Logger): Middleware => async (ctx, next) => {
-  try {
-    await next();
-  } catch (err: any) {
-    let e: Ec2Error;
-    if (err instanceof Ec2Error) e = err;
-    else if (typeof err?.code === 'string' && err.code.startsWith('22')) {
-      // a PostgreSQL data exception: the input could not be represented (an action should have refused it first)
-      e = errors.invalidParameterValue('(request)', '', 'A value in the request cannot be stored.');
-      log.warn({ requestId: ctx.state.requestId, action: ctx.state.action, err: String(err?.message) }, 'data exception from input');
-    } else if (isUnavailable(err)) {
-      e = errors.unavailable();
-      log.warn({ requestId: ctx.state.requestId, err: String(err?.message ?? err) }, 'backing service unavailable');
-    } else {
-      e = errors.internalError();
-      log.error({ requestId: ctx.state.requestId, action: ctx.state.action, err }, 'internal error');
+export const errorHandler =
+  (log: Logger): Middleware =>
+  async (ctx, next) => {
+    try {
+      await next();
+    } catch (err: any) {
+      const format = ctx.state.errorFormat === 'json' ? 'json' : 'ec2-xml';
+      const wire = toWire(asDomainError(err, ctx, log), format);
+      ctx.state.errorCode = wire.code;
+      ctx.status = wire.status;
+      if (format === 'json') {
+        ctx.body = { error: { code: wire.code, message: wire.message }, requestId: ctx.state.requestId };
+      } else {
+        ctx.type = 'text/xml';
+        ctx.body = encodeError(wire.code, wire.message, ctx.state.requestId);
+      }
     }
-    ctx.state.errorCode = e.code;
-    ctx.status = e.status;
-    if (ctx.state.errorFormat === 'json') {
-      ctx.body = { error: { code: e.code, message: e.message }, requestId: ctx.state.requestId };
-    } else {
-      ctx.type = 'text/xml';
-      ctx.body = encodeError(e.code, e.message, ctx.state.requestId);
-    }
-  }
-};
+  };

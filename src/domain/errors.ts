@@ -1,0 +1,112 @@
+/**
+ * The one error model and the one catalogue of errors a client can see. Every layer throws a DomainError built
+ * here: a kind (what went wrong, in terms any wire understands) plus the EC2 code clients branch on, and a
+ * message. The error middleware maps it to an HTTP status and a wire format once (protocol/errors.ts), for the
+ * EC2 XML API and the admin JSON API alike.
+ */
+export type ErrorKind =
+  | 'invalid' // the request is wrong; retrying it unchanged fails again
+  | 'not-found' // it names something that does not exist (or is not the caller's)
+  | 'conflict' // the resource is not in a state that allows it
+  | 'forbidden' // the caller may not do this
+  | 'unauthenticated' // the caller could not be identified
+  | 'unavailable' // a backing service is down or full: retry later
+  | 'internal'; // a bug: never the client's fault
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    /** EC2's code where EC2 has one (`InvalidInstanceID.NotFound`); else the wire derives one from the kind. */
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+const make =
+  (kind: ErrorKind, code: string) =>
+  (message: string): DomainError =>
+    new DomainError(kind, code, message);
+
+export const errors = {
+  // protocol
+  invalidAction: (action: string) => new DomainError('invalid', 'InvalidAction', `The action ${action} is not valid for this web service.`),
+  missingAction: () => new DomainError('invalid', 'MissingAction', 'The request must contain the parameter Action.'),
+  missingParameter: (name: string) => new DomainError('invalid', 'MissingParameter', `The request must contain the parameter ${name}.`),
+  unknownParameter: (name: string) => new DomainError('invalid', 'UnknownParameter', `The parameter ${name} is not recognized.`),
+  invalidParameterValue: (name: string, value: string, why = '') =>
+    new DomainError('invalid', 'InvalidParameterValue', `Value (${truncate(value)}) for parameter ${name} is invalid.${why ? ' ' + why : ''}`),
+  invalidParameter: make('invalid', 'InvalidParameter'),
+  invalidParameterCombination: make('invalid', 'InvalidParameterCombination'),
+  invalidFilter: (name: string) => new DomainError('invalid', 'InvalidParameterValue', `The filter '${truncate(name)}' is invalid.`),
+  invalidNextToken: () => new DomainError('invalid', 'InvalidNextToken', 'The specified token is invalid or has expired.'),
+  unsupportedProtocol: make('invalid', 'UnsupportedProtocol'),
+  requestTooLarge: () => new DomainError('invalid', 'RequestEntityTooLarge', 'The request is too large.'),
+  invalidHttpRequest: make('invalid', 'InvalidHttpRequest'),
+  unsupportedOperation: make('invalid', 'UnsupportedOperation'),
+  dryRunOperation: () => new DomainError('invalid', 'DryRunOperation', 'Request would have succeeded, but DryRun flag is set.'),
+  // authentication
+  authFailure: (message = 'AWS was not able to validate the provided access credentials') => new DomainError('unauthenticated', 'AuthFailure', message),
+  signatureDoesNotMatch: () =>
+    new DomainError(
+      'forbidden',
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    ),
+  incompleteSignature: make('invalid', 'IncompleteSignature'),
+  missingAuthenticationToken: () => new DomainError('unauthenticated', 'MissingAuthenticationToken', 'Request is missing Authentication Token'),
+  requestExpired: (message = 'Request has expired.') => new DomainError('invalid', 'RequestExpired', message),
+  unauthorizedOperation: () => new DomainError('forbidden', 'UnauthorizedOperation', 'You are not authorized to perform this operation.'),
+  // resources
+  instanceNotFound: (ids: string[]) =>
+    new DomainError(
+      'not-found',
+      'InvalidInstanceID.NotFound',
+      `The instance ID${ids.length > 1 ? 's' : ''} '${ids.join(', ')}' ${ids.length > 1 ? 'do' : 'does'} not exist`,
+    ),
+  instanceIdMalformed: (id: string) => new DomainError('invalid', 'InvalidInstanceID.Malformed', `Invalid id: "${truncate(id)}" (expecting "i-...")`),
+  incorrectInstanceState: make('conflict', 'IncorrectInstanceState'),
+  operationNotPermitted: make('conflict', 'OperationNotPermitted'),
+  amiNotFound: (id: string) => new DomainError('not-found', 'InvalidAMIID.NotFound', `The image id '[${truncate(id)}]' does not exist`),
+  amiMalformed: (id: string) => new DomainError('invalid', 'InvalidAMIID.Malformed', `Invalid id: "${truncate(id)}" (expecting "ami-...")`),
+  amiUnavailable: (id: string) => new DomainError('conflict', 'InvalidAMIID.Unavailable', `The image id '[${id}]' is no longer available`),
+  amiNameDuplicate: (name: string) => new DomainError('conflict', 'InvalidAMIName.Duplicate', `AMI name ${truncate(name)} is already in use by AMI`),
+  keyPairNotFound: (name: string) => new DomainError('not-found', 'InvalidKeyPair.NotFound', `The key pair '${truncate(name)}' does not exist`),
+  keyPairDuplicate: (name: string) => new DomainError('conflict', 'InvalidKeyPair.Duplicate', `The keypair '${truncate(name)}' already exists.`),
+  keyFormat: make('invalid', 'InvalidKey.Format'),
+  invalidInstanceType: (t: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid value '${truncate(t)}' for InstanceType.`),
+  invalidAvailabilityZone: (az: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid availability zone: [${truncate(az)}]`),
+  idempotentParameterMismatch: () =>
+    new DomainError(
+      'conflict',
+      'IdempotentParameterMismatch',
+      'The client token you have provided is associated with a resource that is already deleted or the request parameters differ.',
+    ),
+  insufficientCapacity: make('unavailable', 'InsufficientInstanceCapacity'),
+  instanceLimitExceeded: make('conflict', 'InstanceLimitExceeded'),
+  invalidUserDataSize: () => new DomainError('invalid', 'InvalidParameterValue', 'User data is limited to 16384 bytes'),
+  tagLimitExceeded: make('conflict', 'TagLimitExceeded'),
+  invalidId: (id: string) => new DomainError('invalid', 'InvalidID', `The ID '${truncate(id)}' is not valid`),
+  invalidRegion: (region: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid region: ${truncate(region)}`),
+  volumeNotFound: (id: string) => new DomainError('not-found', 'InvalidVolume.NotFound', `The volume '${truncate(id)}' does not exist.`),
+  vpcNotFound: (id: string) => new DomainError('not-found', 'InvalidVpcID.NotFound', `The vpc ID '${truncate(id)}' does not exist`),
+  subnetNotFound: (id: string) => new DomainError('not-found', 'InvalidSubnetID.NotFound', `The subnet ID '${truncate(id)}' does not exist`),
+  groupNotFound: (id: string) => new DomainError('not-found', 'InvalidGroup.NotFound', `The security group '${truncate(id)}' does not exist`),
+  snapshotInUse: (id: string, imageId: string) => new DomainError('conflict', 'InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${imageId}`),
+  snapshotNotFound: (id: string) => new DomainError('not-found', 'InvalidSnapshot.NotFound', `The snapshot '${truncate(id)}' does not exist.`),
+  // administration (accounts, keys, nodes, quotas: no EC2 code, the wire names them by kind)
+  adminSignInRequired: () => new DomainError('unauthenticated', 'AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".'),
+  adminOnly: () => new DomainError('forbidden', 'UnauthorizedOperation', 'You are not authorized to perform this operation: it is for administrators only.'),
+  notFound: (message: string) => new DomainError('not-found', undefined, message),
+  conflict: (message: string) => new DomainError('conflict', undefined, message),
+  oarCommandFailed: make('unavailable', 'OarCommandFailed'),
+  // service side
+  internalError: () => new DomainError('internal', 'InternalError', 'An internal error has occurred'),
+  unavailable: () => new DomainError('unavailable', 'Unavailable', 'The server is overloaded or a backing service is unavailable; retry shortly.'),
+} as const;
+
+function truncate(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}...` : value;
+}
