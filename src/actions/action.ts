@@ -1,7 +1,11 @@
-/** What an action module exports: its EC2 name and a handler from the decoded input to the output value. */
+/**
+ * What an action module exports: its EC2 name and a handler from the decoded input to the output value, both typed
+ * from the EC2 model (protocol/model/ec2-shapes.ts, generated): a misspelt output member does not compile.
+ */
 import type { Services } from '../services';
 import type { Caller } from '../domain/accounts';
 import type { Logger } from '../log';
+import type { Operations } from '../protocol/model/ec2-shapes';
 
 export interface ActionContext {
   caller: Caller;
@@ -10,11 +14,15 @@ export interface ActionContext {
   log: Logger;
 }
 
-export interface Action<I = any> {
-  name: string;
-  handle(input: I, ctx: ActionContext): Promise<object>;
+export type ActionName = keyof Operations;
+export type Input<N extends ActionName> = Operations[N]['input'];
+export type Output<N extends ActionName> = Operations[N]['output'];
+
+export interface Action<N extends ActionName = ActionName> {
+  name: N;
+  handle(input: Input<N>, ctx: ActionContext): Promise<Output<N>>;
 }
 
-export function defineAction<I = any>(name: string, handle: (input: I, ctx: ActionContext) => Promise<object>): Action<I> {
+export function defineAction<N extends ActionName>(name: N, handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>): Action<N> {
   return { name, handle };
 }
