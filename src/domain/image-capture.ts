@@ -9,7 +9,8 @@ import type { Logger } from '../log';
 import type { ImageStore } from '../adapters/image-store';
 import type { Libvirt } from '../adapters/libvirt';
 import { newId } from './ids';
-import type { ImageRow } from './images';
+import { Images, type ImageRow } from './images';
+import type { EventLog } from './events';
 import type { InstanceRow } from './instances';
 
 export const MAX_LAYERS = 16;
@@ -20,10 +21,16 @@ export class ImageCapturer {
   private readonly running = new Map<string, Promise<void>>();
   private readonly capturingLayers = new Set<string>();
 
+  /**
+   * `exclusive` runs the freeze, copy and thaw of the instance's layer in the reconciler's per-instance queue, so a
+   * stop or termination asked meanwhile waits for the capture instead of racing it.
+   */
   constructor(
     private readonly db: Knex,
     private readonly store: ImageStore,
     private readonly libvirt: Libvirt,
+    private readonly events: EventLog,
+    private readonly exclusive: <T>(instanceId: string, work: () => Promise<T>) => Promise<T>,
     private readonly log: Logger,
     private readonly idmapBase: number | null = null,
   ) {}
@@ -54,29 +61,34 @@ export class ImageCapturer {
     this.capturingLayers.add(layerId);
     let frozen = false;
     try {
-      if (!inst || inst.state === 'terminated' || inst.state === 'shutting-down') throw new Error('the instance was terminated before its image was captured');
-      if (!image.no_reboot && (await this.libvirt.state(inst.id)) === 'running') {
-        await this.libvirt.suspend(inst.id);
-        frozen = true;
-      }
-      const below = image.layers.slice(1);
+      if (!inst) throw new Error('the instance was terminated before its image was captured');
       const flatten = image.layers.length > MAX_LAYERS;
-      const sources = flatten ? [this.store.upperDir(inst.id), ...below.map((l) => this.store.layerPath(l))] : [this.store.upperDir(inst.id)];
-      const size = await this.store.createLayer(layerId, sources, INSTANCE_FILES, this.idmapBase);
-      if (frozen) {
-        await this.libvirt.resume(inst.id);
-        frozen = false;
-      }
+      const size = await this.exclusive(inst.id, async () => {
+        const current = await this.db('instances').where('id', inst.id).first('state');
+        if (!current || current.state === 'terminated' || current.state === 'shutting-down') throw new Error('the instance was terminated before its image was captured');
+        if (!image.no_reboot && (await this.libvirt.state(inst.id)) === 'running') {
+          await this.libvirt.suspend(inst.id);
+          frozen = true;
+        }
+        const below = image.layers.slice(1);
+        const sources = flatten ? [this.store.upperDir(inst.id), ...below.map((l) => this.store.layerPath(l))] : [this.store.upperDir(inst.id)];
+        const bytes = await this.store.createLayer(layerId, sources, INSTANCE_FILES, this.idmapBase);
+        if (frozen) {
+          await this.libvirt.resume(inst.id);
+          frozen = false;
+        }
+        return bytes;
+      });
       const layers = flatten ? [layerId] : image.layers;
       await this.db('images').where('id', imageId).update({ state: 'available', layers, size_bytes: size, state_reason: null });
-      await this.db('events').insert({ account_id: image.account_id, resource_id: imageId, kind: 'image', message: `captured ${size} bytes from ${inst.id} in ${Date.now() - started} ms${flatten ? ' (flattened)' : ''}` });
+      await this.events.record('image', image.account_id, imageId, `captured ${size} bytes from ${inst.id} in ${Date.now() - started} ms${flatten ? ' (flattened)' : ''}`);
       this.log.info({ image: imageId, instance: inst.id, bytes: size, ms: Date.now() - started, flattened: flatten }, 'image available');
     } catch (err: any) {
       if (frozen) await this.libvirt.resume(inst!.id).catch(() => undefined);
       await this.store.removeLayer(layerId).catch(() => undefined);
       const reason = String(err?.message ?? err).slice(0, 500);
       await this.db('images').where('id', imageId).update({ state: 'failed', state_reason: reason });
-      await this.db('events').insert({ account_id: image.account_id, resource_id: imageId, kind: 'error', message: `image capture failed: ${reason}` });
+      await this.events.record('error', image.account_id, imageId, `image capture failed: ${reason}`);
       this.log.warn({ image: imageId, err: reason }, 'image capture failed');
     } finally {
       this.capturingLayers.delete(layerId);
@@ -85,11 +97,7 @@ export class ImageCapturer {
 
   /** Removes layers that no image still registered and no instance that is not terminated uses. */
   async collectLayers(): Promise<string[]> {
-    const { rows } = await this.db.raw(
-      `select distinct unnest(layers) as layer from images where state <> 'deregistered'
-       union select distinct unnest(layers) from instances where state <> 'terminated'`,
-    );
-    const used = new Set<string>(rows.map((r: { layer: string }) => r.layer));
+    const used = await new Images(this.db).layersInUse({ withInstances: true });
     const removed: string[] = [];
     for (const layer of this.store.layers()) {
       if (!used.has(layer) && !layer.startsWith('base-') && !this.capturingLayers.has(layer)) {
