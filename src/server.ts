@@ -18,6 +18,11 @@ import { NetworkView } from './domain/network';
 import { Quotas } from './domain/quotas';
 import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
+import { Sweeper } from './domain/sweeper';
+import { NetworkRuleSync } from './domain/network-rule-sync';
+import { EventLog } from './domain/events';
+import { Tags } from './domain/tags';
+import { AdminSessions } from './domain/admin-sessions';
 import { ImageCapturer } from './domain/image-capture';
 import { CredentialCache } from './domain/credential-cache';
 import { Administration } from './domain/administration';
@@ -27,47 +32,63 @@ import type { Services } from './services';
 
 export interface Runtime {
   services: Services;
-  reconciler: Reconciler;
+  loops: Loops;
   close(): Promise<void>;
 }
 
-/** Services without HTTP: what the CLI's admin commands and the server share. */
-export function buildServices(config: Config, log: Logger, db: Db = connect(config.databaseUrl)): { services: Services; reconciler: Reconciler } {
+/** Services without HTTP: what the CLI's admin commands and the server share, and the loops the server runs. */
+export function buildServices(config: Config, log: Logger, db: Db = connect(config.databaseUrl)): { services: Services; loops: Loops } {
   const network = new NetworkView(config);
-  const addresses = new AddressPool(config);
+  const addresses = new AddressPool(config, db);
   const oar = new Oar(config);
   const store = new ImageStore(config.dataDir);
   const libvirt = new Libvirt(config.libvirtUri);
-  const isolation = new NetworkIsolation(config.bridge);
-  const reconciler = new Reconciler(db, config, oar, libvirt, store, addresses, network, isolation, log.child({ component: 'reconciler' }));
-  const capturer = new ImageCapturer(db, store, libvirt, log.child({ component: 'images' }), config.idmapBase);
-  const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
+  const events = new EventLog(db);
+  const tags = new Tags(db);
+  const images = new Images(db);
+  const keyPairs = new KeyPairs(db);
   const quotas = new Quotas(db);
+  const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
+  const credentials = new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' }));
+  // the instance store hands changed instances to the reconciler, which is built after it (it reads the store)
+  const kick = (id: string) => reconciler.kick(id);
+  const instances = new InstanceStore({ db, network, images, keyPairs, quotas, addresses, tags, capacity: oar, retentionSeconds: config.terminatedRetentionSeconds, kick });
+  const rules = new NetworkRuleSync(instances, new NetworkIsolation(config.bridge), log.child({ component: 'network' }));
+  const reconciler = new Reconciler(instances, config, oar, libvirt, store, addresses, network, rules, events, log.child({ component: 'reconciler' }));
+  const sweeper = new Sweeper(instances, oar, libvirt, store, addresses, (id) => reconciler.isBusy(id), config.terminatedPurgeSeconds, log.child({ component: 'sweeper' }));
+  const capturer = new ImageCapturer(db, store, libvirt, events, (id, work) => reconciler.exclusive(id, work), log.child({ component: 'images' }), config.idmapBase);
   const services: Services = {
     config,
     log,
-    db,
     accounts,
-    credentials: new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' })),
-    instances: new InstanceStore(db, network, config.terminatedRetentionSeconds),
-    images: new Images(db),
-    keyPairs: new KeyPairs(db),
+    credentials,
+    instances,
+    images,
+    keyPairs,
+    tags,
     network,
     quotas,
     addresses,
-    oar,
     capturer,
-    admin: new Administration({ db, oar, quotas, accounts, oarServerPort: config.oarServerPort, kick: (id) => reconciler.kick(id) }),
-    kick: (id) => reconciler.kick(id),
+    admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, kick }),
+    adminSessions: new AdminSessions(db, credentials),
   };
-  return { services, reconciler };
+  return { services, loops: { reconciler, sweeper, rules, oar } };
+}
+
+/** What runs in the background of a server: the reconciler, the sweeper, the network rule sync, OAR's connection. */
+export interface Loops {
+  reconciler: Reconciler;
+  sweeper: Sweeper;
+  rules: NetworkRuleSync;
+  oar: Oar;
 }
 
 export async function startServer(config = loadConfig()): Promise<{ server: Server; runtime: Runtime }> {
   const log = createLogger(config.logLevel, config.logFile);
   const db = connect(config.databaseUrl);
   await migrate(db);
-  const { services, reconciler } = buildServices(config, log, db);
+  const { services, loops } = buildServices(config, log, db);
   await services.credentials.start();
   const app = createApp(services, actionRegistry());
   const server = await new Promise<Server>((resolve, reject) => {
@@ -75,7 +96,9 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
-  reconciler.start();
+  loops.rules.start();
+  loops.reconciler.start();
+  loops.sweeper.start();
   await services.capturer.resumePending();
   // layers of deregistered images go once no live instance uses them any more
   const collector = setInterval(() => void services.capturer.collectLayers().catch((err) => log.warn({ err: String(err) }, 'layer collection failed')), 10_000);
@@ -84,15 +107,17 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   log.info({ host: config.host, port: config.port, pid: process.pid }, 'listening');
   const runtime: Runtime = {
     services,
-    reconciler,
+    loops,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       clearInterval(collector);
-      await reconciler.stop();
+      loops.sweeper.stop();
+      await loops.reconciler.stop();
+      await loops.rules.stop();
       await services.capturer.idle();
       await services.credentials.stop();
-      await services.oar.close();
+      await loops.oar.close();
       await db.destroy();
       rmSync(config.pidFile, { force: true });
     },

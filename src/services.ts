@@ -1,7 +1,9 @@
-/** Everything an action may use, built once per process. */
+/**
+ * Everything an action (and the admin API) may use, built once per process: configuration, the log, and the domain
+ * services, which hold all state and all SQL. No database handle and no OAR or libvirt adapter is handed out here.
+ */
 import type { Config } from './config';
 import type { Logger } from './log';
-import type { Db } from './adapters/db';
 import type { Accounts } from './domain/accounts';
 import type { InstanceStore } from './domain/instances';
 import type { Images } from './domain/images';
@@ -9,27 +11,26 @@ import type { KeyPairs } from './domain/key-pairs';
 import type { NetworkView } from './domain/network';
 import type { Quotas } from './domain/quotas';
 import type { AddressPool } from './domain/addresses';
-import type { Oar } from './adapters/oar';
+import type { Tags } from './domain/tags';
 import type { ImageCapturer } from './domain/image-capture';
 import type { CredentialCache } from './domain/credential-cache';
 import type { Administration } from './domain/administration';
+import type { AdminSessions } from './domain/admin-sessions';
 
 export interface Services {
   config: Config;
   log: Logger;
-  db: Db;
   accounts: Accounts;
   credentials: CredentialCache;
   instances: InstanceStore;
   images: Images;
   keyPairs: KeyPairs;
+  tags: Tags;
   network: NetworkView;
   quotas: Quotas;
   addresses: AddressPool;
-  oar: Oar;
   capturer: ImageCapturer;
   /** Cluster-wide views and changes, for admins. */
   admin: Administration;
-  /** Asks the reconciler to look at an instance now. */
-  kick(instanceId: string): void;
+  adminSessions: AdminSessions;
 }

@@ -1,8 +1,8 @@
 import { defineAction } from './action';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
 
 /** Account attributes clients probe: only VPC platforms here, and the instance limits the account has. */
-export default defineAction<{ AttributeNames?: string[] }>('DescribeAccountAttributes', async (input, { services, caller }) => {
+export default defineAction('DescribeAccountAttributes', async (input, { services, caller }) => {
   const limits = await services.quotas.limitsFor(caller.accountId);
   const all: Record<string, string[]> = {
     'supported-platforms': ['VPC'],

@@ -1,16 +1,11 @@
 import { defineAction } from './action';
-import { filterInMemory, type Filter } from '../domain/filters';
+import { filterInMemory, selectNamed } from '../domain/filters';
 import { zones } from '../domain/zones';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
 
-export default defineAction<{ ZoneNames?: string[]; ZoneIds?: string[]; Filters?: Filter[]; AllAvailabilityZones?: boolean }>(
-  'DescribeAvailabilityZones',
-  async (input, { services }) => {
-    let list = zones(services.config);
-    for (const name of input.ZoneNames ?? []) if (!list.some((z) => z.ZoneName === name)) throw errors.invalidAvailabilityZone(name);
-    for (const id of input.ZoneIds ?? []) if (!list.some((z) => z.ZoneId === id)) throw errors.invalidAvailabilityZone(id);
-    if (input.ZoneNames?.length) list = list.filter((z) => input.ZoneNames!.includes(z.ZoneName));
-    if (input.ZoneIds?.length) list = list.filter((z) => input.ZoneIds!.includes(z.ZoneId));
+export default defineAction('DescribeAvailabilityZones', async (input, { services }) => {
+    let list = selectNamed(zones(services.config), input.ZoneNames, (z) => z.ZoneName, errors.invalidAvailabilityZone);
+    list = selectNamed(list, input.ZoneIds, (z) => z.ZoneId, errors.invalidAvailabilityZone);
     list = filterInMemory(list, input.Filters, {
       'zone-name': (z) => z.ZoneName,
       'zone-id': (z) => z.ZoneId,
@@ -21,5 +16,4 @@ export default defineAction<{ ZoneNames?: string[]; ZoneIds?: string[]; Filters?
       'opt-in-status': (z) => z.OptInStatus,
     });
     return { AvailabilityZones: list };
-  },
-);
+});

@@ -34,9 +34,7 @@ export function statusFiltersToStates(filters: Filter[] = []): Filter[] {
  * Status checks: "ok" once the container runs, "initializing" while pending. Only running instances are listed
  * unless IncludeAllInstances is set, as in EC2.
  */
-export default defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string; IncludeAllInstances?: boolean }>(
-  'DescribeInstanceStatus',
-  async (input, { caller, services }) => {
+export default defineAction('DescribeInstanceStatus', async (input, { caller, services }) => {
     const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
     const filters = statusFiltersToStates(input.Filters);
     const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, { ...input, Filters: filters }, onlyRunning);
@@ -51,5 +49,4 @@ export default defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxRes
       })),
       NextToken: nextToken,
     };
-  },
-);
+});

@@ -1,11 +1,8 @@
 import { defineAction } from './action';
-import type { Filter } from '../domain/filters';
+import { reservationViews } from './views/instance';
 
 /** Answered from our database alone: filters and pagination run in SQL. */
-export default defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string }>(
-  'DescribeInstances',
-  async (input, { caller, services }) => {
-    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input);
-    return { Reservations: await services.instances.reservations(rows), NextToken: nextToken };
-  },
-);
+export default defineAction('DescribeInstances', async (input, { caller, services }) => {
+  const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input);
+  return { Reservations: await reservationViews(rows, services), NextToken: nextToken };
+});

@@ -1,16 +1,15 @@
 /** CreateImage, DeregisterImage, DescribeImageAttribute, ModifyImageAttribute and DeleteSnapshot. */
 import { defineAction } from './action';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
 import { newId } from '../domain/ids';
-import { insertTags, tagsFor, type TagSpecification } from '../domain/tags';
+import { tagsFor } from '../domain/tags';
 import { ImageCapturer } from '../domain/image-capture';
-import { snapshotIdOf } from '../domain/images';
+import { imageRootMapping } from './views/root-device';
+import type { DescribeImageAttributeRequest, ImageAttribute, LaunchPermission } from '../protocol/model/ec2-shapes';
 
 const NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 
-export const createImage = defineAction<{ InstanceId: string; Name: string; Description?: string; NoReboot?: boolean; TagSpecifications?: TagSpecification[] }>(
-  'CreateImage',
-  async (input, { caller, services }) => {
+export const createImage = defineAction('CreateImage', async (input, { caller, services }) => {
     if (!NAME.test(input.Name)) {
       throw errors.invalidParameterValue('Name', input.Name, "AMI names are 3 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _");
     }
@@ -25,13 +24,12 @@ export const createImage = defineAction<{ InstanceId: string; Name: string; Desc
       id: imageId, account_id: caller.accountId, name: input.Name, description: input.Description ?? null, source_instance_id: inst.id,
       layers: [ImageCapturer.newLayerId(), ...inst.layers], no_reboot: input.NoReboot ?? false,
     });
-    await insertTags(services.db, caller.accountId, 'image', [imageId], tags);
+    await services.tags.insert(caller.accountId, 'image', [imageId], tags);
     services.capturer.capture(imageId);
     return { ImageId: imageId };
-  },
-);
+});
 
-export const deregisterImage = defineAction<{ ImageId: string; DeleteAssociatedSnapshots?: boolean }>('DeregisterImage', async (input, { caller, services }) => {
+export const deregisterImage = defineAction('DeregisterImage', async (input, { caller, services }) => {
   await services.images.deregister(caller.accountId, input.ImageId);
   // layers go once no image and no live instance uses them: instances launched from it keep running
   void services.capturer.collectLayers().catch((err) => services.log.warn({ err: String(err) }, 'layer collection failed'));
@@ -39,54 +37,37 @@ export const deregisterImage = defineAction<{ ImageId: string; DeleteAssociatedS
 });
 
 /** The root "snapshot" of an image is its layers: deleting it succeeds once the image is deregistered. */
-export const deleteSnapshot = defineAction<{ SnapshotId: string }>('DeleteSnapshot', async (input, { caller, services }) => {
-  if (!/^snap-[0-9a-f]{8,17}$/.test(input.SnapshotId)) throw errors.invalidParameterValue('SnapshotId', input.SnapshotId);
-  const image = await services.db('images').where({ account_id: caller.accountId, id: `ami-${input.SnapshotId.slice(5)}` }).first();
-  if (!image) throw errors.snapshotNotFound(input.SnapshotId);
-  if (image.state !== 'deregistered') {
-    throw errors.snapshotInUse(input.SnapshotId, image.id);
-  }
-  return {};
+export const deleteSnapshot = defineAction('DeleteSnapshot', async (input, { caller, services }) => {
+  const image = await services.images.bySnapshot(caller.accountId, input.SnapshotId);
+  if (image.state !== 'deregistered') throw errors.snapshotInUse(input.SnapshotId, image.id);
 });
 
-type ImageAttribute = 'description' | 'kernel' | 'ramdisk' | 'launchPermission' | 'productCodes' | 'blockDeviceMapping' | 'sriovNetSupport' | 'bootMode' | 'tpmSupport' | 'uefiData' | 'lastLaunchedTime' | 'imdsSupport' | 'deregistrationProtection';
+/** Attributes answered with an empty element: these images have none of them. */
+const EMPTY_ATTRIBUTES: DescribeImageAttributeRequest['Attribute'][] = ['bootMode', 'tpmSupport', 'uefiData', 'lastLaunchedTime', 'imdsSupport', 'deregistrationProtection', 'sriovNetSupport'];
 
-export const describeImageAttribute = defineAction<{ ImageId: string; Attribute: ImageAttribute }>('DescribeImageAttribute', async (input, { caller, services }) => {
+export const describeImageAttribute = defineAction('DescribeImageAttribute', async (input, { caller, services }) => {
   const image = await services.images.owned(caller.accountId, input.ImageId);
-  const out: Record<string, unknown> = { ImageId: image.id };
+  const out: ImageAttribute & Record<string, unknown> = { ImageId: image.id };
   switch (input.Attribute) {
     case 'description': out.Description = { Value: image.description ?? '' }; break;
     case 'launchPermission':
       out.LaunchPermissions = [...(image.is_public ? [{ Group: 'all' }] : []), ...(await services.images.launchPermissions(image.id)).map((UserId) => ({ UserId }))];
       break;
     case 'blockDeviceMapping':
-      out.BlockDeviceMappings = [{ DeviceName: image.root_device_name, Ebs: { DeleteOnTermination: true, SnapshotId: snapshotIdOf(image.id), VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }];
+      out.BlockDeviceMappings = [imageRootMapping(image.id, image.root_device_name)];
       break;
     case 'productCodes': out.ProductCodes = []; break;
     case 'kernel': out.KernelId = {}; break;
     case 'ramdisk': out.RamdiskId = {}; break;
     default: out[input.Attribute[0].toUpperCase() + input.Attribute.slice(1)] = {};
   }
-  if (input.Attribute === 'bootMode' || input.Attribute === 'tpmSupport' || input.Attribute === 'uefiData' || input.Attribute === 'lastLaunchedTime' || input.Attribute === 'imdsSupport' || input.Attribute === 'deregistrationProtection' || input.Attribute === 'sriovNetSupport') {
+  if (EMPTY_ATTRIBUTES.includes(input.Attribute)) {
     for (const k of Object.keys(out)) if (k !== 'ImageId') delete out[k];
   }
   return out;
 });
 
-interface LaunchPermission { UserId?: string; Group?: string; OrganizationArn?: string; OrganizationalUnitArn?: string }
-interface ModifyImageInput {
-  ImageId: string;
-  Attribute?: string;
-  OperationType?: 'add' | 'remove';
-  UserIds?: string[];
-  UserGroups?: string[];
-  LaunchPermission?: { Add?: LaunchPermission[]; Remove?: LaunchPermission[] };
-  Description?: { Value?: string };
-  Value?: string;
-  [other: string]: unknown;
-}
-
-export const modifyImageAttribute = defineAction<ModifyImageInput>('ModifyImageAttribute', async (input, { caller, services }) => {
+export const modifyImageAttribute = defineAction('ModifyImageAttribute', async (input, { caller, services }) => {
   const image = await services.images.owned(caller.accountId, input.ImageId);
   const add: LaunchPermission[] = [...(input.LaunchPermission?.Add ?? [])];
   const remove: LaunchPermission[] = [...(input.LaunchPermission?.Remove ?? [])];
@@ -104,10 +85,9 @@ export const modifyImageAttribute = defineAction<ModifyImageInput>('ModifyImageA
     if (p.UserId !== undefined && !/^\d{12}$/.test(p.UserId)) throw errors.invalidParameterValue('UserId', p.UserId, 'It must be a 12-digit account id.');
   }
   const accounts = (list: LaunchPermission[]) => list.filter((p) => p.UserId && p.UserId !== caller.accountId).map((p) => p.UserId!);
-  const known = await services.db('accounts').whereIn('id', accounts(add)).pluck('id');
-  for (const a of accounts(add)) if (!known.includes(a)) throw errors.invalidParameterValue('UserId', a, 'No such account.');
+  const known = await services.accounts.existing(accounts(add));
+  for (const a of accounts(add)) if (!known.has(a)) throw errors.invalidParameterValue('UserId', a, 'No such account.');
   const makePublic = add.some((p) => p.Group === 'all') ? true : remove.some((p) => p.Group === 'all') ? false : undefined;
   await services.images.changeLaunchPermissions(image.id, { addAccounts: accounts(add), removeAccounts: accounts(remove), makePublic });
-  if (description !== undefined) await services.db('images').where('id', image.id).update({ description });
-  return {};
+  if (description !== undefined) await services.images.setDescription(image.id, description);
 });

@@ -2,19 +2,18 @@
  * DescribeInstanceAttribute and ModifyInstanceAttribute. Terraform reads four attributes on every refresh and
  * sets DisableApiTermination=false before every destroy; a type change needs a stopped instance, as in EC2.
  */
-import { defineAction } from './action';
-import { errors } from '../protocol/errors';
-import { derivedIds } from '../domain/ids';
-import { findInstanceType, oarCoresFor } from '../domain/instance-types';
+import { defineAction, type Input } from './action';
+import { errors } from '../domain/errors';
+import { findInstanceType, type InstanceType } from '../domain/instance-types';
 import { MAX_USER_DATA_BYTES } from './run-instances';
 import type { InstanceRow } from '../domain/instances';
+import type { InstanceAttribute } from '../protocol/model/ec2-shapes';
+import { instanceRootMapping, ROOT_DEVICE_NAME } from './views/root-device';
 
-type Attribute =
-  | 'instanceType' | 'kernel' | 'ramdisk' | 'userData' | 'disableApiTermination' | 'instanceInitiatedShutdownBehavior'
-  | 'rootDeviceName' | 'blockDeviceMapping' | 'productCodes' | 'sourceDestCheck' | 'groupSet' | 'ebsOptimized'
-  | 'sriovNetSupport' | 'enaSupport' | 'enclaveOptions' | 'disableApiStop';
+/** DescribeInstanceAttribute's Attribute (an enum in the model; an unknown one is refused). */
+type Attribute = string;
 
-function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Record<string, unknown> {
+function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Omit<InstanceAttribute, 'InstanceId'> {
   switch (attribute) {
     case 'instanceType': return { InstanceType: { Value: r.instance_type } };
     case 'kernel': return { KernelId: {} };
@@ -23,9 +22,8 @@ function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Rec
     case 'disableApiTermination': return { DisableApiTermination: { Value: r.disable_api_termination } };
     case 'disableApiStop': return { DisableApiStop: { Value: r.disable_api_stop } };
     case 'instanceInitiatedShutdownBehavior': return { InstanceInitiatedShutdownBehavior: { Value: r.shutdown_behavior } };
-    case 'rootDeviceName': return { RootDeviceName: { Value: '/dev/xvda' } };
-    case 'blockDeviceMapping':
-      return { BlockDeviceMappings: r.state === 'terminated' ? [] : [{ DeviceName: '/dev/xvda', Ebs: { AttachTime: r.created_at, DeleteOnTermination: true, Status: 'attached', VolumeId: derivedIds.rootVolume(r.id) } }] };
+    case 'rootDeviceName': return { RootDeviceName: { Value: ROOT_DEVICE_NAME } };
+    case 'blockDeviceMapping': return { BlockDeviceMappings: r.state === 'terminated' ? [] : [instanceRootMapping(r)] };
     case 'productCodes': return { ProductCodes: [] };
     case 'sourceDestCheck': return { SourceDestCheck: { Value: true } };
     case 'groupSet': return { Groups: [{ GroupId: sgId, GroupName: 'default' }] };
@@ -33,30 +31,18 @@ function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Rec
     case 'sriovNetSupport': return { SriovNetSupport: {} };
     case 'enaSupport': return { EnaSupport: { Value: false } };
     case 'enclaveOptions': return { EnclaveOptions: { Enabled: false } };
+    default: throw errors.invalidParameterValue('Attribute', String(attribute));
   }
 }
 
-export const describeInstanceAttribute = defineAction<{ InstanceId: string; Attribute: Attribute }>('DescribeInstanceAttribute', async (input, { caller, services }) => {
+export const describeInstanceAttribute = defineAction('DescribeInstanceAttribute', async (input, { caller, services }) => {
   const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
   return { InstanceId: r.id, ...attributeValue(r, input.Attribute, services.network.defaultSecurityGroupId(r.account_id)) };
 });
 
-interface ModifyInput {
-  InstanceId: string;
-  Attribute?: Attribute;
-  Value?: string;
-  DisableApiTermination?: { Value?: boolean };
-  DisableApiStop?: { Value?: boolean };
-  InstanceInitiatedShutdownBehavior?: { Value?: string };
-  InstanceType?: { Value?: string };
-  UserData?: { Value?: Buffer };
-  SourceDestCheck?: { Value?: boolean };
-  EbsOptimized?: { Value?: boolean };
-  EnaSupport?: { Value?: boolean };
-  [other: string]: unknown;
-}
+type ModifyInput = Input<'ModifyInstanceAttribute'>;
 
-export const modifyInstanceAttribute = defineAction<ModifyInput>('ModifyInstanceAttribute', async (input, { caller, services }) => {
+export const modifyInstanceAttribute = defineAction('ModifyInstanceAttribute', async (input, { caller, services }) => {
   const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
   // the old form names the attribute and gives one Value
   const asked: ModifyInput = { ...input };
@@ -76,6 +62,7 @@ export const modifyInstanceAttribute = defineAction<ModifyInput>('ModifyInstance
     }
   }
   const update: Partial<InstanceRow> = {};
+  let newType: InstanceType | undefined;
   if (asked.DisableApiTermination?.Value !== undefined) update.disable_api_termination = asked.DisableApiTermination.Value;
   if (asked.DisableApiStop?.Value !== undefined) update.disable_api_stop = asked.DisableApiStop.Value;
   if (asked.InstanceInitiatedShutdownBehavior?.Value !== undefined) {
@@ -87,15 +74,13 @@ export const modifyInstanceAttribute = defineAction<ModifyInput>('ModifyInstance
     const type = findInstanceType(asked.InstanceType.Value);
     if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value);
     if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
-    const { memoryPerCoreMib } = await services.oar.capacity();
-    Object.assign(update, { instance_type: type.name, vcpus: type.vcpus, memory_mib: type.memoryMib, oar_cores: oarCoresFor(type, memoryPerCoreMib) });
+    newType = type;
   }
   if (asked.UserData?.Value !== undefined) {
     if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
     if (asked.UserData.Value.length > MAX_USER_DATA_BYTES) throw errors.invalidUserDataSize();
     update.user_data = asked.UserData.Value;
   }
-  if (r.state === 'terminated' && Object.keys(update).length) throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
-  if (Object.keys(update).length) await services.db('instances').where('id', r.id).update({ ...update, updated_at: new Date() });
-  return {};
+  if (r.state === 'terminated' && (Object.keys(update).length || newType)) throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
+  await services.instances.modify(r, update, newType);
 });

@@ -1,11 +1,12 @@
 /** DescribeInstanceTypes (our catalogue, in EC2's full shape) and DescribeInstanceCreditSpecifications. */
 import { defineAction } from './action';
-import { errors } from '../protocol/errors';
-import { filterInMemory, type Filter } from '../domain/filters';
-import { checkMaxResults, decodeToken, encodeToken } from '../domain/pagination';
+import { errors } from '../domain/errors';
+import { filterInMemory } from '../domain/filters';
+import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
 import { findInstanceType, instanceTypes, type InstanceType } from '../domain/instance-types';
+import type { InstanceTypeInfo } from '../protocol/model/ec2-shapes';
 
-function info(t: InstanceType) {
+function info(t: InstanceType): InstanceTypeInfo {
   return {
     InstanceType: t.name,
     CurrentGeneration: true,
@@ -38,9 +39,7 @@ function info(t: InstanceType) {
   };
 }
 
-export const describeInstanceTypes = defineAction<{ InstanceTypes?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string }>(
-  'DescribeInstanceTypes',
-  async (input) => {
+export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async (input) => {
     for (const name of input.InstanceTypes ?? []) {
       if (!findInstanceType(name)) throw errors.invalidInstanceType(name);
     }
@@ -59,14 +58,11 @@ export const describeInstanceTypes = defineAction<{ InstanceTypes?: string[]; Fi
     const after = decodeToken(input.NextToken);
     if (after) types = types.filter((t) => t.name > after);
     types.sort((a, b) => a.name.localeCompare(b.name));
-    const page = max ? types.slice(0, max) : types;
-    return { InstanceTypes: page.map(info), NextToken: max && types.length > max ? encodeToken(page[page.length - 1].name) : undefined };
-  },
-);
+    const { page, nextToken } = takePage(types, max, (t) => t.name);
+    return { InstanceTypes: page.map(info), NextToken: nextToken };
+});
 
-export const describeInstanceCreditSpecifications = defineAction<{ InstanceIds?: string[]; Filters?: Filter[]; MaxResults?: number; NextToken?: string }>(
-  'DescribeInstanceCreditSpecifications',
-  async (input, { caller, services }) => {
+export const describeInstanceCreditSpecifications = defineAction('DescribeInstanceCreditSpecifications', async (input, { caller, services }) => {
     const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, input);
     return {
       InstanceCreditSpecifications: rows
@@ -74,5 +70,4 @@ export const describeInstanceCreditSpecifications = defineAction<{ InstanceIds?:
         .map((r) => ({ InstanceId: r.id, CpuCredits: r.instance_type.startsWith('t2.') ? 'standard' : 'unlimited' })),
       NextToken: nextToken,
     };
-  },
-);
+});

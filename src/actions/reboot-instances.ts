@@ -1,12 +1,13 @@
 import { defineAction } from './action';
-import { changeStates, refuseIf } from '../domain/instance-changes';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
+import { refuseAny } from '../domain/instances';
 
 /** Reboots the container in place (its init gets SIGHUP and libvirt restarts it); the OAR job is kept. */
-export default defineAction<{ InstanceIds?: string[] }>('RebootInstances', async (input, { caller, services }) => {
+export default defineAction('RebootInstances', async (input, { caller, services }) => {
   if (!input.InstanceIds?.length) throw errors.missingParameter('InstanceId');
   const rows = await services.instances.getOwned(caller.accountId, input.InstanceIds);
-  refuseIf(rows, (r) => (r.state === 'terminated' || r.state === 'shutting-down' ? `The instance '${r.id}' is not in a state from which it can be rebooted.` : undefined));
-  await changeStates(services.db, rows, (r) => (r.state === 'running' ? { shown: 'running', extra: { reboot_requested: true } } : null), services.kick);
-  return {};
+  refuseAny(rows, (r) =>
+    r.state === 'terminated' || r.state === 'shutting-down' ? errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be rebooted.`) : undefined,
+  );
+  await services.instances.changeStates(rows, (r) => (r.state === 'running' ? { shown: 'running', extra: { reboot_requested: true } } : null));
 });

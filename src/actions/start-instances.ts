@@ -1,18 +1,16 @@
 import { defineAction } from './action';
-import { changeStates, refuseIf } from '../domain/instance-changes';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
+import { refuseAny } from '../domain/instances';
 
 /** Starts a stopped instance: a new OAR job, then the same root filesystem and address. */
-export default defineAction<{ InstanceIds?: string[] }>('StartInstances', async (input, { caller, services }) => {
+export default defineAction('StartInstances', async (input, { caller, services }) => {
   if (!input.InstanceIds?.length) throw errors.missingParameter('InstanceId');
   const rows = await services.instances.getOwned(caller.accountId, input.InstanceIds);
-  refuseIf(rows, (r) =>
+  refuseAny(rows, (r) =>
     ['stopped', 'running', 'pending'].includes(r.state) && r.desired_state !== 'terminated'
       ? undefined
-      : `The instance '${r.id}' is not in a state from which it can be started.`,
+      : errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be started.`),
   );
-  const changes = await changeStates(services.db, rows, (r) =>
-    r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending' } } : null,
-  services.kick);
+  const changes = await services.instances.changeStates(rows, (r) => (r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending' } } : null));
   return { StartingInstances: changes };
 });

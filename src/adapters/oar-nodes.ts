@@ -8,7 +8,6 @@ import { networkInterfaces, cpus } from 'node:os';
 import { run } from './exec';
 import type { Db } from './db';
 
-export type NodeState = 'Alive' | 'Absent' | 'Suspected' | 'Dead';
 /** OAR job states in which a job holds its resources. */
 const HOLDING_STATES = ['toLaunch', 'Launching', 'Running', 'Finishing', 'Suspended', 'Resuming'];
 

@@ -53,6 +53,12 @@ export class Oar {
    * Submits the job that holds an instance's cores, all on one host (a container cannot span two); its name is the
    * instance id, as oarstat shows it.
    */
+  /** How many jobs OAR's database holds (finished ones included): proves it answers. */
+  async jobsRecorded(): Promise<number> {
+    const { rows } = await this.db.raw('select count(*)::int as n from jobs');
+    return rows[0].n;
+  }
+
   async submit(name: string, cores: number): Promise<number> {
     const r = await run('runuser', [
       '-u', this.config.jobUser, '--', 'oarsub', '-n', name, '-d', this.home, '-O', '/dev/null', '-E', '/dev/null',

@@ -6,32 +6,19 @@
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { errors } from '../protocol/errors';
+import { errors } from '../domain/errors';
 import { verifySigV4 } from '../transport/sigv4';
 import { readRawBody } from '../transport/middleware/body';
-import { NodeAdminError } from '../adapters/oar-nodes';
 import type { Services } from '../services';
-import { AccountError, type Caller } from '../domain/accounts';
-import { AdminSessions, SESSION_COOKIE, SESSION_HOURS } from './sessions';
+import type { Caller } from '../domain/accounts';
+import { SESSION_COOKIE, SESSION_HOURS } from '../domain/admin-sessions';
 import { SnapshotFeed } from './feed';
-import { InstanceStateError } from '../domain/administration';
 
 export const ADMIN_API = '/_oarcloud/admin/api';
 const SESSION_RECHECK_MS = 10_000;
 const HEARTBEAT_MS = 15_000;
 
 const who = (caller: Caller) => `${caller.userName}@${caller.accountName}`;
-
-/** Node errors from OAR's tools, in the catalogue's terms. */
-function nodeErrors(err: unknown): never {
-  if (err instanceof NodeAdminError) {
-    if (err.kind === 'invalid') throw errors.invalidParameterValue('node', '', err.message);
-    if (err.kind === 'not-found') throw errors.adminNotFound(err.message);
-    if (err.kind === 'conflict') throw errors.adminConflict(err.message);
-    throw errors.oarCommandFailed(err.message);
-  }
-  throw err;
-}
 
 function jsonBody(ctx: Context): Record<string, unknown> {
   const raw: Buffer = ctx.state.rawBody;
@@ -55,8 +42,7 @@ function wholeNumber(body: Record<string, unknown>, name: string, opts: { nullab
 }
 
 export function adminApi(services: Services): Router {
-  const { admin, config, credentials, db, log } = services;
-  const sessions = new AdminSessions(db, credentials);
+  const { admin, config, credentials, log, adminSessions: sessions } = services;
   const feed = new SnapshotFeed(admin, log.child({ component: 'dashboard' }));
   const router = new Router({ prefix: ADMIN_API });
 
@@ -173,43 +159,31 @@ export function adminApi(services: Services): Router {
     if (cores == null) throw errors.missingParameter('cores');
     if (memoryMib == null) throw errors.missingParameter('memoryMib');
     ctx.status = 201;
-    ctx.body = { node: await admin.addNode(who(ctx.state.caller), body.host, cores, memoryMib).catch(nodeErrors) };
+    ctx.body = { node: await admin.addNode(who(ctx.state.caller), body.host, cores, memoryMib) };
   });
   router.post('/nodes/:host/drain', adminOnly, async (ctx) => {
     const body = jsonBody(ctx);
     if (typeof body.drain !== 'boolean') throw errors.invalidParameterValue('drain', String(body.drain), 'It must be true or false.');
-    ctx.body = { node: await admin.drainNode(who(ctx.state.caller), ctx.params.host, body.drain).catch(nodeErrors) };
+    ctx.body = { node: await admin.drainNode(who(ctx.state.caller), ctx.params.host, body.drain) };
   });
   router.post('/nodes/:host/state', adminOnly, async (ctx) => {
     const body = jsonBody(ctx);
     if (body.state !== 'Alive' && body.state !== 'Absent') throw errors.invalidParameterValue('state', String(body.state), 'It must be Alive or Absent.');
-    ctx.body = { node: await admin.setNodeState(who(ctx.state.caller), ctx.params.host, body.state, body.force === true).catch(nodeErrors) };
+    ctx.body = { node: await admin.setNodeState(who(ctx.state.caller), ctx.params.host, body.state, body.force === true) };
   });
   router.delete('/nodes/:host', adminOnly, async (ctx) => {
-    await admin.removeNode(who(ctx.state.caller), ctx.params.host, ctx.query.force === '1' || ctx.query.force === 'true').catch(nodeErrors);
+    await admin.removeNode(who(ctx.state.caller), ctx.params.host, ctx.query.force === '1' || ctx.query.force === 'true');
     ctx.status = 204;
   });
 
   // ------------------------------------------------------------------------------------------ instances
   for (const [action, to] of [['terminate', 'terminated'], ['stop', 'stopped']] as const) {
     router.post(`/instances/:id/${action}`, adminOnly, async (ctx) => {
-      const instance = await admin.changeInstance(who(ctx.state.caller), ctx.params.id, to).catch((err) => {
-        throw err instanceof InstanceStateError ? errors.adminConflict(err.message) : err;
-      });
-      if (!instance) throw errors.adminNotFound(`There is no instance '${ctx.params.id}'.`);
-      ctx.body = { instance };
+      ctx.body = { instance: await admin.changeInstance(who(ctx.state.caller), ctx.params.id, to) };
     });
   }
 
   // ------------------------------------------------------------------------------------------ access rights
-  const accountErrors = (err: unknown): never => {
-    if (err instanceof AccountError) {
-      if (err.kind === 'invalid') throw errors.invalidParameterValue('account', '', err.message);
-      if (err.kind === 'not-found') throw errors.adminNotFound(err.message);
-      throw errors.adminConflict(err.message);
-    }
-    throw err;
-  };
   router.get('/keys', adminOnly, async (ctx) => {
     ctx.body = { keys: await admin.keys() };
   });
@@ -217,10 +191,10 @@ export function adminApi(services: Services): Router {
     const body = jsonBody(ctx);
     if (typeof body.name !== 'string' || !body.name) throw errors.missingParameter('name');
     ctx.status = 201;
-    ctx.body = { account: await admin.createAccount(who(ctx.state.caller), body.name).catch(accountErrors) };
+    ctx.body = { account: await admin.createAccount(who(ctx.state.caller), body.name) };
   });
   router.delete('/accounts/:account', adminOnly, async (ctx) => {
-    await admin.deleteAccount(who(ctx.state.caller), ctx.params.account).catch(accountErrors);
+    await admin.deleteAccount(who(ctx.state.caller), ctx.params.account);
     ctx.status = 204;
   });
   /** The secret is in this answer only, as with `oarcloud key create`. */
@@ -231,10 +205,10 @@ export function adminApi(services: Services): Router {
     if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user)) throw errors.invalidParameterValue('user', String(user), 'Letters, digits, ".", "_", "@", "-"; at most 64.');
     if (role !== 'user' && role !== 'admin') throw errors.invalidParameterValue('role', String(role), 'It must be user or admin.');
     ctx.status = 201;
-    ctx.body = { key: await admin.createKey(who(ctx.state.caller), ctx.params.account, user, role).catch(accountErrors) };
+    ctx.body = { key: await admin.createKey(who(ctx.state.caller), ctx.params.account, user, role) };
   });
   router.post('/keys/:accessKeyId/revoke', adminOnly, async (ctx) => {
-    await admin.revokeKey(who(ctx.state.caller), ctx.params.accessKeyId).catch(accountErrors);
+    await admin.revokeKey(who(ctx.state.caller), ctx.params.accessKeyId);
     ctx.status = 204;
   });
 
@@ -242,16 +216,14 @@ export function adminApi(services: Services): Router {
   router.put('/accounts/:account/quota', adminOnly, async (ctx) => {
     const body = jsonBody(ctx);
     const account = await services.accounts.find(ctx.params.account);
-    if (!account) throw errors.adminNotFound(`There is no account '${ctx.params.account}'.`);
+    if (!account) throw errors.notFound(`There is no account '${ctx.params.account}'.`);
     const setting = { maxInstances: wholeNumber(body, 'maxInstances', { nullable: true }), maxCores: wholeNumber(body, 'maxCores', { nullable: true }) };
-    const limits = await admin.setQuota(who(ctx.state.caller), account.id, setting).catch((err) => {
-      throw err instanceof RangeError ? errors.invalidParameterValue('quota', '', err.message) : err;
-    });
+    const limits = await admin.setQuota(who(ctx.state.caller), account.id, setting);
     ctx.body = { accountId: account.id, limits };
   });
 
   router.all('{/*rest}', async () => {
-    throw errors.adminNotFound('There is no such admin API route.');
+    throw errors.notFound('There is no such admin API route.');
   });
   return router;
 }

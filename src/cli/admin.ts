@@ -9,6 +9,7 @@ import { withDatabase } from '../adapters/db';
 import { Oar } from '../adapters/oar';
 import { Administration } from '../domain/administration';
 import { Quotas } from '../domain/quotas';
+import { EventLog } from '../domain/events';
 import { Accounts } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
 
@@ -20,7 +21,7 @@ async function withAdministration<T>(config: Config, fn: (admin: Administration,
     const oar = new Oar(config);
     try {
       const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
-      return await fn(new Administration({ db, oar, quotas: new Quotas(db), accounts, oarServerPort: config.oarServerPort }), accounts);
+      return await fn(new Administration({ db, oar, quotas: new Quotas(db), accounts, events: new EventLog(db), oarServerPort: config.oarServerPort }), accounts);
     } finally {
       await oar.close();
     }
@@ -106,7 +107,6 @@ export function registerAdminCommands(program: Command, config: Config): void {
       .action((ids: string[]) => withAdministration(config, async (admin) => {
         for (const id of ids) {
           const changed = await admin.changeInstance(operator(), id, to);
-          if (!changed) throw new Error(`no instance '${id}'`);
           console.log(`${id}: ${changed.state} -> ${to} (the server's reconciler does it within a second)`);
         }
       }));

@@ -91,8 +91,7 @@ export async function registerSystemImages(config: Config, db: ReturnType<typeof
 export async function shiftImageLayers(config: Config, db: ReturnType<typeof connect>, quiet = false): Promise<void> {
   if (config.idmapBase === null) return;
   const store = new ImageStore(config.dataDir);
-  const { rows } = await db.raw("select distinct unnest(layers) as layer from images where state <> 'deregistered'");
-  for (const { layer } of rows as { layer: string }[]) {
+  for (const layer of await new Images(db).layersInUse()) {
     if (!store.layerExists(layer)) continue;
     if (await store.shiftLayer(layer, config.idmapBase)) say(quiet, `== layer ${layer} shifted for unprivileged containers (ids + ${config.idmapBase})`);
   }

@@ -1,6 +1,7 @@
 /** `oarcloud doctor`: one line per component, and for each failure what to run. */
 import { endpointUrl, type Config } from '../config';
-import { connect } from '../adapters/db';
+import { ping, withDatabase } from '../adapters/db';
+import { Images } from '../domain/images';
 import { run } from '../adapters/exec';
 import { Oar } from '../adapters/oar';
 import { bridgedTrafficFiltered, portOpen } from '../adapters/net';
@@ -17,12 +18,12 @@ export async function doctor(config: Config): Promise<boolean> {
   const up = 'bin/oarcloud up';
   const checks: Check[] = [
     { name: 'PostgreSQL', fix: up, run: async () => {
-      const db = connect(config.databaseUrl, { min: 0, max: 1 });
-      try { await db.raw('select 1'); return 'oarcloud database answers'; } finally { await db.destroy(); }
+      await withDatabase(config.databaseUrl, ping);
+      return 'oarcloud database answers';
     } },
     { name: 'OAR database', fix: `${up}  (or: oar-database --check)`, run: async () => {
-      const db = connect(config.oarDatabaseUrl, { min: 0, max: 1 });
-      try { const { rows } = await db.raw('select count(*)::int as n from jobs'); return `${rows[0].n} jobs recorded`; } finally { await db.destroy(); }
+      const oar = new Oar(config);
+      try { return `${await oar.jobsRecorded()} jobs recorded`; } finally { await oar.close(); }
     } },
     { name: 'Almighty', fix: `${up}  (or: /etc/init.d/oar-server start)`, run: async () => {
       if (!(await portOpen(config.oarServerPort))) throw new Error(`nothing listens on port ${config.oarServerPort}`);
@@ -57,12 +58,9 @@ export async function doctor(config: Config): Promise<boolean> {
       return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
     } },
     { name: 'images', fix: up, run: async () => {
-      const db = connect(config.databaseUrl, { min: 0, max: 1 });
-      try {
-        const rows = await db('images as i').join('accounts as a', 'a.id', 'i.account_id').where({ 'a.is_system': true, 'i.state': 'available' }).select('i.id', 'i.name');
-        if (!rows.length) throw new Error('no system image is registered');
-        return rows.map((r: { id: string; name: string }) => `${r.name}=${r.id}`).join(' ');
-      } finally { await db.destroy(); }
+      const rows = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages());
+      if (!rows.length) throw new Error('no system image is registered');
+      return rows.map((r) => `${r.name}=${r.id}`).join(' ');
     } },
     { name: 'API', fix: up, run: async () => {
       if (!(await serverHealthy(config))) throw new Error(`no answer at ${endpointUrl(config)}`);

@@ -17,7 +17,7 @@ import { ImageCapturer } from '../domain/image-capture';
 import { Images } from '../domain/images';
 import { ROOT, registerSystemImages } from './bootstrap';
 
-const withDb = <T>(config: Config, fn: (db: Db) => Promise<T>) => withDatabase(config.databaseUrl, fn);
+const withImages = <T>(config: Config, fn: (db: Db) => Promise<T>) => withDatabase(config.databaseUrl, fn);
 
 /** Rebuilds a base image (busybox or debian) and registers it; its image id stays the same. */
 export async function buildImage(config: Config, kind: string): Promise<void> {
@@ -25,11 +25,11 @@ export async function buildImage(config: Config, kind: string): Promise<void> {
   process.stderr.write(`building ${kind} (log: /var/log/oarcloud/image-${kind}.log)...\n`);
   const r = spawnSync('bash', ['-c', `"$0" "$1" "$2" > /var/log/oarcloud/image-$1.log 2>&1`, path.join(ROOT, 'fixtures', 'images', 'build.sh'), kind, store.layerPath(`base-${kind}`)]);
   if (r.status !== 0) throw new Error(`build failed: see /var/log/oarcloud/image-${kind}.log`);
-  await withDb(config, async (db) => {
+  await withImages(config, async (db) => {
     const system = await new Accounts(db, SecretBox.fromFile(config.masterKeyFile)).ensure(SYSTEM_ACCOUNT_NAME, { system: true });
     await registerSystemImages(config, db, system.id);
-    const row = await db('images').where({ account_id: system.id, name: kind }).first();
-    console.log(`${row.id}\t${kind}`);
+    const image = (await new Images(db).systemImages()).find((i) => i.name === kind);
+    console.log(`${image?.id}\t${kind}`);
   });
 }
 
@@ -72,7 +72,7 @@ export async function importImage(config: Config, source: string, name: string, 
     }
     process.stderr.write('writing the layer...\n');
     const size = await store.createLayer(layer, [tree], [], config.idmapBase);
-    await withDb(config, async (db) => {
+    await withImages(config, async (db) => {
       const system = await new Accounts(db, SecretBox.fromFile(config.masterKeyFile)).ensure(SYSTEM_ACCOUNT_NAME, { system: true });
       const image = await new Images(db).registerImported(system.id, name, layer, description ?? `imported from ${path.basename(source)}`, size);
       console.log(`${image.id}\t${name}\t${(size / 1048576).toFixed(1)} MiB`);
@@ -83,20 +83,17 @@ export async function importImage(config: Config, source: string, name: string, 
 }
 
 export async function listImages(config: Config): Promise<void> {
-  await withDb(config, async (db) => {
-    const rows = await db('images as i').join('accounts as a', 'a.id', 'i.account_id').whereNot('i.state', 'deregistered')
-      .select('i.id', 'i.name', 'i.state', 'i.is_public', 'a.name as owner', 'i.layers', 'i.size_bytes', 'i.created_at').orderBy('i.created_at');
+  await withImages(config, async (db) => {
     console.log('IMAGE_ID\tNAME\tSTATE\tPUBLIC\tOWNER\tLAYERS\tSIZE_MIB\tCREATED');
-    for (const r of rows) {
-      console.log([r.id, r.name, r.state, r.is_public, r.owner, r.layers.length, r.size_bytes ? (Number(r.size_bytes) / 1048576).toFixed(1) : '-', r.created_at.toISOString()].join('\t'));
+    for (const r of await new Images(db).all()) {
+      console.log([r.id, r.name, r.state, r.is_public, r.owner_name, r.layers.length, r.size_bytes ? (Number(r.size_bytes) / 1048576).toFixed(1) : '-', r.created_at.toISOString()].join('\t'));
     }
   });
 }
 
 export async function deleteImage(config: Config, imageId: string): Promise<void> {
-  await withDb(config, async (db) => {
-    const n = await db('images').where('id', imageId).whereNot('state', 'deregistered').update({ state: 'deregistered', deregistered_at: db.fn.now() });
-    if (!n) throw new Error(`no image ${imageId}`);
+  await withImages(config, async (db) => {
+    if (!(await new Images(db).deregisterAny(imageId))) throw new Error(`no image ${imageId}`);
     console.log(`deregistered ${imageId}; its layers are removed once no instance uses them`);
   });
 }

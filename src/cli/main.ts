@@ -2,14 +2,14 @@
 /** The `oarcloud` command: bring the cloud up, serve, test, and administer accounts, keys, images, nodes and quotas. */
 import { Command } from 'commander';
 import { loadConfig, endpointUrl } from '../config';
-import { withDatabase, type Db } from '../adapters/db';
+import { withDatabase } from '../adapters/db';
+import { Images } from '../domain/images';
 import { Accounts, type Role } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
 import {
   credentialsFile, envExports, prepareDatabase, provisionHost, startServerInBackground, stopServer,
 } from './bootstrap';
 import { doctor } from './doctor';
-import { runTests } from './test-runner';
 import { serveForever } from '../server';
 import { buildImage, deleteImage, importImage, listImages } from './images';
 import { readFileSync, existsSync } from 'node:fs';
@@ -28,8 +28,8 @@ function provision(quiet = false): void {
 const program = new Command('oarcloud').description('OAR Cloud: an EC2-compatible cloud on OAR and libvirt-LXC').showHelpAfterError();
 
 /** Runs an admin action with the database, then closes it. */
-function withAccounts<T>(fn: (accounts: Accounts, db: Db) => Promise<T>): Promise<T> {
-  return withDatabase(config.databaseUrl, (db) => fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile)), db));
+function withAccounts<T>(fn: (accounts: Accounts) => Promise<T>): Promise<T> {
+  return withDatabase(config.databaseUrl, (db) => fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile))));
 }
 
 program.command('up').description('provision what is missing, start the API server in the background, print how to use it')
@@ -38,9 +38,9 @@ program.command('up').description('provision what is missing, start the API serv
     if (!opts.skipProvision) provision();
     const creds = await prepareDatabase(config);
     await startServerInBackground(config);
-    const images = await withAccounts((_a, db) => db('images').where({ state: 'available', is_public: true }).select('id', 'name'));
+    const images = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages({ publicOnly: true }));
     console.log(`\nOAR Cloud is up at ${endpointUrl(config)} (account ${creds.accountId}).`);
-    console.log(`Images: ${images.map((i: { id: string; name: string }) => `${i.name}=${i.id}`).join('  ')}`);
+    console.log(`Images: ${images.map((i) => `${i.name}=${i.id}`).join('  ')}`);
     console.log('\nTry it:');
     console.log(`  eval "$(bin/oarcloud env)"`);
     console.log(`  AWS_ACCESS_KEY_ID=${creds.accessKeyId} AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey} \\`);
@@ -81,6 +81,8 @@ program.command('test').description('run the whole test suite against real servi
     provision(true);
     const creds = await prepareDatabase(config, true);
     await startServerInBackground(config, true);
+    // mocha is a development dependency: loaded only for this command
+    const { runTests } = await import('./test-runner.js');
     process.exitCode = (await runTests(config, creds, { grep: opts.grep, suites: opts.suite })) ? 0 : 1;
   });
 

@@ -7,7 +7,9 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Mocha from 'mocha';
 import { endpointUrl, type Config } from '../config';
-import { connect } from '../adapters/db';
+import { withDatabase } from '../adapters/db';
+import { AddressPool } from '../domain/addresses';
+import { isInstanceId } from '../domain/ids';
 import { run } from '../adapters/exec';
 import { ImageStore } from '../adapters/image-store';
 import { Oar } from '../adapters/oar';
@@ -33,7 +35,7 @@ function findTests(dir: string): string[] {
 export async function leftovers(config: Config): Promise<string[]> {
   const found: string[] = [];
   const domains = await run('virsh', ['-q', '-c', config.libvirtUri, 'list', '--all', '--name']);
-  const names = domains.stdout.split('\n').map((s) => s.trim()).filter((s) => /^i-/.test(s));
+  const names = domains.stdout.split('\n').map((s) => s.trim()).filter(isInstanceId);
   if (names.length) found.push(`libvirt domains: ${names.join(' ')}`);
   const oar = new Oar(config);
   try {
@@ -44,13 +46,8 @@ export async function leftovers(config: Config): Promise<string[]> {
   }
   const mounts = [...new ImageStore(config.dataDir).mountedInstances()];
   if (mounts.length) found.push(`overlay mounts: ${mounts.join(' ')}`);
-  const db = connect(config.databaseUrl, { min: 0, max: 1 });
-  try {
-    const leases = await db('ip_leases').select('ip', 'instance_id');
-    if (leases.length) found.push(`address leases: ${leases.map((l: any) => `${l.ip}(${l.instance_id})`).join(' ')}`);
-  } finally {
-    await db.destroy();
-  }
+  const leases = await withDatabase(config.databaseUrl, (db) => new AddressPool(config, db).leases());
+  if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId})`).join(' ')}`);
   return found;
 }
 

@@ -6,7 +6,10 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 
 export class AddressPool {
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    private readonly db: Knex,
+  ) {}
 
   /** Leases `count` free addresses inside the caller's transaction, lowest first; fewer if the subnet is full. */
   async lease(trx: Knex.Transaction, instanceIds: string[]): Promise<string[]> {
@@ -23,7 +26,24 @@ export class AddressPool {
     return ips;
   }
 
-  async release(db: Knex, instanceId: string): Promise<void> {
-    await db('ip_leases').where('instance_id', instanceId).delete();
+  async release(instanceId: string): Promise<void> {
+    await this.db('ip_leases').where('instance_id', instanceId).delete();
+  }
+
+  /** Leases still held by terminated instances (a crash between the two writes) go. */
+  async releaseTerminated(): Promise<void> {
+    await this.db('ip_leases').whereIn('instance_id', this.db('instances').select('id').where('state', 'terminated')).delete();
+  }
+
+  /** Every lease, for the test suite's leak check. */
+  async leases(): Promise<{ ip: string; instanceId: string }[]> {
+    return this.db('ip_leases').select('ip', 'instance_id as instanceId');
+  }
+
+  /** How many addresses of the subnet are free. */
+  async available(): Promise<number> {
+    const [first, last] = this.config.addressRange;
+    const [{ n }] = await this.db('ip_leases').count<{ n: string }[]>('* as n');
+    return last - first + 1 - Number(n);
   }
 }

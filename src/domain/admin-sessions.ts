@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../adapters/db';
-import type { Caller } from '../domain/accounts';
-import type { CredentialCache } from '../domain/credential-cache';
+import type { Caller } from './accounts';
+import type { CredentialCache } from './credential-cache';
 
 export const SESSION_COOKIE = 'oarcloud_admin';
 export const SESSION_HOURS = 12;

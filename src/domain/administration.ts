@@ -5,7 +5,10 @@
  */
 import type { Db } from '../adapters/db';
 import type { Oar } from '../adapters/oar';
-import type { OarNode } from '../adapters/oar-nodes';
+import { NodeAdminError, type OarNode } from '../adapters/oar-nodes';
+import { errors } from './errors';
+import { stateReasons, transitionReasons } from './state-reasons';
+import type { EventLog, EventRecord } from './events';
 import type { Quotas, QuotaSetting, Limits, Usage } from './quotas';
 import type { Accounts, NewAccessKey, Role } from './accounts';
 import { alarmsFor, probeServices, type Alarm, type Components } from './alarms';
@@ -58,14 +61,7 @@ export interface AdminImage {
   sizeBytes: number | null;
   createdAt: string;
 }
-export interface AdminEvent {
-  id: number;
-  at: string;
-  accountId: string | null;
-  resourceId: string | null;
-  kind: string;
-  message: string;
-}
+export type AdminEvent = EventRecord;
 export interface Snapshot {
   at: string;
   nodes: AdminNode[];
@@ -77,7 +73,16 @@ export interface Snapshot {
   alarms: Alarm[];
 }
 
-export class InstanceStateError extends Error {}
+/** A refusal from OAR's node tools, in the catalogue's terms. */
+function nodeError(err: unknown): never {
+  if (err instanceof NodeAdminError) {
+    if (err.kind === 'invalid') throw errors.invalidParameterValue('node', '', err.message);
+    if (err.kind === 'not-found') throw errors.notFound(err.message);
+    if (err.kind === 'conflict') throw errors.conflict(err.message);
+    throw errors.oarCommandFailed(err.message);
+  }
+  throw err;
+}
 
 /** Instances ended longer ago than this are not listed (they stay in the database). */
 const RECENTLY_TERMINATED_SECONDS = 3600;
@@ -90,11 +95,13 @@ export class Administration {
   private readonly quotas: Quotas;
   private readonly accountStore: Accounts;
   private readonly kick: (instanceId: string) => void;
+  private readonly eventLog: EventLog;
   private readonly oarServerPort: number;
   private servicesProbe?: { at: number; value: Promise<Omit<Components, 'oarDatabase'>> };
 
   /** `kick` hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
-  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; oarServerPort: number; kick?: (instanceId: string) => void }) {
+  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; events: EventLog; oarServerPort: number; kick?: (instanceId: string) => void }) {
+    this.eventLog = deps.events;
     this.oarServerPort = deps.oarServerPort;
     this.db = deps.db;
     this.oar = deps.oar;
@@ -166,10 +173,7 @@ export class Administration {
   }
 
   async events(opts: { limit?: number; errorsOnly?: boolean } = {}): Promise<AdminEvent[]> {
-    const q = this.db('events').orderBy('id', 'desc').limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
-    if (opts.errorsOnly) q.where('kind', 'error');
-    const rows = await q;
-    return rows.map((r: any) => ({ id: Number(r.id), at: r.at.toISOString(), accountId: r.account_id, resourceId: r.resource_id, kind: r.kind, message: r.message }));
+    return this.eventLog.recent(opts);
   }
 
   /** Everything the dashboard shows, in one document. An unreachable OAR database empties the nodes and alarms. */
@@ -198,41 +202,42 @@ export class Administration {
   // ------------------------------------------------------------------------------------------ changes
 
   async addNode(who: string, host: string, cores: number, memoryMib: number): Promise<OarNode> {
-    const node = await this.oar.nodes.add(host, cores, memoryMib);
+    const node = await this.oar.nodes.add(host, cores, memoryMib).catch(nodeError);
     await this.changed(who, host, `added OAR node ${host}: ${cores} core(s), ${memoryMib} MiB`);
     return node;
   }
 
   async drainNode(who: string, host: string, on: boolean): Promise<OarNode> {
-    const node = await this.oar.nodes.drain(host, on);
+    const node = await this.oar.nodes.drain(host, on).catch(nodeError);
     await this.changed(who, host, on ? `drained ${host}: OAR starts no new job there` : `undrained ${host}`);
     return node;
   }
 
   async setNodeState(who: string, host: string, state: 'Alive' | 'Absent', force = false): Promise<OarNode> {
-    const node = await this.oar.nodes.setState(host, state, force);
+    const node = await this.oar.nodes.setState(host, state, force).catch(nodeError);
     await this.changed(who, host, `set ${host} ${state}${force ? ' (forced)' : ''}`);
     return node;
   }
 
   async removeNode(who: string, host: string, force = false): Promise<void> {
-    await this.oar.nodes.remove(host, force);
+    await this.oar.nodes.remove(host, force).catch(nodeError);
     await this.changed(who, host, `removed OAR node ${host}${force ? ' (forced)' : ''}`);
   }
 
   /**
    * Stops or terminates an instance of any account, termination and stop protection notwithstanding (an admin's
-   * decision); the owner sees the reason. Returns undefined for an unknown id; throws a message for a refused one.
+   * decision); the owner sees the reason.
    */
-  async changeInstance(who: string, id: string, to: 'stopped' | 'terminated'): Promise<AdminInstance | undefined> {
+  async changeInstance(who: string, id: string, to: 'stopped' | 'terminated'): Promise<AdminInstance> {
     const row = await this.db('instances').where('id', id).first();
-    if (!row) return undefined;
+    if (!row) throw errors.notFound(`There is no instance '${id}'.`);
     const verb = to === 'terminated' ? 'terminated' : 'stopped';
-    if (row.state === 'terminated' || row.desired_state === 'terminated') throw new InstanceStateError(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
-    if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped')) throw new InstanceStateError(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
+    const reason = stateReasons.scheduledStop(`${verb} by an administrator`);
+    if (row.state === 'terminated' || row.desired_state === 'terminated') throw errors.conflict(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
+    if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped')) throw errors.conflict(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
     await this.db('instances').where('id', id).update({
-      desired_state: to, updated_at: new Date(), transition_reason: `Service initiated (${verb} by an administrator)`,
-      state_reason_code: 'Server.ScheduledStop', state_reason_message: `Server.ScheduledStop: ${verb} by an administrator`,
+      desired_state: to, updated_at: new Date(), transition_reason: transitionReasons.service(`${verb} by an administrator`),
+      state_reason_code: reason.code, state_reason_message: reason.message,
     });
     await this.record(who, row.account_id, id, `${verb === 'terminated' ? 'terminates' : 'stops'} ${id}`);
     this.kick(id);
@@ -277,6 +282,6 @@ export class Administration {
   }
 
   private async record(who: string, accountId: string | null, resourceId: string, message: string): Promise<void> {
-    await this.db('events').insert({ account_id: accountId, resource_id: resourceId, kind: 'admin', message: `${who} ${message}` });
+    await this.eventLog.record('admin', accountId, resourceId, `${who} ${message}`);
   }
 }

@@ -38,4 +38,10 @@ export const derivedIds = {
   rootVolume: (instanceId: string) => `vol-${instanceId.slice(2)}`,
   networkInterface: (instanceId: string) => `eni-${instanceId.slice(2)}`,
   attachment: (instanceId: string) => `eni-attach-${instanceId.slice(2)}`,
+  instanceOfVolume: (volumeId: string) => `i-${volumeId.slice(4)}`,
 };
+
+/** A name we gave an OAR job, a container or an overlay: an instance id. */
+export function isInstanceId(name: string): boolean {
+  return /^i-[0-9a-f]+$/.test(name);
+}

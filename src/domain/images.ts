@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { errors } from '../protocol/errors';
+import { databaseFailure } from '../adapters/db';
+import { errors } from './errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
 import { isValidId, newId } from './ids';
-import { loadTags } from './tags';
 
 export interface ImageRow {
   id: string;
@@ -100,7 +100,7 @@ export class Images {
     try {
       await this.db('images').insert({ ...row, state: 'pending' });
     } catch (err: any) {
-      if (err?.code === '23505') throw errors.amiNameDuplicate(row.name);
+      if (databaseFailure(err) === 'unique') throw errors.amiNameDuplicate(row.name);
       throw err;
     }
   }
@@ -109,6 +109,47 @@ export class Images {
     const image = await this.owned(accountId, imageId);
     await this.db('images').where('id', image.id).update({ state: 'deregistered', deregistered_at: this.db.fn.now() });
     await this.db('image_launch_permissions').where('image_id', image.id).delete();
+  }
+
+  /** Every image not deregistered, with its owner's name (admins' listings), oldest first. */
+  async all(): Promise<(ImageRow & { owner_name: string })[]> {
+    return this.db('images as i').join('accounts as a', 'a.id', 'i.account_id').whereNot('i.state', 'deregistered')
+      .select('i.*', 'a.name as owner_name').orderBy('i.created_at');
+  }
+
+  /** Layers that images not deregistered use (`withInstances`: and instances not terminated). */
+  async layersInUse(opts: { withInstances?: boolean } = {}): Promise<Set<string>> {
+    const sql = opts.withInstances
+      ? `select distinct unnest(layers) as layer from images where state <> 'deregistered'
+         union select distinct unnest(layers) from instances where state <> 'terminated'`
+      : "select distinct unnest(layers) as layer from images where state <> 'deregistered'";
+    const { rows } = await this.db.raw(sql);
+    return new Set(rows.map((r: { layer: string }) => r.layer));
+  }
+
+  /** Available system images (those `oarcloud up` and `doctor` name). */
+  async systemImages(opts: { publicOnly?: boolean } = {}): Promise<ImageRow[]> {
+    const q = this.db('images as i').join('accounts as a', 'a.id', 'i.account_id').where({ 'a.is_system': true, 'i.state': 'available' }).select('i.*');
+    if (opts.publicOnly) q.where('i.is_public', true);
+    return q;
+  }
+
+  /** An admin's deregistration of any image; false when there is no such image left. */
+  async deregisterAny(imageId: string): Promise<boolean> {
+    const n = await this.db('images').where('id', imageId).whereNot('state', 'deregistered').update({ state: 'deregistered', deregistered_at: this.db.fn.now() });
+    return n > 0;
+  }
+
+  /** The caller's image behind a snapshot id (an image's root snapshot is its layers), deregistered or not. */
+  async bySnapshot(accountId: string, snapshotId: string): Promise<ImageRow> {
+    if (!/^snap-[0-9a-f]{8,17}$/.test(snapshotId)) throw errors.invalidParameterValue('SnapshotId', snapshotId);
+    const image: ImageRow | undefined = await this.db('images').where({ account_id: accountId, id: `ami-${snapshotId.slice(5)}` }).first();
+    if (!image) throw errors.snapshotNotFound(snapshotId);
+    return image;
+  }
+
+  async setDescription(imageId: string, description: string): Promise<void> {
+    await this.db('images').where('id', imageId).update({ description });
   }
 
   async launchPermissions(imageId: string): Promise<string[]> {
@@ -165,33 +206,5 @@ export class Images {
       if (missing.length) throw errors.amiNotFound(missing.join(', '));
     }
     return rows;
-  }
-
-  async views(rows: (ImageRow & { owner_is_system?: boolean })[]): Promise<Record<string, unknown>[]> {
-    const tags = await loadTags(this.db, rows.map((r) => r.id));
-    return rows.map((r) => ({
-      ImageId: r.id,
-      ImageLocation: `${r.account_id}/${r.name}`,
-      ImageOwnerAlias: r.owner_is_system ? SYSTEM_OWNER_ALIAS : undefined,
-      State: r.state,
-      StateReason: r.state_reason ? { Code: r.state === 'failed' ? 'Server.InternalError' : r.state, Message: r.state_reason } : undefined,
-      OwnerId: r.account_id,
-      CreationDate: r.created_at.toISOString(),
-      Public: r.is_public,
-      Architecture: r.architecture,
-      ImageType: 'machine',
-      Name: r.name,
-      Description: r.description ?? '',
-      RootDeviceType: 'ebs',
-      RootDeviceName: r.root_device_name,
-      BlockDeviceMappings: [{ DeviceName: r.root_device_name, Ebs: { DeleteOnTermination: true, SnapshotId: snapshotIdOf(r.id), VolumeSize: 8, VolumeType: 'gp2', Encrypted: false } }],
-      SourceInstanceId: r.source_instance_id ?? undefined,
-      VirtualizationType: 'hvm',
-      Hypervisor: 'xen',
-      EnaSupport: false,
-      PlatformDetails: 'Linux/UNIX',
-      UsageOperation: 'RunInstances',
-      Tags: tags.get(r.id) ?? [],
-    }));
   }
 }

@@ -3,12 +3,35 @@
  * pagination in SQL). Nothing here calls OAR or libvirt: that is the reconciler's job.
  */
 import type { Knex } from 'knex';
-import { errors } from '../protocol/errors';
+import { errors, type DomainError } from './errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
-import { checkMaxResults, decodeToken, encodeToken } from './pagination';
-import { loadTags } from './tags';
-import { derivedIds, isValidId } from './ids';
+import { checkMaxResults, decodeToken, takePage } from './pagination';
+import { derivedIds, isValidId, newId } from './ids';
 import type { NetworkView } from './network';
+import type { Images } from './images';
+import type { KeyPairs } from './key-pairs';
+import type { Quotas } from './quotas';
+import type { AddressPool } from './addresses';
+import type { Tags } from './tags';
+import { oarCoresFor, type InstanceType } from './instance-types';
+import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
+import { databaseFailure } from '../adapters/db';
+
+/** Where the free cores are: OAR's view, cached briefly by the adapter. */
+export interface CapacitySource {
+  capacity(): Promise<{ memoryPerCoreMib: number; nodes: Map<string, number> }>;
+}
+
+/** Terminated instances whose records one sweep deletes at most. */
+const PURGE_BATCH = 1000;
+
+function quotaExceeded(room: Awaited<ReturnType<Quotas['room']>>, wanted: number, coresEach: number) {
+  const { limits, usage } = room;
+  if (usage.instances + wanted > limits.maxInstances) {
+    return errors.instanceLimitExceeded(`Your quota allows for ${Math.max(0, limits.maxInstances - usage.instances)} more instance(s) (limit ${limits.maxInstances}, in use ${usage.instances}). You requested at least ${wanted}.`);
+  }
+  return errors.instanceLimitExceeded(`You have requested more cores than your quota allows: ${wanted} instance(s) of ${coresEach} core(s) each, with ${usage.cores} of ${limits.maxCores} cores in use.`);
+}
 
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 export const STATE_CODES: Record<InstanceStateName, number> = {
@@ -86,12 +109,237 @@ export interface DescribeQuery {
   nextToken?: string;
 }
 
+/** What a launch needs, validated as far as the input alone allows (the rest is checked here, against the state). */
+export interface LaunchRequest {
+  accountId: string;
+  /** With `requestHash`: the same token and hash answer the first launch again; another hash is a mismatch. */
+  clientToken?: string;
+  requestHash: string;
+  imageId: string;
+  type: InstanceType;
+  keyName?: string;
+  userData: Buffer | null;
+  zone: string;
+  shutdownBehavior: 'stop' | 'terminate';
+  disableApiTermination: boolean;
+  disableApiStop: boolean;
+  tags: { key: string; value: string }[];
+  minCount: number;
+  maxCount: number;
+}
+
+export interface Launched {
+  reservationId: string;
+  rows: InstanceRow[];
+}
+
+/** A change of desired state asked through the API, and the state the caller is shown at once. */
+export interface StateChangePlan {
+  desired?: InstanceRow['desired_state'];
+  shown: InstanceStateName;
+  extra?: Partial<InstanceRow>;
+}
+
+export interface StateChange {
+  InstanceId: string;
+  PreviousState: { Code: number; Name: InstanceStateName };
+  CurrentState: { Code: number; Name: InstanceStateName };
+}
+
+export interface InstanceStoreDeps {
+  db: Knex;
+  network: NetworkView;
+  images: Images;
+  keyPairs: KeyPairs;
+  quotas: Quotas;
+  addresses: AddressPool;
+  tags: Tags;
+  capacity: CapacitySource;
+  retentionSeconds: number;
+  /** Hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
+  kick?: (instanceId: string) => void;
+}
+
+export const stateOf = (name: InstanceStateName) => ({ Code: STATE_CODES[name], Name: name });
+
 export class InstanceStore {
-  constructor(
-    private readonly db: Knex,
-    private readonly network: NetworkView,
-    private readonly retentionSeconds: number,
-  ) {}
+  private readonly db: Knex;
+  private readonly network: NetworkView;
+  private readonly retentionSeconds: number;
+
+  constructor(private readonly deps: InstanceStoreDeps) {
+    this.db = deps.db;
+    this.network = deps.network;
+    this.retentionSeconds = deps.retentionSeconds;
+  }
+
+  private kick(id: string): void {
+    this.deps.kick?.(id);
+  }
+
+  /**
+   * RunInstances: the reservation, instances, address leases and tags in one transaction, within the account's
+   * quota (counted under a per-account lock). A ClientToken already used answers its first launch again.
+   */
+  async launch(req: LaunchRequest): Promise<Launched> {
+    if (req.clientToken) {
+      const previous = await this.replay(req);
+      if (previous) return previous;
+    }
+    const { images, keyPairs, quotas, addresses, tags, capacity } = this.deps;
+    const image = await images.launchable(req.accountId, req.imageId);
+    const key = req.keyName ? await keyPairs.get(req.accountId, req.keyName) : undefined;
+    // capacity: the type must fit on one OAR node; instances beyond the free cores wait in OAR's queue
+    const { memoryPerCoreMib, nodes } = await capacity.capacity();
+    const cores = oarCoresFor(req.type, memoryPerCoreMib);
+    const largestNode = Math.max(0, ...nodes.values());
+    if (cores > largestNode) {
+      throw errors.insufficientCapacity(`There is no node with ${cores} free cores for ${req.type.name} in the cluster (largest: ${largestNode} Alive, undrained cores).`);
+    }
+    const reservationId = newId('r');
+    const ids: string[] = [];
+    try {
+      await this.db.transaction(async (trx) => {
+        const room = await quotas.room(trx, req.accountId, cores);
+        const count = Math.min(req.maxCount, room.count);
+        if (count < req.minCount) throw quotaExceeded(room, req.minCount, cores);
+        ids.push(...Array.from({ length: count }, () => newId('i')));
+        await trx('reservations').insert({ id: reservationId, account_id: req.accountId, client_token: req.clientToken || null, request_hash: req.requestHash });
+        const rows = ids.map((id, i) => ({
+          id, account_id: req.accountId, reservation_id: reservationId, ami_launch_index: i, image_id: image.id, layers: image.layers,
+          instance_type: req.type.name, vcpus: req.type.vcpus, memory_mib: req.type.memoryMib, oar_cores: cores,
+          key_name: key?.name ?? null, public_key: key?.public_key ?? null, user_data: req.userData,
+          state: 'pending', desired_state: 'running', state_reason_code: 'pending', state_reason_message: stateReasons.pending('accepted, submitting to OAR').message,
+          availability_zone: req.zone, disable_api_termination: req.disableApiTermination,
+          disable_api_stop: req.disableApiStop, shutdown_behavior: req.shutdownBehavior, client_token: req.clientToken || null,
+        }));
+        await trx('instances').insert(rows);
+        const ips = await addresses.lease(trx, ids);
+        if (ips.length < req.minCount) throw errors.insufficientCapacity('There are not enough free private addresses in the subnet.');
+        if (ips.length < ids.length) {
+          await trx('instances').whereIn('id', ids.slice(ips.length)).delete();
+          ids.length = ips.length;
+        }
+        for (const [i, ip] of ips.entries()) await trx('instances').where('id', ids[i]).update({ private_ip: ip, mac: this.network.macFor(ip) });
+        await tags.insert(req.accountId, 'instance', ids, req.tags, trx);
+      });
+    } catch (err: any) {
+      // two calls with the same token raced: the loser answers with the winner's reservation
+      if (databaseFailure(err) === 'unique' && req.clientToken) {
+        const previous = await this.replay(req);
+        if (previous) return previous;
+      }
+      throw err;
+    }
+    for (const id of ids) this.kick(id);
+    return { reservationId, rows: await this.db('instances').whereIn('id', ids).orderBy('ami_launch_index') };
+  }
+
+  private async replay(req: LaunchRequest): Promise<Launched | undefined> {
+    const reservation = await this.db('reservations').where({ account_id: req.accountId, client_token: req.clientToken }).first();
+    if (!reservation) return undefined;
+    if (reservation.request_hash !== req.requestHash) throw errors.idempotentParameterMismatch();
+    return { reservationId: reservation.id, rows: await this.db('instances').where('reservation_id', reservation.id).orderBy('ami_launch_index') };
+  }
+
+  /**
+   * State changes asked for by the API (terminate, stop, start, reboot): each row's plan (null: nothing to do) is
+   * written as its new desired state, handed to the reconciler, and reported as EC2's previous/current pairs.
+   */
+  async changeStates(rows: InstanceRow[], planFor: (row: InstanceRow) => StateChangePlan | null): Promise<StateChange[]> {
+    const changes: StateChange[] = [];
+    for (const [r, p] of rows.map((row) => [row, planFor(row)] as const)) {
+      if (p && (p.desired || p.extra)) {
+        const update: Partial<InstanceRow> = { ...(p.extra ?? {}) };
+        if (p.desired) {
+          const reason = p.desired === 'running' ? stateReasons.pending('start requested') : stateReasons.userInitiatedShutdown();
+          Object.assign(update, { desired_state: p.desired, transition_reason: transitionReasons.user(), state_reason_code: reason.code, state_reason_message: reason.message });
+        }
+        await this.update(r.id, update);
+        this.kick(r.id);
+      }
+      changes.push({ InstanceId: r.id, PreviousState: stateOf(r.state), CurrentState: stateOf(p?.shown ?? r.state) });
+    }
+    return changes;
+  }
+
+  /** Changes stored attributes (ModifyInstanceAttribute); a new type takes the OAR cores it needs. */
+  async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType): Promise<void> {
+    if (newType) {
+      const { memoryPerCoreMib } = await this.deps.capacity.capacity();
+      Object.assign(update, { instance_type: newType.name, vcpus: newType.vcpus, memory_mib: newType.memoryMib, oar_cores: oarCoresFor(newType, memoryPerCoreMib) });
+    }
+    if (Object.keys(update).length) await this.update(r.id, update);
+  }
+
+  async update(id: string, changes: Partial<InstanceRow>): Promise<void> {
+    await this.db('instances').where('id', id).update({ ...changes, updated_at: new Date() });
+  }
+
+  /**
+   * The reconciler's write of a state change and its reasons; returns what was written. A progress note about a
+   * launch never overwrites why a stop or termination was asked for meanwhile (checked in the same statement).
+   */
+  async recordTransition(inst: InstanceRow, changes: Partial<InstanceRow>, reason?: StateReason | null, transitionReason?: string): Promise<Partial<InstanceRow>> {
+    const row: Record<string, unknown> = { ...changes, updated_at: new Date() };
+    if (reason !== undefined) {
+      row.state_reason_code = reason?.code ?? null;
+      row.state_reason_message = reason?.message ?? null;
+    }
+    if (transitionReason !== undefined) row.transition_reason = transitionReason;
+    const written = { ...row };
+    if (reason?.code === 'pending') {
+      const unlessRedirected = (value: string, column: string) => this.db.raw(`case when desired_state = ? then ? else ${column} end`, [inst.desired_state, value]);
+      written.state_reason_code = unlessRedirected(reason.code, 'state_reason_code');
+      written.state_reason_message = unlessRedirected(reason.message, 'state_reason_message');
+    }
+    await this.db('instances').where('id', inst.id).update(written);
+    return row as Partial<InstanceRow>;
+  }
+
+  /** Instances the reconciler's pass looks at: all but terminated ones and those settled as stopped. */
+  async unsettled(): Promise<InstanceRow[]> {
+    // knex's whereNot({...}) would negate each column: spelled out here
+    return this.db('instances').whereNot('state', 'terminated').whereRaw("not (state = 'stopped' and desired_state = 'stopped')");
+  }
+
+  /** Every instance that is not terminated, as the sweeper needs it. */
+  async live(): Promise<Pick<InstanceRow, 'id' | 'state' | 'desired_state' | 'oar_job_id'>[]> {
+    return this.db('instances').whereNot('state', 'terminated').select('id', 'state', 'desired_state', 'oar_job_id');
+  }
+
+  /** Who holds which address (instances not terminated), for the network rules. */
+  async addressHolders(): Promise<{ instanceId: string; accountId: string; ip: string }[]> {
+    return this.db('instances').whereNot('state', 'terminated').whereNotNull('private_ip')
+      .select('id as instanceId', 'account_id as accountId', this.db.raw('host(private_ip) as ip'));
+  }
+
+  /**
+   * Deletes the records of instances terminated longer ago than `olderThanSeconds`, with their tags and the
+   * reservations left empty, a batch at a time, so the tables do not grow for ever. Their events stay.
+   */
+  async purgeTerminated(olderThanSeconds: number): Promise<number> {
+    return this.db.transaction(async (trx) => {
+      const gone: { id: string; reservation_id: string }[] = await trx('instances')
+        .whereIn('id', trx('instances').select('id').where('state', 'terminated')
+          .where('terminated_at', '<', trx.raw('now() - make_interval(secs => ?)', [olderThanSeconds])).limit(PURGE_BATCH))
+        .delete()
+        .returning(['id', 'reservation_id']);
+      if (gone.length === 0) return 0;
+      await trx('tags').whereIn('resource_id', gone.map((g) => g.id)).delete();
+      await trx('reservations').whereIn('id', [...new Set(gone.map((g) => g.reservation_id))])
+        .whereNotExists(trx('instances').select(trx.raw('1')).whereRaw('instances.reservation_id = reservations.id')).delete();
+      return gone.length;
+    });
+  }
+
+  /** The caller's root volumes (one per instance not terminated), in id order, after a page token's id. */
+  async withRootVolumes(accountId: string, volumeIds: string[] | undefined, afterInstanceId?: string): Promise<InstanceRow[]> {
+    const q = this.db('instances').where('account_id', accountId).whereNot('state', 'terminated').orderBy('id');
+    if (volumeIds?.length) q.whereIn('id', volumeIds.map(derivedIds.instanceOfVolume));
+    if (afterInstanceId) q.where('id', '>', afterInstanceId);
+    return q;
+  }
 
   async get(id: string): Promise<InstanceRow | undefined> {
     return this.db('instances').where('id', id).first();
@@ -140,12 +388,8 @@ export class InstanceStore {
       const missing = ids.filter((id) => !found.has(id));
       await this.getOwned(query.accountId, missing);
     }
-    let nextToken: string | undefined;
-    if (query.maxResults && rows.length > query.maxResults) {
-      rows.length = query.maxResults;
-      nextToken = encodeToken(rows[rows.length - 1].id);
-    }
-    return { rows, nextToken };
+    const { page, nextToken } = takePage(rows, query.maxResults, (r) => r.id);
+    return { rows: page, nextToken };
   }
 
   /** A page of the caller's instances as the Describe* actions take it (InstanceIds, Filters, MaxResults 5-1000, NextToken). */
@@ -191,93 +435,12 @@ export class InstanceStore {
       q.whereRaw('?::text like any(?::text[])', [constant[name], likes]);
     }
   }
+}
 
-  /** EC2's Instance structure for rows of one account, tags included (one query for all of them). */
-  async views(rows: (InstanceRow & { tag_list?: { Key: string; Value: string }[] })[]): Promise<Record<string, unknown>[]> {
-    const needTags = rows.filter((r) => !r.tag_list).map((r) => r.id);
-    const tags = needTags.length ? await loadTags(this.db, needTags) : new Map();
-    return rows.map((r) => this.view(r, r.tag_list ?? tags.get(r.id) ?? []));
-  }
-
-  view(r: InstanceRow, tags: { Key: string; Value: string }[]): Record<string, unknown> {
-    const n = this.network;
-    const ip = r.private_ip;
-    const live = r.state !== 'terminated';
-    const sg = [{ GroupId: n.defaultSecurityGroupId(r.account_id), GroupName: 'default' }];
-    return {
-      InstanceId: r.id,
-      ImageId: r.image_id,
-      State: { Code: STATE_CODES[r.state], Name: r.state },
-      PrivateDnsName: n.privateDnsName(ip),
-      PublicDnsName: '',
-      StateTransitionReason: r.transition_reason,
-      KeyName: r.key_name ?? undefined,
-      AmiLaunchIndex: r.ami_launch_index,
-      ProductCodes: [],
-      InstanceType: r.instance_type,
-      LaunchTime: r.launch_time,
-      Placement: { AvailabilityZone: r.availability_zone, GroupName: '', Tenancy: 'default' },
-      Monitoring: { State: 'disabled' },
-      SubnetId: live ? n.defaultSubnetId(r.account_id) : undefined,
-      VpcId: live ? n.defaultVpcId(r.account_id) : undefined,
-      PrivateIpAddress: ip ?? undefined,
-      StateReason: r.state_reason_code ? { Code: r.state_reason_code, Message: r.state_reason_message ?? r.state_reason_code } : undefined,
-      Architecture: 'x86_64',
-      RootDeviceType: 'ebs',
-      RootDeviceName: '/dev/xvda',
-      BlockDeviceMappings: live
-        ? [{ DeviceName: '/dev/xvda', Ebs: { AttachTime: r.created_at, DeleteOnTermination: true, Status: 'attached', VolumeId: derivedIds.rootVolume(r.id) } }]
-        : [],
-      VirtualizationType: 'hvm',
-      ClientToken: r.client_token ?? '',
-      Tags: tags,
-      SecurityGroups: live ? sg : [],
-      SourceDestCheck: true,
-      Hypervisor: 'xen',
-      NetworkInterfaces: live && ip
-        ? [
-            {
-              Attachment: { AttachTime: r.created_at, AttachmentId: derivedIds.attachment(r.id), DeleteOnTermination: true, DeviceIndex: 0, Status: 'attached', NetworkCardIndex: 0 },
-              Description: 'Primary network interface',
-              Groups: sg,
-              Ipv6Addresses: [],
-              MacAddress: r.mac ?? undefined,
-              NetworkInterfaceId: derivedIds.networkInterface(r.id),
-              OwnerId: r.account_id,
-              PrivateDnsName: n.privateDnsName(ip),
-              PrivateIpAddress: ip,
-              PrivateIpAddresses: [{ Primary: true, PrivateDnsName: n.privateDnsName(ip), PrivateIpAddress: ip }],
-              SourceDestCheck: true,
-              Status: 'in-use',
-              SubnetId: n.defaultSubnetId(r.account_id),
-              VpcId: n.defaultVpcId(r.account_id),
-              InterfaceType: 'interface',
-            },
-          ]
-        : [],
-      EbsOptimized: false,
-      EnaSupport: false,
-      CpuOptions: { CoreCount: r.vcpus, ThreadsPerCore: 1 },
-      CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
-      HibernationOptions: { Configured: false },
-      MetadataOptions: { State: 'applied', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'disabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled' },
-      EnclaveOptions: { Enabled: false },
-      PlatformDetails: 'Linux/UNIX',
-      UsageOperation: 'RunInstances',
-      UsageOperationUpdateTime: r.created_at,
-      MaintenanceOptions: { AutoRecovery: 'default' },
-      CurrentInstanceBootMode: 'legacy-bios',
-    };
-  }
-
-  /** Groups instance views into EC2 reservations, keeping the order in which reservations first appear. */
-  async reservations(rows: InstanceRow[]): Promise<Record<string, unknown>[]> {
-    const views = await this.views(rows);
-    const byReservation = new Map<string, { ReservationId: string; OwnerId: string; Groups: []; Instances: Record<string, unknown>[] }>();
-    rows.forEach((r, i) => {
-      if (!byReservation.has(r.reservation_id)) byReservation.set(r.reservation_id, { ReservationId: r.reservation_id, OwnerId: r.account_id, Groups: [], Instances: [] });
-      byReservation.get(r.reservation_id)!.Instances.push(views[i]);
-    });
-    return [...byReservation.values()];
+/** Refuses the whole call when any instance is refused (EC2 changes none of them then). */
+export function refuseAny(rows: InstanceRow[], refusal: (r: InstanceRow) => DomainError | undefined): void {
+  for (const r of rows) {
+    const err = refusal(r);
+    if (err) throw err;
   }
 }

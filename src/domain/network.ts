@@ -20,6 +20,10 @@ export class NetworkView {
   defaultSecurityGroupId(accountId: string): string {
     return `sg-${hex17(`sg:${accountId}`)}`;
   }
+  /** The account's default VPC, subnet and security group ids. */
+  defaults(accountId: string): { vpc: string; subnet: string; group: string } {
+    return { vpc: this.defaultVpcId(accountId), subnet: this.defaultSubnetId(accountId), group: this.defaultSecurityGroupId(accountId) };
+  }
   get cidr(): string {
     return `${this.config.subnetPrefix}.0/24`;
   }

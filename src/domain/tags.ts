@@ -1,6 +1,7 @@
 /** Tags on resources: validation as EC2 does it, storage, and loading many resources' tags in one query. */
 import type { Knex } from 'knex';
-import { errors } from '../protocol/errors';
+import { errors } from './errors';
+import { wildcardToLike } from './filters';
 
 export interface Tag {
   Key?: string;
@@ -40,62 +41,126 @@ export function tagsFor(specs: TagSpecification[] | undefined, resourceType: str
   return validateTags(out.map((t) => ({ Key: t.key, Value: t.value })));
 }
 
-export async function insertTags(db: Knex, accountId: string, resourceType: string, resourceIds: string[], tags: { key: string; value: string }[]) {
-  if (!tags.length || !resourceIds.length) return;
-  const rows = resourceIds.flatMap((id) => tags.map((t) => ({ resource_id: id, account_id: accountId, resource_type: resourceType, key: t.key, value: t.value })));
-  await db('tags').insert(rows).onConflict(['resource_id', 'key']).merge(['value']);
+const RESOURCE_COLUMNS: Record<string, string> = { key: 'key', value: 'value', 'resource-id': 'resource_id', 'resource-type': 'resource_type' };
+export const TAG_FILTERS = Object.keys(RESOURCE_COLUMNS);
+
+export interface TagRow {
+  resource_id: string;
+  resource_type: string;
+  key: string;
+  value: string;
 }
 
-export async function loadTags(db: Knex, resourceIds: string[]): Promise<Map<string, { Key: string; Value: string }[]>> {
-  const out = new Map<string, { Key: string; Value: string }[]>();
-  if (!resourceIds.length) return out;
-  const rows = await db('tags').whereIn('resource_id', resourceIds).orderBy(['resource_id', 'key']);
-  for (const r of rows) {
-    if (!out.has(r.resource_id)) out.set(r.resource_id, []);
-    out.get(r.resource_id)!.push({ Key: r.key, Value: r.value });
+/** The default VPC, subnet and security group of an account: taggable without rows of their own. */
+export interface DefaultNetworkIds {
+  vpc: string;
+  subnet: string;
+  group: string;
+}
+
+export class Tags {
+  constructor(private readonly db: Knex) {}
+
+  /** Adds (or overwrites) tags on resources of one type; inside the caller's transaction when given one. */
+  async insert(accountId: string, resourceType: string, resourceIds: string[], tags: { key: string; value: string }[], trx: Knex = this.db): Promise<void> {
+    if (!tags.length || !resourceIds.length) return;
+    const rows = resourceIds.flatMap((id) => tags.map((t) => ({ resource_id: id, account_id: accountId, resource_type: resourceType, key: t.key, value: t.value })));
+    await trx('tags').insert(rows).onConflict(['resource_id', 'key']).merge(['value']);
   }
-  return out;
-}
 
-/**
- * The resource type of each id the caller may tag, checking that it owns the resource (instances, their root
- * volumes, images and their snapshots, key pairs, and its default VPC, subnet and security group).
- * Another account's or an unknown id is NotFound, as for any other action.
- */
-export async function resolveTaggable(
-  db: Knex,
-  accountId: string,
-  ids: string[],
-  defaults: { vpc: string; subnet: string; group: string },
-): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const hex = (id: string) => id.slice(id.indexOf('-') + 1);
-  const instanceIds = ids.filter((id) => /^(i|vol)-[0-9a-f]{8,17}$/.test(id)).map((id) => `i-${hex(id)}`);
-  const imageIds = ids.filter((id) => /^(ami|snap)-[0-9a-f]{8,17}$/.test(id)).map((id) => `ami-${hex(id)}`);
-  const instances = new Set(instanceIds.length ? await db('instances').where('account_id', accountId).whereIn('id', instanceIds).pluck('id') : []);
-  const images = new Set(imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : []);
-  const keys = new Set(await db('key_pairs').where('account_id', accountId).whereIn('id', ids).pluck('id'));
-  for (const id of ids) {
-    const prefix = id.slice(0, id.indexOf('-'));
-    let type: string | undefined;
-    if (prefix === 'i' && instances.has(id)) type = 'instance';
-    else if (prefix === 'vol' && instances.has(`i-${hex(id)}`)) type = 'volume';
-    else if (prefix === 'ami' && images.has(id)) type = 'image';
-    else if (prefix === 'snap' && images.has(`ami-${hex(id)}`)) type = 'snapshot';
-    else if (prefix === 'key' && keys.has(id)) type = 'key-pair';
-    else if (id === defaults.vpc) type = 'vpc';
-    else if (id === defaults.subnet) type = 'subnet';
-    else if (id === defaults.group) type = 'security-group';
-    if (!type) {
-      if (!/^[a-z]+-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidId(id);
-      if (prefix === 'i') throw errors.instanceNotFound([id]);
-      if (prefix === 'ami') throw errors.amiNotFound(id);
-      if (prefix === 'key') throw errors.keyPairNotFound(id);
-      if (prefix === 'vol') throw errors.volumeNotFound(id);
-      if (prefix === 'snap') throw errors.snapshotNotFound(id);
-      throw errors.invalidId(id);
+  /** CreateTags: on every resource named (all the caller's), at most MAX_TAGS_PER_RESOURCE each, all or nothing. */
+  async tag(accountId: string, types: Map<string, string>, tags: { key: string; value: string }[]): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      for (const [id, type] of types) {
+        await this.insert(accountId, type, [id], tags, trx);
+        const [{ n }] = await trx('tags').where('resource_id', id).count<{ n: string }[]>('* as n');
+        if (Number(n) > MAX_TAGS_PER_RESOURCE) throw errors.tagLimitExceeded(`The maximum number of tags per resource is ${MAX_TAGS_PER_RESOURCE}.`);
+      }
+    });
+  }
+
+  /** DeleteTags: a tag given with a value is removed only when the value matches; without one, whatever its value. */
+  async untag(accountId: string, resourceIds: string[], tags: Tag[] | undefined): Promise<void> {
+    const q = this.db('tags').where('account_id', accountId).whereIn('resource_id', resourceIds);
+    if (tags?.length) {
+      q.where((w) => {
+        for (const t of tags) {
+          if (t.Value === undefined) w.orWhere('key', t.Key ?? '');
+          else w.orWhere({ key: t.Key ?? '', value: t.Value });
+        }
+      });
     }
-    out.set(id, type);
+    await q.delete();
   }
-  return out;
+
+  /** DescribeTags: the caller's tags matching the filters, by resource and key, after `after`, at most max + 1. */
+  async describe(accountId: string, filters: { name: string; values: string[] }[], page: { after?: string; max?: number }): Promise<{ rows: TagRow[] }> {
+    const q = this.db('tags').where('account_id', accountId).orderBy(['resource_id', 'key']);
+    for (const { name, values } of filters) {
+      const likes = values.map(wildcardToLike);
+      if (name.startsWith('tag:')) q.where('key', name.slice(4)).whereRaw('value like any(?::text[])', [likes]);
+      else q.whereRaw(`${RESOURCE_COLUMNS[name]} like any(?::text[])`, [likes]);
+    }
+    if (page.after) {
+      const [rid, key] = page.after.split('\u0000');
+      q.whereRaw('(resource_id, key) > (?, ?)', [rid, key ?? '']);
+    }
+    if (page.max) q.limit(page.max + 1);
+    return { rows: await q };
+  }
+
+  /** The tags of many resources, in one query. */
+  async load(resourceIds: string[]): Promise<Map<string, { Key: string; Value: string }[]>> {
+    const out = new Map<string, { Key: string; Value: string }[]>();
+    if (!resourceIds.length) return out;
+    const rows = await this.db('tags').whereIn('resource_id', resourceIds).orderBy(['resource_id', 'key']);
+    for (const r of rows) {
+      if (!out.has(r.resource_id)) out.set(r.resource_id, []);
+      out.get(r.resource_id)!.push({ Key: r.key, Value: r.value });
+    }
+    return out;
+  }
+
+  async deleteAll(resourceIds: string[]): Promise<void> {
+    if (resourceIds.length) await this.db('tags').whereIn('resource_id', resourceIds).delete();
+  }
+
+  /**
+   * The resource type of each id the caller may tag, checking that it owns the resource (instances, their root
+   * volumes, images and their snapshots, key pairs, and its default VPC, subnet and security group).
+   * Another account's or an unknown id is NotFound, as for any other action.
+   */
+  async resolveTaggable(accountId: string, ids: string[], defaults: DefaultNetworkIds): Promise<Map<string, string>> {
+    const db = this.db;
+    const out = new Map<string, string>();
+    const hex = (id: string) => id.slice(id.indexOf('-') + 1);
+    const instanceIds = ids.filter((id) => /^(i|vol)-[0-9a-f]{8,17}$/.test(id)).map((id) => `i-${hex(id)}`);
+    const imageIds = ids.filter((id) => /^(ami|snap)-[0-9a-f]{8,17}$/.test(id)).map((id) => `ami-${hex(id)}`);
+    const instances = new Set(instanceIds.length ? await db('instances').where('account_id', accountId).whereIn('id', instanceIds).pluck('id') : []);
+    const images = new Set(imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : []);
+    const keys = new Set(await db('key_pairs').where('account_id', accountId).whereIn('id', ids).pluck('id'));
+    for (const id of ids) {
+      const prefix = id.slice(0, id.indexOf('-'));
+      let type: string | undefined;
+      if (prefix === 'i' && instances.has(id)) type = 'instance';
+      else if (prefix === 'vol' && instances.has(`i-${hex(id)}`)) type = 'volume';
+      else if (prefix === 'ami' && images.has(id)) type = 'image';
+      else if (prefix === 'snap' && images.has(`ami-${hex(id)}`)) type = 'snapshot';
+      else if (prefix === 'key' && keys.has(id)) type = 'key-pair';
+      else if (id === defaults.vpc) type = 'vpc';
+      else if (id === defaults.subnet) type = 'subnet';
+      else if (id === defaults.group) type = 'security-group';
+      if (!type) {
+        if (!/^[a-z]+-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidId(id);
+        if (prefix === 'i') throw errors.instanceNotFound([id]);
+        if (prefix === 'ami') throw errors.amiNotFound(id);
+        if (prefix === 'key') throw errors.keyPairNotFound(id);
+        if (prefix === 'vol') throw errors.volumeNotFound(id);
+        if (prefix === 'snap') throw errors.snapshotNotFound(id);
+        throw errors.invalidId(id);
+      }
+      out.set(id, type);
+    }
+    return out;
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * The HTTP surface: one Koa chain for the EC2 Query protocol (GET and POST on /), each step its own middleware:
- * request id → errors → access log → body → SigV4 → decode → dispatch → encode. Beside it, under /_oarcloud:
- * the health check, the admin JSON API and the admin dashboard.
+ * request id → access log → errors → body → SigV4 → decode → dispatch → encode (the access log sits outside the
+ * error handler so that it logs the status the handler chose). Beside it, under /_oarcloud: the health check, the
+ * admin JSON API and the admin dashboard.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
