@@ -6,9 +6,7 @@ import { withDatabase } from '../adapters/db';
 import { Images } from '../domain/images';
 import { Accounts, type Role } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
-import {
-  credentialsFile, envExports, prepareDatabase, provisionHost, startServerInBackground, stopServer,
-} from './bootstrap';
+import { credentialsFile, envExports, prepareDatabase, provisionHost, startServerInBackground, stopServer } from './bootstrap';
 import { doctor } from './doctor';
 import { serveForever } from '../server';
 import { buildImage, deleteImage, importImage, listImages } from './images';
@@ -32,7 +30,9 @@ function withAccounts<T>(fn: (accounts: Accounts) => Promise<T>): Promise<T> {
   return withDatabase(config.databaseUrl, (db) => fn(new Accounts(db, SecretBox.fromFile(config.masterKeyFile))));
 }
 
-program.command('up').description('provision what is missing, start the API server in the background, print how to use it')
+program
+  .command('up')
+  .description('provision what is missing, start the API server in the background, print how to use it')
   .option('--skip-provision', 'do not run docker/provision.sh (services already set up)')
   .action(async (opts) => {
     if (!opts.skipProvision) provision();
@@ -48,7 +48,9 @@ program.command('up').description('provision what is missing, start the API serv
     console.log(`\nAdmin dashboard: ${endpointUrl(config)}/_oarcloud/admin/ (sign in with the key above; it is an admin key)`);
   });
 
-program.command('serve').description('run the API server in the foreground (what the Dockerfile and a service manager run)')
+program
+  .command('serve')
+  .description('run the API server in the foreground (what the Dockerfile and a service manager run)')
   .option('--provision', 'first provision the host and prepare the database, as `up` does')
   .action(async (opts) => {
     if (opts.provision) {
@@ -58,26 +60,51 @@ program.command('serve').description('run the API server in the foreground (what
     await serveForever();
   });
 
-program.command('down').description('stop the API server').option('--all', 'also stop Almighty, the OAR sshd, libvirtd and PostgreSQL')
+program
+  .command('down')
+  .description('stop the API server')
+  .option('--all', 'also stop Almighty, the OAR sshd, libvirtd and PostgreSQL')
   .action(async (opts) => {
     console.log((await stopServer(config)) ? 'API server stopped' : 'API server was not running');
     if (opts.all) spawnSync('bash', [path.join(ROOT, 'docker', 'provision.sh'), '--stop'], { stdio: 'inherit' });
   });
 
-program.command('env').description('print exports that point the aws CLI and boto3 at this server').action(async () => {
-  const file = credentialsFile(config);
-  const creds = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await prepareDatabase(config, true);
-  console.log(envExports(config, creds));
-});
+program
+  .command('env')
+  .description('print exports that point the aws CLI and boto3 at this server')
+  .action(async () => {
+    const file = credentialsFile(config);
+    const creds = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await prepareDatabase(config, true);
+    console.log(envExports(config, creds));
+  });
 
-program.command('doctor').description('check every component; exit 0 only when all are well').action(async () => {
-  process.exitCode = (await doctor(config)) ? 0 : 1;
-});
+program
+  .command('doctor')
+  .description('check every component; exit 0 only when all are well')
+  .action(async () => {
+    process.exitCode = (await doctor(config)) ? 0 : 1;
+  });
 
-program.command('test').description('run the whole test suite against real services (starting what it needs)')
+program
+  .command('test')
+  .description('lint, then run the whole test suite against real services (starting what it needs)')
   .option('-g, --grep <pattern>', 'only tests whose title matches')
-  .option('--suite <names...>', 'suites to run: test/unit test/integration test/browser compat-tests', ['test/unit', 'test/integration', 'test/browser', 'compat-tests'])
+  .option('--suite <names...>', 'suites to run: test/unit test/integration test/browser compat-tests', [
+    'test/unit',
+    'test/integration',
+    'test/browser',
+    'compat-tests',
+  ])
+  .option('--skip-lint', 'do not run npm run lint first')
   .action(async (opts) => {
+    if (!opts.skipLint) {
+      console.log('== npm run lint (ESLint, Prettier, knip)');
+      if (spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit', cwd: ROOT }).status !== 0) {
+        console.log('lint failed: fix it (npm run format fixes the formatting), or run with --skip-lint\n0 passed, 1 failed');
+        process.exitCode = 1;
+        return;
+      }
+    }
     provision(true);
     const creds = await prepareDatabase(config, true);
     await startServerInBackground(config, true);
@@ -86,7 +113,9 @@ program.command('test').description('run the whole test suite against real servi
     process.exitCode = (await runTests(config, creds, { grep: opts.grep, suites: opts.suite })) ? 0 : 1;
   });
 
-program.command('bench').description('run the benchmarks against real services and rewrite BENCHMARKS.md')
+program
+  .command('bench')
+  .description('run the benchmarks against real services and rewrite BENCHMARKS.md')
   .option('--quick', 'a short run of every part (what the test suite runs)')
   .option('--no-write', 'print the report instead of rewriting BENCHMARKS.md')
   .action(async (opts) => {
@@ -100,39 +129,63 @@ program.command('bench').description('run the benchmarks against real services a
   });
 
 const account = program.command('account').description('manage accounts (admin)');
-account.command('create <name>').action((name) => withAccounts(async (a) => {
-  const acc = await a.create(name);
-  console.log(`${acc.id}\t${acc.name}`);
-}));
-account.command('delete <nameOrId>').action((id) => withAccounts(async (a) => {
-  await a.delete(id);
-  console.log(`deleted ${id}`);
-}));
-account.command('list').action(() => withAccounts(async (a) => {
-  console.log('ID\tNAME\tSYSTEM\tUSERS\tACTIVE_KEYS\tCREATED');
-  for (const r of await a.list()) console.log(`${r.id}\t${r.name}\t${r.is_system}\t${r.users}\t${r.keys}\t${r.created_at.toISOString()}`);
-}));
+account.command('create <name>').action((name) =>
+  withAccounts(async (a) => {
+    const acc = await a.create(name);
+    console.log(`${acc.id}\t${acc.name}`);
+  }),
+);
+account.command('delete <nameOrId>').action((id) =>
+  withAccounts(async (a) => {
+    await a.delete(id);
+    console.log(`deleted ${id}`);
+  }),
+);
+account.command('list').action(() =>
+  withAccounts(async (a) => {
+    console.log('ID\tNAME\tSYSTEM\tUSERS\tACTIVE_KEYS\tCREATED');
+    for (const r of await a.list()) console.log(`${r.id}\t${r.name}\t${r.is_system}\t${r.users}\t${r.keys}\t${r.created_at.toISOString()}`);
+  }),
+);
 
 const key = program.command('key').description('manage access keys (admin)');
-key.command('create <account>').option('--user <name>', 'user the key belongs to', 'default').option('--role <role>', 'admin or user', 'user')
-  .action((acc, opts) => withAccounts(async (a) => {
-    if (!['admin', 'user'].includes(opts.role)) throw new Error('--role must be admin or user');
-    const k = await a.createKey(acc, opts.user, opts.role as Role);
-    console.log(`AccessKeyId: ${k.accessKeyId}\nSecretAccessKey: ${k.secretAccessKey}\nAccount: ${k.accountId}\nUser: ${k.userName}\n(the secret is shown only once)`);
-  }));
-key.command('list [account]').action((acc) => withAccounts(async (a) => {
-  console.log('ACCESS_KEY_ID\tSTATUS\tACCOUNT\tUSER\tROLE\tCREATED');
-  for (const k of await a.listKeys(acc)) console.log(`${k.access_key_id}\t${k.status}\t${k.account_id}(${k.account})\t${k.user}\t${k.role}\t${k.created_at.toISOString()}`);
-}));
-key.command('revoke <accessKeyId>').action((id) => withAccounts(async (a) => {
-  await a.revokeKey(id);
-  console.log(`revoked ${id}`);
-}));
+key
+  .command('create <account>')
+  .option('--user <name>', 'user the key belongs to', 'default')
+  .option('--role <role>', 'admin or user', 'user')
+  .action((acc, opts) =>
+    withAccounts(async (a) => {
+      if (!['admin', 'user'].includes(opts.role)) throw new Error('--role must be admin or user');
+      const k = await a.createKey(acc, opts.user, opts.role as Role);
+      console.log(
+        `AccessKeyId: ${k.accessKeyId}\nSecretAccessKey: ${k.secretAccessKey}\nAccount: ${k.accountId}\nUser: ${k.userName}\n(the secret is shown only once)`,
+      );
+    }),
+  );
+key.command('list [account]').action((acc) =>
+  withAccounts(async (a) => {
+    console.log('ACCESS_KEY_ID\tSTATUS\tACCOUNT\tUSER\tROLE\tCREATED');
+    for (const k of await a.listKeys(acc))
+      console.log(`${k.access_key_id}\t${k.status}\t${k.account_id}(${k.account})\t${k.user}\t${k.role}\t${k.created_at.toISOString()}`);
+  }),
+);
+key.command('revoke <accessKeyId>').action((id) =>
+  withAccounts(async (a) => {
+    await a.revokeKey(id);
+    console.log(`revoked ${id}`);
+  }),
+);
 
 const image = program.command('image').description('manage system images (admin)');
-image.command('build <kind>').description('build a base image: busybox or debian').action((kind) => buildImage(config, kind));
-image.command('import <source>').description('import a root filesystem (directory, .tar or .tar.zst) as a public image')
-  .requiredOption('--name <name>', 'image name').option('--description <text>', 'image description')
+image
+  .command('build <kind>')
+  .description('build a base image: busybox or debian')
+  .action((kind) => buildImage(config, kind));
+image
+  .command('import <source>')
+  .description('import a root filesystem (directory, .tar or .tar.zst) as a public image')
+  .requiredOption('--name <name>', 'image name')
+  .option('--description <text>', 'image description')
   .action((source, opts) => importImage(config, source, opts.name, opts.description));
 image.command('list').action(() => listImages(config));
 image.command('delete <imageId>').action((id) => deleteImage(config, id));
