@@ -2,9 +2,7 @@
  * Mixed load: N concurrent SDK clients for S seconds, each mostly describing, sometimes launching one instance
  * and terminating it again. Records every instance it was given, so a run can prove none was lost or leaked.
  */
-import {
-  DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { systemImageId } from '../src/domain/images';
 
 export interface LoadResult {
@@ -49,7 +47,9 @@ export async function mixedLoad(ec2: EC2Client, clients: number, seconds: number
     while (Date.now() < deadline) {
       const dice = (n * 7 + i++ * 13) % 20;
       if (dice === 0 && !mine) {
-        const run = await call('RunInstances', () => ec2.send(new RunInstancesCommand({ ImageId: systemImageId('busybox'), InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 })));
+        const run = await call('RunInstances', () =>
+          ec2.send(new RunInstancesCommand({ ImageId: systemImageId('busybox'), InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 })),
+        );
         mine = run?.Instances?.[0]?.InstanceId;
         if (mine) launched.push(mine);
       } else if (dice === 1 && mine) {

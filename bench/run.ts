@@ -17,7 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import aws4 from 'aws4';
 import {
-  CreateImageCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand,
+  CreateImageCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { loadConfig, endpointUrl } from '../src/config';
@@ -91,10 +96,14 @@ async function instanceState(ec2: EC2Client, id: string): Promise<string> {
 async function terminate(ec2: EC2Client, ids: string[]): Promise<void> {
   if (!ids.length) return;
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
-  await waitFor(async () => {
-    const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
-    return d.Reservations!.flatMap((r) => r.Instances!).every((i) => i.State!.Name === 'terminated') ? true : undefined;
-  }, 120_000, 100);
+  await waitFor(
+    async () => {
+      const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+      return d.Reservations!.flatMap((r) => r.Instances!).every((i) => i.State!.Name === 'terminated') ? true : undefined;
+    },
+    120_000,
+    100,
+  );
 }
 
 /** Reads the reconciler's events for an instance: OAR submission, and the pending → running transition. */
@@ -110,7 +119,9 @@ async function oarRunningAt(instanceId: string): Promise<number | undefined> {
   const db = connect(config.oarDatabaseUrl, { min: 0, max: 1 });
   try {
     const { rows } = await db.raw(
-      `select min(l.date_start) as t from job_state_logs l join jobs j on j.job_id = l.job_id where j.job_name = ? and l.job_state = 'Running'`, [instanceId]);
+      `select min(l.date_start) as t from job_state_logs l join jobs j on j.job_id = l.job_id where j.job_name = ? and l.job_state = 'Running'`,
+      [instanceId],
+    );
     return rows[0]?.t ? Number(rows[0].t) * 1000 : undefined;
   } finally {
     await db.destroy();
@@ -151,8 +162,27 @@ async function benchLaunch(quick: boolean) {
   const floorOar: number[] = [];
   for (let i = 0; i < (quick ? 1 : 10); i++) {
     const t0 = now();
-    const out = execFileSync('runuser', ['-u', config.jobUser, '--', 'oarsub', '-n', 'bench-floor', '-d', `/home/${config.jobUser}`, '-O', '/dev/null', '-E', '/dev/null',
-      '-l', '/core=1,walltime=0:05:00', config.jobCommand], { encoding: 'utf8' });
+    const out = execFileSync(
+      'runuser',
+      [
+        '-u',
+        config.jobUser,
+        '--',
+        'oarsub',
+        '-n',
+        'bench-floor',
+        '-d',
+        `/home/${config.jobUser}`,
+        '-O',
+        '/dev/null',
+        '-E',
+        '/dev/null',
+        '-l',
+        '/core=1,walltime=0:05:00',
+        config.jobCommand,
+      ],
+      { encoding: 'utf8' },
+    );
     const job = /OAR_JOB_ID=(\d+)/.exec(out)![1];
     await waitFor(async () => (/Running/.test((await exec('oarstat', ['-s', '-j', job])).stdout) ? true : undefined), 60_000, 20);
     floorOar.push(now() - t0);
@@ -190,15 +220,21 @@ async function benchLaunch(quick: boolean) {
     }
   });
   const t0 = now();
-  const burst = await acct.ec2.send(new RunInstancesCommand({ ImageId: systemImageId('busybox'), InstanceType: 't2.nano', MinCount: burstN, MaxCount: burstN }));
+  const burst = await acct.ec2.send(
+    new RunInstancesCommand({ ImageId: systemImageId('busybox'), InstanceType: 't2.nano', MinCount: burstN, MaxCount: burstN }),
+  );
   const burstApi = now() - t0;
   const ids = burst.Instances!.map((i) => i.InstanceId!);
   const firstWave = Math.min(cores, burstN);
-  const firstWaveAt = await waitFor(async () => {
-    const d = await acct.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
-    const running = d.Reservations!.flatMap((r) => r.Instances!).filter((i) => i.State!.Name === 'running').length;
-    return running >= firstWave ? now() - t0 : undefined;
-  }, 120_000, 50);
+  const firstWaveAt = await waitFor(
+    async () => {
+      const d = await acct.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+      const running = d.Reservations!.flatMap((r) => r.Instances!).filter((i) => i.State!.Name === 'running').length;
+      return running >= firstWave ? now() - t0 : undefined;
+    },
+    120_000,
+    50,
+  );
   // then keep the queue moving: terminate each running wave until every instance has run
   let ranAll = NaN;
   const started = new Set<string>();
@@ -234,7 +270,18 @@ async function load(url: string, creds: Creds, body: string, concurrency: number
   const deadline = now() + seconds * 1000;
   const worker = async () => {
     while (now() < deadline) {
-      const signed = aws4.sign({ host: u.host, method: 'POST', path: '/', body, service: 'ec2', region, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } }, creds);
+      const signed = aws4.sign(
+        {
+          host: u.host,
+          method: 'POST',
+          path: '/',
+          body,
+          service: 'ec2',
+          region,
+          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        },
+        creds,
+      );
       const t0 = now();
       try {
         const res = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body });
@@ -262,9 +309,20 @@ async function seedInstances(accountId: string, total: number): Promise<string[]
     for (let i = have.length; i < total; i++) {
       const id = newId('i');
       rows.push({
-        id, account_id: accountId, reservation_id: reservation, ami_launch_index: i, image_id: systemImageId('busybox'), layers: ['base-busybox'],
-        instance_type: 't2.micro', vcpus: 1, memory_mib: 1024, oar_cores: 1, state: 'stopped', desired_state: 'stopped',
-        availability_zone: `${region}a`, transition_reason: 'seeded by bench',
+        id,
+        account_id: accountId,
+        reservation_id: reservation,
+        ami_launch_index: i,
+        image_id: systemImageId('busybox'),
+        layers: ['base-busybox'],
+        instance_type: 't2.micro',
+        vcpus: 1,
+        memory_mib: 1024,
+        oar_cores: 1,
+        state: 'stopped',
+        desired_state: 'stopped',
+        availability_zone: `${region}a`,
+        transition_reason: 'seeded by bench',
       });
     }
     for (let i = 0; i < rows.length; i += 1000) await db('instances').insert(rows.slice(i, i + 1000));
@@ -275,7 +333,17 @@ async function seedInstances(accountId: string, total: number): Promise<string[]
 
 async function startMoto(port: number): Promise<ChildProcess> {
   const moto = spawn('python3', ['-m', 'moto.server', '-p', String(port)], { stdio: 'ignore' });
-  await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/moto-api/`).then((r) => r.ok, () => false)) ? true : undefined), 30_000, 200);
+  await waitFor(
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/moto-api/`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+        ? true
+        : undefined,
+    30_000,
+    200,
+  );
   return moto;
 }
 
@@ -312,7 +380,8 @@ async function benchApi(quick: boolean) {
       const ids = await seedInstances(acct.accountId, size);
       snapshots.push({ records: size, ...(await adminSnapshots(admin, quick ? 10 : 30)) });
       for (const [name, body] of Object.entries(workloads(ids))) {
-        for (const c of concurrencies) results.push({ server: 'oarcloud', records: size, workload: name, concurrency: c, ...(await load(endpoint, acct, body, c, seconds)) });
+        for (const c of concurrencies)
+          results.push({ server: 'oarcloud', records: size, workload: name, concurrency: c, ...(await load(endpoint, acct, body, c, seconds)) });
       }
       if (size === 10000) rssAt10k = serverRss();
     }
@@ -327,7 +396,14 @@ async function benchApi(quick: boolean) {
     moto = await startMoto(port);
     const ids = await seedMoto(port, 1000);
     for (const [name, body] of Object.entries(workloads(ids))) {
-      for (const c of concurrencies) results.push({ server: 'moto', records: 1000, workload: name, concurrency: c, ...(await load(`http://127.0.0.1:${port}`, { accessKeyId: 'AKIAMOTO', secretAccessKey: 'x' }, body, c, seconds)) });
+      for (const c of concurrencies)
+        results.push({
+          server: 'moto',
+          records: 1000,
+          workload: name,
+          concurrency: c,
+          ...(await load(`http://127.0.0.1:${port}`, { accessKeyId: 'AKIAMOTO', secretAccessKey: 'x' }, body, c, seconds)),
+        });
     }
   } catch (err) {
     results.push({ server: 'moto', error: String(err) });
@@ -365,7 +441,9 @@ async function benchImages(quick: boolean) {
   const acct = await benchAccount('bench-images');
   const sizes = quick ? [1] : [1, 100];
   const out: { mib: number; runs: number[] }[] = [];
-  const run = await acct.ec2.send(new RunInstancesCommand({ ImageId: systemImageId(quick ? 'busybox' : 'debian'), InstanceType: 't2.micro', MinCount: 1, MaxCount: 1 }));
+  const run = await acct.ec2.send(
+    new RunInstancesCommand({ ImageId: systemImageId(quick ? 'busybox' : 'debian'), InstanceType: 't2.micro', MinCount: 1, MaxCount: 1 }),
+  );
   const id = run.Instances![0].InstanceId!;
   await waitFor(async () => ((await instanceState(acct.ec2, id)) === 'running' ? true : undefined), 60_000);
   for (const mib of sizes) {
@@ -374,11 +452,15 @@ async function benchImages(quick: boolean) {
       await libvirt.exec(id, `dd if=/dev/urandom of=/root/blob-${mib}-${i} bs=1M count=${mib} 2>/dev/null`);
       const t0 = now();
       const { ImageId } = await acct.ec2.send(new CreateImageCommand({ InstanceId: id, Name: `bench-${mib}-${i}-${Date.now()}` }));
-      await waitFor(async () => {
-        const img = (await acct.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }))).Images![0];
-        if (img.State === 'failed') throw new Error(img.StateReason?.Message);
-        return img.State === 'available' ? true : undefined;
-      }, 120_000, 10);
+      await waitFor(
+        async () => {
+          const img = (await acct.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }))).Images![0];
+          if (img.State === 'failed') throw new Error(img.StateReason?.Message);
+          return img.State === 'available' ? true : undefined;
+        },
+        120_000,
+        10,
+      );
       runs.push(now() - t0);
       await acct.ec2.send(new DeregisterImageCommand({ ImageId }));
       await libvirt.exec(id, `rm -f /root/blob-${mib}-${i}`);
@@ -412,7 +494,12 @@ function machine() {
   };
 }
 
-function report(m: ReturnType<typeof machine>, launch: Awaited<ReturnType<typeof benchLaunch>>, api: Awaited<ReturnType<typeof benchApi>>, images: Awaited<ReturnType<typeof benchImages>>): string {
+function report(
+  m: ReturnType<typeof machine>,
+  launch: Awaited<ReturnType<typeof benchLaunch>>,
+  api: Awaited<ReturnType<typeof benchApi>>,
+  images: Awaited<ReturnType<typeof benchImages>>,
+): string {
   const col = (k: keyof (typeof launch.samples)[number]) => launch.samples.map((s) => s[k]).filter(Number.isFinite);
   const total = col('total');
   const ok = (cond: boolean) => (cond ? 'met' : '**missed**');
@@ -473,11 +560,14 @@ function report(m: ReturnType<typeof machine>, launch: Awaited<ReturnType<typeof
     '',
     '| server | records | workload | concurrency | requests/s | p50 | p99 | errors |',
     '|---|---|---|---|---|---|---|---|',
-    ...(api.results as any[]).filter((r) => !r.error).map((r) => `| ${r.server} | ${r.records} | ${r.workload} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`),
+    ...(api.results as any[])
+      .filter((r) => !r.error)
+      .map((r) => `| ${r.server} | ${r.records} | ${r.workload} | ${r.concurrency} | ${r.rps.toFixed(0)} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${r.errors} |`),
     ...(api.results as any[]).filter((r) => r.error).map((r) => `| ${r.server} | | failed to run: ${r.error} | | | | | |`),
     '',
     'Ratios OAR Cloud / moto at 1,000 records: ' +
-      motoRows.map((r) => `${r.workload} c=${r.concurrency}: ${ratio(r.workload, r.concurrency).toFixed(1)}×`).join('; ') + '.',
+      motoRows.map((r) => `${r.workload} c=${r.concurrency}: ${ratio(r.workload, r.concurrency).toFixed(1)}×`).join('; ') +
+      '.',
     '',
     '## Admin dashboard: one snapshot (nodes from OAR, instances, accounts, images, keys, events, alarms)',
     '',
@@ -495,7 +585,9 @@ function report(m: ReturnType<typeof machine>, launch: Awaited<ReturnType<typeof
     '|---|---|---|---|',
     ...images.map((i) => `| ${i.mib} MB | ${i.runs.length} | ${fmt(median(i.runs))} | ${fmt(Math.max(...i.runs))} |`),
     '',
-    img1 && img100 ? `Capture time grows with the changed bytes (100 MB / 1 MB = ${(median(img100.runs) / median(img1.runs)).toFixed(1)}×), not with the image size: only the instance's own layer is copied.` : '',
+    img1 && img100
+      ? `Capture time grows with the changed bytes (100 MB / 1 MB = ${(median(img100.runs) / median(img1.runs)).toFixed(1)}×), not with the image size: only the instance's own layer is copied.`
+      : '',
     '',
     '## Memory',
     '',
@@ -511,24 +603,31 @@ function report(m: ReturnType<typeof machine>, launch: Awaited<ReturnType<typeof
 function missedNotes(m: { launchP50: number; launchP95: number; minRatio: number; img1: number; rss: number }): string[] {
   const notes: string[] = [];
   if (!(m.launchP50 <= 3000) || !(m.launchP95 <= 5000)) {
-    notes.push('- **Launch**: compare the OAR part with the `oarsub` floor above. When the floor itself is over 3 s, OAR\'s scheduler is the cause',
+    notes.push(
+      "- **Launch**: compare the OAR part with the `oarsub` floor above. When the floor itself is over 3 s, OAR's scheduler is the cause",
       '  (a submission arriving while Almighty handles another event waits for its next pass); the reconciler already wakes Almighty',
       '  (`Qsub` on its port) right after each submission. What would fix the rest: keeping one pre-submitted job per instance type',
-      '  ready to take the next instance.');
+      '  ready to take the next instance.',
+    );
   }
   if (!(m.minRatio >= 10)) {
-    notes.push("- **DescribeInstances vs moto**: the ratio is lowest for the by-id poll at concurrency 1. moto answers it with a Python dict",
+    notes.push(
+      '- **DescribeInstances vs moto**: the ratio is lowest for the by-id poll at concurrency 1. moto answers it with a Python dict',
       '  lookup; we verify the SigV4 signature, run one SQL query (rows and tags together) and encode XML, on the same two cores that',
       '  run PostgreSQL and the load generator, whose own signing and HTTP work are part of every measured latency. On pages of 100',
       '  we are two orders of magnitude faster, because moto filters and serialises in Python. What would raise the by-id ratio:',
       '  a load generator on another machine (half the CPU here is the client), prepared statements, and an XML encoder compiled',
-      '  per output shape instead of walking the model for every response.');
+      '  per output shape instead of walking the model for every response.',
+    );
   }
-  if (!(m.img1 <= 1000)) notes.push('- **CreateImage**: the capture copies the instance layer with tar; a reflink-capable filesystem (XFS, btrfs) would make it a metadata copy.');
+  if (!(m.img1 <= 1000))
+    notes.push('- **CreateImage**: the capture copies the instance layer with tar; a reflink-capable filesystem (XFS, btrfs) would make it a metadata copy.');
   if (!(m.rss <= 150)) {
-    notes.push('- **Memory**: the RSS is taken right after 64 concurrent clients fetched pages of 100 instances from 10,000 records: V8 keeps',
+    notes.push(
+      '- **Memory**: the RSS is taken right after 64 concurrent clients fetched pages of 100 instances from 10,000 records: V8 keeps',
       '  the heap it grew for those responses. What would fix it: streaming the XML of large pages instead of building each response',
-      '  in memory, and a lower `--max-old-space-size`.');
+      '  in memory, and a lower `--max-old-space-size`.',
+    );
   }
   return notes.length ? ['## Missed targets', '', ...notes, ''] : [];
 }
@@ -537,7 +636,10 @@ async function benchLoad(quick: boolean): Promise<LoadResult> {
   const acct = await benchAccount('bench-load');
   const result = await mixedLoad(acct.ec2, 50, quick ? 5 : 60);
   const all = await acct.ec2.send(new DescribeInstancesCommand({}));
-  const live = all.Reservations!.flatMap((r) => r.Instances!).filter((i) => i.State!.Name !== 'terminated').map((i) => i.InstanceId!);
+  const live = all
+    .Reservations!.flatMap((r) => r.Instances!)
+    .filter((i) => i.State!.Name !== 'terminated')
+    .map((i) => i.InstanceId!);
   await terminate(acct.ec2, live);
   return result;
 }
@@ -547,7 +649,9 @@ function loadReport(l: LoadResult): string[] {
     `## Load: ${l.clients} concurrent SDK clients for ${l.seconds} s (mixed Describe/Run/Terminate)`,
     '',
     `${l.requests} requests (${(l.requests / l.seconds).toFixed(0)}/s), ${l.serverErrors} server errors, ${l.launched.length} instances launched and all terminated afterwards.`,
-    `Answers: ${Object.entries(l.status).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+    `Answers: ${Object.entries(l.status)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}.`,
     '',
     '| action | requests | p50 | p99 |',
     '|---|---|---|---|',

@@ -32,7 +32,9 @@ describe('compat: aws CLI (real instances)', function () {
     const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-cli-'));
     const pub = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@example';
     writeFileSync(path.join(dir, 'key.pub'), pub);
-    expect(aws('import-key-pair', '--key-name', 'cli-imported', '--public-key-material', `fileb://${path.join(dir, 'key.pub')}`).KeyName).to.equal('cli-imported');
+    expect(aws('import-key-pair', '--key-name', 'cli-imported', '--public-key-material', `fileb://${path.join(dir, 'key.pub')}`).KeyName).to.equal(
+      'cli-imported',
+    );
     const keys = aws('describe-key-pairs', '--key-names', 'cli-made', 'cli-imported');
     expect(keys.KeyPairs.map((k: { KeyName: string }) => k.KeyName)).to.deep.equal(['cli-imported', 'cli-made']);
     const dup = runClient('aws', ['ec2', 'create-key-pair', '--key-name', 'cli-made'], account);
@@ -43,17 +45,37 @@ describe('compat: aws CLI (real instances)', function () {
   it('run --count 2 with key, user data, tags and a client token; wait; filters, --query, pagination; image; terminate; wait', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-cli-'));
     writeFileSync(path.join(dir, 'user-data.sh'), '#!/bin/sh\necho from-cli > /root/cli\n');
-    const runArgs = ['run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--count', '2', '--key-name', 'cli-imported',
-      '--user-data', `file://${path.join(dir, 'user-data.sh')}`, '--client-token', `cli-${Date.now()}`,
-      '--tag-specifications', 'ResourceType=instance,Tags=[{Key=Name,Value=cli-web},{Key=Env,Value=compat}]'];
+    const runArgs = [
+      'run-instances',
+      '--image-id',
+      IMAGES.busybox,
+      '--instance-type',
+      't2.nano',
+      '--count',
+      '2',
+      '--key-name',
+      'cli-imported',
+      '--user-data',
+      `file://${path.join(dir, 'user-data.sh')}`,
+      '--client-token',
+      `cli-${Date.now()}`,
+      '--tag-specifications',
+      'ResourceType=instance,Tags=[{Key=Name,Value=cli-web},{Key=Env,Value=compat}]',
+    ];
     const run = aws(...runArgs);
     const ids: string[] = run.Instances.map((i: { InstanceId: string }) => i.InstanceId);
     expect(ids).to.have.length(2);
     expect(aws(...runArgs).ReservationId, 'same client token, same reservation').to.equal(run.ReservationId);
 
     aws('wait', 'instance-running', '--instance-ids', ...ids);
-    const names = aws('describe-instances', '--filters', 'Name=instance-state-name,Values=running', 'Name=tag:Name,Values=cli-web',
-      '--query', 'Reservations[].Instances[].InstanceId');
+    const names = aws(
+      'describe-instances',
+      '--filters',
+      'Name=instance-state-name,Values=running',
+      'Name=tag:Name,Values=cli-web',
+      '--query',
+      'Reservations[].Instances[].InstanceId',
+    );
     expect([...names].sort()).to.deep.equal([...ids].sort());
     const paged = aws('describe-instances', '--page-size', '5', '--query', 'Reservations[].Instances[].InstanceId');
     expect([...paged].sort()).to.deep.equal([...ids].sort());
@@ -62,8 +84,17 @@ describe('compat: aws CLI (real instances)', function () {
     const ud = aws('describe-instance-attribute', '--instance-id', ids[0], '--attribute', 'userData');
     expect(Buffer.from(ud.UserData.Value, 'base64').toString()).to.contain('from-cli');
 
-    const image = aws('create-image', '--instance-id', ids[0], '--name', `cli-image-${Date.now()}`, '--description', 'from the CLI',
-      '--tag-specifications', 'ResourceType=image,Tags=[{Key=made-by,Value=cli}]');
+    const image = aws(
+      'create-image',
+      '--instance-id',
+      ids[0],
+      '--name',
+      `cli-image-${Date.now()}`,
+      '--description',
+      'from the CLI',
+      '--tag-specifications',
+      'ResourceType=image,Tags=[{Key=made-by,Value=cli}]',
+    );
     aws('wait', 'image-available', '--image-ids', image.ImageId);
     const mine = aws('describe-images', '--owners', 'self');
     expect(mine.Images.map((i: { ImageId: string }) => i.ImageId)).to.deep.equal([image.ImageId]);

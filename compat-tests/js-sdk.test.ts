@@ -1,7 +1,11 @@
 /** @aws-sdk/client-ec2 v3 with its waiters, against real instances. */
 import { expect } from 'chai';
 import {
-  DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, waitUntilInstanceRunning, waitUntilInstanceTerminated,
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  waitUntilInstanceRunning,
+  waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
 import { dropAccount, terminateAll, IMAGES, newAccount, type TestAccount } from '../test/support/live';
 

@@ -42,16 +42,25 @@ describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
     account = await newAccount('tf');
     dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-tf-'));
     copyFileSync(path.join(__dirname, '..', '..', 'compat-tests', 'terraform', 'main.tf'), path.join(dir, 'main.tf'));
-    writeFileSync(path.join(dir, 'terraformrc'), `provider_installation {
+    writeFileSync(
+      path.join(dir, 'terraformrc'),
+      `provider_installation {
   filesystem_mirror {
     path    = "${MIRROR}"
     include = ["registry.terraform.io/hashicorp/aws"]
   }
   direct { exclude = ["registry.terraform.io/hashicorp/aws"] }
 }
-`);
+`,
+    );
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
-    vars = { endpoint, region, access_key: account.accessKeyId, secret_key: account.secretAccessKey, public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim() };
+    vars = {
+      endpoint,
+      region,
+      access_key: account.accessKeyId,
+      secret_key: account.secretAccessKey,
+      public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim(),
+    };
   });
   after(async () => {
     if (dir && account) terraform(dir, ['destroy', '-auto-approve', '-no-color'], vars);

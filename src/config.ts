@@ -46,7 +46,12 @@ export const DATABASE_SECRETS_FILE = '/etc/oarcloud/database.env';
 function databaseSecrets(file = env.OARCLOUD_SECRETS_FILE ?? DATABASE_SECRETS_FILE): Record<string, string> {
   try {
     const lines = readFileSync(file, 'utf8').split('\n');
-    return Object.fromEntries(lines.map((l) => /^([A-Z_]+)=([A-Za-z0-9]+)$/.exec(l.trim())).filter((m) => m !== null).map((m) => [m![1], m![2]]));
+    return Object.fromEntries(
+      lines
+        .map((l) => /^([A-Z_]+)=([A-Za-z0-9]+)$/.exec(l.trim()))
+        .filter((m) => m !== null)
+        .map((m) => [m![1], m![2]]),
+    );
   } catch {
     return {};
   }
@@ -61,7 +66,10 @@ export function loadConfig(): Config {
     databaseUrl: env.OARCLOUD_DATABASE_URL ?? `postgres://oarcloud:${secrets.OARCLOUD_DB_PASSWORD ?? 'oarcloud'}@127.0.0.1:5432/oarcloud`,
     dataDir,
     masterKeyFile: env.OARCLOUD_MASTER_KEY_FILE ?? '/etc/oarcloud/master.key',
-    regions: (env.OARCLOUD_REGIONS ?? 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean),
+    regions: (env.OARCLOUD_REGIONS ?? 'us-east-1')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
     jobUser: env.OARCLOUD_JOB_USER ?? 'oarcloud',
     jobCommand: env.OARCLOUD_JOB_COMMAND ?? '/usr/lib/oarcloud/instance-job',
     walltime: env.OARCLOUD_WALLTIME ?? '720:00:00',
@@ -88,4 +96,3 @@ export function loadConfig(): Config {
 export function endpointUrl(config: Config): string {
   return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 }
-

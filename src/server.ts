@@ -52,11 +52,39 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const credentials = new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' }));
   // the instance store hands changed instances to the reconciler, which is built after it (it reads the store)
   const kick = (id: string) => reconciler.kick(id);
-  const instances = new InstanceStore({ db, network, images, keyPairs, quotas, addresses, tags, capacity: oar, retentionSeconds: config.terminatedRetentionSeconds, kick });
+  const instances = new InstanceStore({
+    db,
+    network,
+    images,
+    keyPairs,
+    quotas,
+    addresses,
+    tags,
+    capacity: oar,
+    retentionSeconds: config.terminatedRetentionSeconds,
+    kick,
+  });
   const rules = new NetworkRuleSync(instances, new NetworkIsolation(config.bridge), log.child({ component: 'network' }));
   const reconciler = new Reconciler(instances, config, oar, libvirt, store, addresses, network, rules, events, log.child({ component: 'reconciler' }));
-  const sweeper = new Sweeper(instances, oar, libvirt, store, addresses, (id) => reconciler.isBusy(id), config.terminatedPurgeSeconds, log.child({ component: 'sweeper' }));
-  const capturer = new ImageCapturer(db, store, libvirt, events, (id, work) => reconciler.exclusive(id, work), log.child({ component: 'images' }), config.idmapBase);
+  const sweeper = new Sweeper(
+    instances,
+    oar,
+    libvirt,
+    store,
+    addresses,
+    (id) => reconciler.isBusy(id),
+    config.terminatedPurgeSeconds,
+    log.child({ component: 'sweeper' }),
+  );
+  const capturer = new ImageCapturer(
+    db,
+    store,
+    libvirt,
+    events,
+    (id, work) => reconciler.exclusive(id, work),
+    log.child({ component: 'images' }),
+    config.idmapBase,
+  );
   const services: Services = {
     config,
     log,
@@ -135,7 +163,10 @@ export async function serveForever(): Promise<void> {
     runtime.services.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
-    runtime.close().then(() => process.exit(0), () => process.exit(1));
+    runtime.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -4,16 +4,16 @@ import { zones } from '../domain/zones';
 import { errors } from '../domain/errors';
 
 export default defineAction('DescribeAvailabilityZones', async (input, { services }) => {
-    let list = selectNamed(zones(services.config), input.ZoneNames, (z) => z.ZoneName, errors.invalidAvailabilityZone);
-    list = selectNamed(list, input.ZoneIds, (z) => z.ZoneId, errors.invalidAvailabilityZone);
-    list = filterInMemory(list, input.Filters, {
-      'zone-name': (z) => z.ZoneName,
-      'zone-id': (z) => z.ZoneId,
-      'region-name': (z) => z.RegionName,
-      state: (z) => z.State,
-      'zone-type': (z) => z.ZoneType,
-      'group-name': (z) => z.GroupName,
-      'opt-in-status': (z) => z.OptInStatus,
-    });
-    return { AvailabilityZones: list };
+  let list = selectNamed(zones(services.config), input.ZoneNames, (z) => z.ZoneName, errors.invalidAvailabilityZone);
+  list = selectNamed(list, input.ZoneIds, (z) => z.ZoneId, errors.invalidAvailabilityZone);
+  list = filterInMemory(list, input.Filters, {
+    'zone-name': (z) => z.ZoneName,
+    'zone-id': (z) => z.ZoneId,
+    'region-name': (z) => z.RegionName,
+    state: (z) => z.State,
+    'zone-type': (z) => z.ZoneType,
+    'group-name': (z) => z.GroupName,
+    'opt-in-status': (z) => z.OptInStatus,
+  });
+  return { AvailabilityZones: list };
 });

@@ -35,18 +35,18 @@ export function statusFiltersToStates(filters: Filter[] = []): Filter[] {
  * unless IncludeAllInstances is set, as in EC2.
  */
 export default defineAction('DescribeInstanceStatus', async (input, { caller, services }) => {
-    const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
-    const filters = statusFiltersToStates(input.Filters);
-    const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, { ...input, Filters: filters }, onlyRunning);
-    return {
-      InstanceStatuses: rows.map((r) => ({
-        InstanceId: r.id,
-        AvailabilityZone: r.availability_zone,
-        InstanceState: { Code: STATE_CODES[r.state], Name: r.state },
-        InstanceStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
-        SystemStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
-        Events: [],
-      })),
-      NextToken: nextToken,
-    };
+  const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
+  const filters = statusFiltersToStates(input.Filters);
+  const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, { ...input, Filters: filters }, onlyRunning);
+  return {
+    InstanceStatuses: rows.map((r) => ({
+      InstanceId: r.id,
+      AvailabilityZone: r.availability_zone,
+      InstanceState: { Code: STATE_CODES[r.state], Name: r.state },
+      InstanceStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
+      SystemStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
+      Events: [],
+    })),
+    NextToken: nextToken,
+  };
 });

@@ -7,10 +7,14 @@ export default defineAction('DescribeRegions', async (input, { services }) => {
   const { config } = services;
   const endpoint = new URL(`http://${config.host}:${config.port}`).host;
   const all = config.regions.map((r) => ({ RegionName: r, Endpoint: endpoint, OptInStatus: 'opt-in-not-required' }));
-  const regions = filterInMemory(selectNamed(all, input.RegionNames, (r) => r.RegionName, errors.invalidRegion), input.Filters, {
-    'region-name': (r) => r.RegionName,
-    endpoint: (r) => r.Endpoint,
-    'opt-in-status': (r) => r.OptInStatus,
-  });
+  const regions = filterInMemory(
+    selectNamed(all, input.RegionNames, (r) => r.RegionName, errors.invalidRegion),
+    input.Filters,
+    {
+      'region-name': (r) => r.RegionName,
+      endpoint: (r) => r.Endpoint,
+      'opt-in-status': (r) => r.OptInStatus,
+    },
+  );
   return { Regions: regions };
 });

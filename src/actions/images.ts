@@ -10,23 +10,28 @@ import type { DescribeImageAttributeRequest, ImageAttribute, LaunchPermission } 
 const NAME = /^[A-Za-z0-9()[\] ./\-'@_]{3,128}$/;
 
 export const createImage = defineAction('CreateImage', async (input, { caller, services }) => {
-    if (!NAME.test(input.Name)) {
-      throw errors.invalidParameterValue('Name', input.Name, "AMI names are 3 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _");
-    }
-    if ((input.Description ?? '').length > 255) throw errors.invalidParameterValue('Description', input.Description!, 'At most 255 characters.');
-    const tags = tagsFor(input.TagSpecifications, 'image', ['image', 'snapshot']);
-    const [inst] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
-    if (!['running', 'stopped', 'stopping'].includes(inst.state) || inst.desired_state === 'terminated') {
-      throw errors.incorrectInstanceState(`Instance '${inst.id}' is not in a state from which it can be imaged (${inst.state}).`);
-    }
-    const imageId = newId('ami');
-    await services.images.createPending({
-      id: imageId, account_id: caller.accountId, name: input.Name, description: input.Description ?? null, source_instance_id: inst.id,
-      layers: [ImageCapturer.newLayerId(), ...inst.layers], no_reboot: input.NoReboot ?? false,
-    });
-    await services.tags.insert(caller.accountId, 'image', [imageId], tags);
-    services.capturer.capture(imageId);
-    return { ImageId: imageId };
+  if (!NAME.test(input.Name)) {
+    throw errors.invalidParameterValue('Name', input.Name, "AMI names are 3 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _");
+  }
+  if ((input.Description ?? '').length > 255) throw errors.invalidParameterValue('Description', input.Description!, 'At most 255 characters.');
+  const tags = tagsFor(input.TagSpecifications, 'image', ['image', 'snapshot']);
+  const [inst] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
+  if (!['running', 'stopped', 'stopping'].includes(inst.state) || inst.desired_state === 'terminated') {
+    throw errors.incorrectInstanceState(`Instance '${inst.id}' is not in a state from which it can be imaged (${inst.state}).`);
+  }
+  const imageId = newId('ami');
+  await services.images.createPending({
+    id: imageId,
+    account_id: caller.accountId,
+    name: input.Name,
+    description: input.Description ?? null,
+    source_instance_id: inst.id,
+    layers: [ImageCapturer.newLayerId(), ...inst.layers],
+    no_reboot: input.NoReboot ?? false,
+  });
+  await services.tags.insert(caller.accountId, 'image', [imageId], tags);
+  services.capturer.capture(imageId);
+  return { ImageId: imageId };
 });
 
 export const deregisterImage = defineAction('DeregisterImage', async (input, { caller, services }) => {
@@ -43,23 +48,43 @@ export const deleteSnapshot = defineAction('DeleteSnapshot', async (input, { cal
 });
 
 /** Attributes answered with an empty element: these images have none of them. */
-const EMPTY_ATTRIBUTES: DescribeImageAttributeRequest['Attribute'][] = ['bootMode', 'tpmSupport', 'uefiData', 'lastLaunchedTime', 'imdsSupport', 'deregistrationProtection', 'sriovNetSupport'];
+const EMPTY_ATTRIBUTES: DescribeImageAttributeRequest['Attribute'][] = [
+  'bootMode',
+  'tpmSupport',
+  'uefiData',
+  'lastLaunchedTime',
+  'imdsSupport',
+  'deregistrationProtection',
+  'sriovNetSupport',
+];
 
 export const describeImageAttribute = defineAction('DescribeImageAttribute', async (input, { caller, services }) => {
   const image = await services.images.owned(caller.accountId, input.ImageId);
   const out: ImageAttribute & Record<string, unknown> = { ImageId: image.id };
   switch (input.Attribute) {
-    case 'description': out.Description = { Value: image.description ?? '' }; break;
+    case 'description':
+      out.Description = { Value: image.description ?? '' };
+      break;
     case 'launchPermission':
-      out.LaunchPermissions = [...(image.is_public ? [{ Group: 'all' }] : []), ...(await services.images.launchPermissions(image.id)).map((UserId) => ({ UserId }))];
+      out.LaunchPermissions = [
+        ...(image.is_public ? [{ Group: 'all' }] : []),
+        ...(await services.images.launchPermissions(image.id)).map((UserId) => ({ UserId })),
+      ];
       break;
     case 'blockDeviceMapping':
       out.BlockDeviceMappings = [imageRootMapping(image.id, image.root_device_name)];
       break;
-    case 'productCodes': out.ProductCodes = []; break;
-    case 'kernel': out.KernelId = {}; break;
-    case 'ramdisk': out.RamdiskId = {}; break;
-    default: out[input.Attribute[0].toUpperCase() + input.Attribute.slice(1)] = {};
+    case 'productCodes':
+      out.ProductCodes = [];
+      break;
+    case 'kernel':
+      out.KernelId = {};
+      break;
+    case 'ramdisk':
+      out.RamdiskId = {};
+      break;
+    default:
+      out[input.Attribute[0].toUpperCase() + input.Attribute.slice(1)] = {};
   }
   if (EMPTY_ATTRIBUTES.includes(input.Attribute)) {
     for (const k of Object.keys(out)) if (k !== 'ImageId') delete out[k];
@@ -80,7 +105,8 @@ export const modifyImageAttribute = defineAction('ModifyImageAttribute', async (
   const description = input.Description?.Value ?? (input.Attribute === 'description' ? input.Value : undefined);
   if (!add.length && !remove.length && description === undefined) throw errors.missingParameter('LaunchPermission');
   for (const p of [...add, ...remove]) {
-    if (p.OrganizationArn || p.OrganizationalUnitArn) throw errors.unsupportedOperation('Organizations are not supported; share with account ids or the group all.');
+    if (p.OrganizationArn || p.OrganizationalUnitArn)
+      throw errors.unsupportedOperation('Organizations are not supported; share with account ids or the group all.');
     if (p.Group !== undefined && p.Group !== 'all') throw errors.invalidParameterValue('Group', p.Group, 'The only group is all.');
     if (p.UserId !== undefined && !/^\d{12}$/.test(p.UserId)) throw errors.invalidParameterValue('UserId', p.UserId, 'It must be a 12-digit account id.');
   }

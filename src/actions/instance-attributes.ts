@@ -15,23 +15,40 @@ type Attribute = string;
 
 function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Omit<InstanceAttribute, 'InstanceId'> {
   switch (attribute) {
-    case 'instanceType': return { InstanceType: { Value: r.instance_type } };
-    case 'kernel': return { KernelId: {} };
-    case 'ramdisk': return { RamdiskId: {} };
-    case 'userData': return { UserData: r.user_data?.length ? { Value: r.user_data.toString('base64') } : {} };
-    case 'disableApiTermination': return { DisableApiTermination: { Value: r.disable_api_termination } };
-    case 'disableApiStop': return { DisableApiStop: { Value: r.disable_api_stop } };
-    case 'instanceInitiatedShutdownBehavior': return { InstanceInitiatedShutdownBehavior: { Value: r.shutdown_behavior } };
-    case 'rootDeviceName': return { RootDeviceName: { Value: ROOT_DEVICE_NAME } };
-    case 'blockDeviceMapping': return { BlockDeviceMappings: r.state === 'terminated' ? [] : [instanceRootMapping(r)] };
-    case 'productCodes': return { ProductCodes: [] };
-    case 'sourceDestCheck': return { SourceDestCheck: { Value: true } };
-    case 'groupSet': return { Groups: [{ GroupId: sgId, GroupName: 'default' }] };
-    case 'ebsOptimized': return { EbsOptimized: { Value: false } };
-    case 'sriovNetSupport': return { SriovNetSupport: {} };
-    case 'enaSupport': return { EnaSupport: { Value: false } };
-    case 'enclaveOptions': return { EnclaveOptions: { Enabled: false } };
-    default: throw errors.invalidParameterValue('Attribute', String(attribute));
+    case 'instanceType':
+      return { InstanceType: { Value: r.instance_type } };
+    case 'kernel':
+      return { KernelId: {} };
+    case 'ramdisk':
+      return { RamdiskId: {} };
+    case 'userData':
+      return { UserData: r.user_data?.length ? { Value: r.user_data.toString('base64') } : {} };
+    case 'disableApiTermination':
+      return { DisableApiTermination: { Value: r.disable_api_termination } };
+    case 'disableApiStop':
+      return { DisableApiStop: { Value: r.disable_api_stop } };
+    case 'instanceInitiatedShutdownBehavior':
+      return { InstanceInitiatedShutdownBehavior: { Value: r.shutdown_behavior } };
+    case 'rootDeviceName':
+      return { RootDeviceName: { Value: ROOT_DEVICE_NAME } };
+    case 'blockDeviceMapping':
+      return { BlockDeviceMappings: r.state === 'terminated' ? [] : [instanceRootMapping(r)] };
+    case 'productCodes':
+      return { ProductCodes: [] };
+    case 'sourceDestCheck':
+      return { SourceDestCheck: { Value: true } };
+    case 'groupSet':
+      return { Groups: [{ GroupId: sgId, GroupName: 'default' }] };
+    case 'ebsOptimized':
+      return { EbsOptimized: { Value: false } };
+    case 'sriovNetSupport':
+      return { SriovNetSupport: {} };
+    case 'enaSupport':
+      return { EnaSupport: { Value: false } };
+    case 'enclaveOptions':
+      return { EnclaveOptions: { Enabled: false } };
+    default:
+      throw errors.invalidParameterValue('Attribute', String(attribute));
   }
 }
 

@@ -7,41 +7,61 @@ import type { KeyPairRow } from '../domain/key-pairs';
 import type { KeyPairInfo, Tag } from '../protocol/model/ec2-shapes';
 
 const view = (k: KeyPairRow, tags: Tag[] = []): KeyPairInfo => ({
-  KeyPairId: k.id, KeyName: k.name, KeyFingerprint: k.fingerprint, KeyType: k.key_type, PublicKey: k.public_key, CreateTime: k.created_at, Tags: tags,
+  KeyPairId: k.id,
+  KeyName: k.name,
+  KeyFingerprint: k.fingerprint,
+  KeyType: k.key_type,
+  PublicKey: k.public_key,
+  CreateTime: k.created_at,
+  Tags: tags,
 });
 
 export const createKeyPair = defineAction('CreateKeyPair', async (input, { caller, services }) => {
-    if (input.KeyFormat && input.KeyFormat !== 'pem') throw errors.invalidParameterValue('KeyFormat', input.KeyFormat, 'Only pem is supported.');
-    const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
-    const keyType = input.KeyType ?? 'rsa';
-    if (keyType !== 'rsa' && keyType !== 'ed25519') throw errors.invalidParameterValue('KeyType', keyType, 'It must be rsa or ed25519.');
-    const { row, privateKey } = await services.keyPairs.create(caller.accountId, input.KeyName, keyType);
-    await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
-    return { KeyName: row.name, KeyFingerprint: row.fingerprint, KeyMaterial: privateKey, KeyPairId: row.id, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) };
+  if (input.KeyFormat && input.KeyFormat !== 'pem') throw errors.invalidParameterValue('KeyFormat', input.KeyFormat, 'Only pem is supported.');
+  const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
+  const keyType = input.KeyType ?? 'rsa';
+  if (keyType !== 'rsa' && keyType !== 'ed25519') throw errors.invalidParameterValue('KeyType', keyType, 'It must be rsa or ed25519.');
+  const { row, privateKey } = await services.keyPairs.create(caller.accountId, input.KeyName, keyType);
+  await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
+  return {
+    KeyName: row.name,
+    KeyFingerprint: row.fingerprint,
+    KeyMaterial: privateKey,
+    KeyPairId: row.id,
+    Tags: tags.map((t) => ({ Key: t.key, Value: t.value })),
+  };
 });
 
 export const importKeyPair = defineAction('ImportKeyPair', async (input, { caller, services }) => {
-    const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
-    const row = await services.keyPairs.import(caller.accountId, input.KeyName, input.PublicKeyMaterial.toString('utf8'));
-    await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
-    return { KeyName: row.name, KeyFingerprint: row.fingerprint, KeyPairId: row.id, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) };
+  const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
+  const row = await services.keyPairs.import(caller.accountId, input.KeyName, input.PublicKeyMaterial.toString('utf8'));
+  await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
+  return { KeyName: row.name, KeyFingerprint: row.fingerprint, KeyPairId: row.id, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) };
 });
 
 export const describeKeyPairs = defineAction('DescribeKeyPairs', async (input, { caller, services }) => {
-    let keys = selectNamed(await services.keyPairs.list(caller.accountId), input.KeyNames, (k) => k.name, errors.keyPairNotFound);
-    keys = selectNamed(keys, input.KeyPairIds, (k) => k.id, errors.keyPairNotFound);
-    const tags = await services.tags.load(keys.map((k) => k.id));
-    const tagMap = (k: KeyPairRow) => Object.fromEntries((tags.get(k.id) ?? []).map((t) => [t.Key, t.Value]));
-    keys = filterInMemory(keys, input.Filters, {
-      'key-name': (k) => k.name, 'key-pair-id': (k) => k.id, fingerprint: (k) => k.fingerprint, 'key-type': (k) => k.key_type,
+  let keys = selectNamed(await services.keyPairs.list(caller.accountId), input.KeyNames, (k) => k.name, errors.keyPairNotFound);
+  keys = selectNamed(keys, input.KeyPairIds, (k) => k.id, errors.keyPairNotFound);
+  const tags = await services.tags.load(keys.map((k) => k.id));
+  const tagMap = (k: KeyPairRow) => Object.fromEntries((tags.get(k.id) ?? []).map((t) => [t.Key, t.Value]));
+  keys = filterInMemory(
+    keys,
+    input.Filters,
+    {
+      'key-name': (k) => k.name,
+      'key-pair-id': (k) => k.id,
+      fingerprint: (k) => k.fingerprint,
+      'key-type': (k) => k.key_type,
       'tag-key': (k) => Object.keys(tagMap(k)),
-    }, tagMap);
-    return {
-      KeyPairs: keys.map((k) => {
-        const v = view(k, tags.get(k.id));
-        return input.IncludePublicKey ? v : { ...v, PublicKey: undefined };
-      }),
-    };
+    },
+    tagMap,
+  );
+  return {
+    KeyPairs: keys.map((k) => {
+      const v = view(k, tags.get(k.id));
+      return input.IncludePublicKey ? v : { ...v, PublicKey: undefined };
+    }),
+  };
 });
 
 export const deleteKeyPair = defineAction('DeleteKeyPair', async (input, { caller, services }) => {

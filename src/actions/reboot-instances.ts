@@ -7,7 +7,9 @@ export default defineAction('RebootInstances', async (input, { caller, services 
   if (!input.InstanceIds?.length) throw errors.missingParameter('InstanceId');
   const rows = await services.instances.getOwned(caller.accountId, input.InstanceIds);
   refuseAny(rows, (r) =>
-    r.state === 'terminated' || r.state === 'shutting-down' ? errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be rebooted.`) : undefined,
+    r.state === 'terminated' || r.state === 'shutting-down'
+      ? errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be rebooted.`)
+      : undefined,
   );
   await services.instances.changeStates(rows, (r) => (r.state === 'running' ? { shown: 'running', extra: { reboot_requested: true } } : null));
 });

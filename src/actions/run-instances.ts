@@ -24,7 +24,9 @@ export function decodeUserData(value: string | undefined): Buffer | null {
 /** What a ClientToken stands for: every parameter but the token itself and DryRun. */
 function requestHash(input: Input<'RunInstances'>): string {
   const { ClientToken: _t, DryRun: _d, ...rest } = input;
-  return createHash('sha256').update(JSON.stringify(rest, Object.keys(rest).sort())).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(rest, Object.keys(rest).sort()))
+    .digest('hex');
 }
 
 export default defineAction('RunInstances', async (input, { caller, services }) => {

@@ -11,6 +11,8 @@ export default defineAction('StartInstances', async (input, { caller, services }
       ? undefined
       : errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be started.`),
   );
-  const changes = await services.instances.changeStates(rows, (r) => (r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending' } } : null));
+  const changes = await services.instances.changeStates(rows, (r) =>
+    r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending' } } : null,
+  );
   return { StartingInstances: changes };
 });

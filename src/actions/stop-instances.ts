@@ -8,8 +8,10 @@ export default defineAction('StopInstances', async (input, { caller, services })
   if (input.Hibernate) throw errors.unsupportedOperation('Hibernation is not supported.');
   const rows = await services.instances.getOwned(caller.accountId, input.InstanceIds);
   refuseAny(rows, (r) => {
-    if (r.disable_api_stop) return errors.operationNotPermitted(`The instance '${r.id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.`);
-    if (['terminated', 'shutting-down'].includes(r.state) || r.desired_state === 'terminated') return errors.incorrectInstanceState(`This instance '${r.id}' is not in a state from which it can be stopped.`);
+    if (r.disable_api_stop)
+      return errors.operationNotPermitted(`The instance '${r.id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.`);
+    if (['terminated', 'shutting-down'].includes(r.state) || r.desired_state === 'terminated')
+      return errors.incorrectInstanceState(`This instance '${r.id}' is not in a state from which it can be stopped.`);
     return undefined;
   });
   const changes = await services.instances.changeStates(rows, (r) => (r.state === 'stopped' ? null : { desired: 'stopped', shown: 'stopping' }));

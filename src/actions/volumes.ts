@@ -31,19 +31,24 @@ export default defineAction('DescribeVolumes', async (input, { caller, services 
     };
     return volume;
   });
-  volumes = filterInMemory(volumes, input.Filters, {
-    'volume-id': (v) => v.VolumeId!,
-    'attachment.instance-id': (v) => v.Attachments[0].InstanceId!,
-    'attachment.device': (v) => v.Attachments[0].Device!,
-    'attachment.status': (v) => v.Attachments[0].State!,
-    'attachment.delete-on-termination': () => 'true',
-    'availability-zone': (v) => v.AvailabilityZone!,
-    status: (v) => v.State!,
-    'volume-type': (v) => v.VolumeType!,
-    size: (v) => String(v.Size),
-    encrypted: () => 'false',
-    'snapshot-id': (v) => v.SnapshotId!,
-  }, (v) => Object.fromEntries(v.Tags.map((t) => [t.Key, t.Value])));
+  volumes = filterInMemory(
+    volumes,
+    input.Filters,
+    {
+      'volume-id': (v) => v.VolumeId!,
+      'attachment.instance-id': (v) => v.Attachments[0].InstanceId!,
+      'attachment.device': (v) => v.Attachments[0].Device!,
+      'attachment.status': (v) => v.Attachments[0].State!,
+      'attachment.delete-on-termination': () => 'true',
+      'availability-zone': (v) => v.AvailabilityZone!,
+      status: (v) => v.State!,
+      'volume-type': (v) => v.VolumeType!,
+      size: (v) => String(v.Size),
+      encrypted: () => 'false',
+      'snapshot-id': (v) => v.SnapshotId!,
+    },
+    (v) => Object.fromEntries(v.Tags.map((t) => [t.Key, t.Value])),
+  );
   const { page, nextToken } = takePage(volumes, checkMaxResults(input.MaxResults, 5, 500), (v) => derivedIds.instanceOfVolume(v.VolumeId!));
   return { Volumes: page, NextToken: nextToken };
 });

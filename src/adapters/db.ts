@@ -11,7 +11,9 @@ export const SQL_DIR = path.join(__dirname, '..', '..', '..', 'sql');
 
 class SqlFileMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
-    return readdirSync(SQL_DIR).filter((f) => /^\d{3}_.+\.sql$/.test(f)).sort();
+    return readdirSync(SQL_DIR)
+      .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+      .sort();
   }
   getMigrationName(file: string): string {
     return file;

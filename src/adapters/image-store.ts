@@ -124,8 +124,12 @@ export class ImageStore {
     }
     try {
       const excludes = exclude.map((e) => `--exclude=./${e}`);
-      const xattrs = ['--xattrs', "--xattrs-include=*", '--numeric-owner'];
-      await runOk('sh', ['-c', `tar -C "$1" ${xattrs.join(' ')} ${excludes.join(' ')} -cf - . | tar -C "$2" ${xattrs.join(' ')} -xpf -`, 'sh', from, building], { timeoutMs: 3_600_000 });
+      const xattrs = ['--xattrs', '--xattrs-include=*', '--numeric-owner'];
+      await runOk(
+        'sh',
+        ['-c', `tar -C "$1" ${xattrs.join(' ')} ${excludes.join(' ')} -cf - . | tar -C "$2" ${xattrs.join(' ')} -xpf -`, 'sh', from, building],
+        { timeoutMs: 3_600_000 },
+      );
     } finally {
       if (sources.length > 1) {
         await runOk('umount', [merged]).catch(() => undefined);

@@ -33,7 +33,10 @@ export class NetworkIsolation {
   private applied?: string;
 
   /** `runner` runs iptables (tests pass a fake one). */
-  constructor(private readonly bridge: string, private readonly runner: Runner = run) {}
+  constructor(
+    private readonly bridge: string,
+    private readonly runner: Runner = run,
+  ) {}
 
   /** Rewrites the rules if the members changed since the last call; returns whether it did. */
   async sync(members: Member[]): Promise<boolean> {
@@ -41,8 +44,10 @@ export class NetworkIsolation {
     const digest = createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
     if (digest === this.applied) return false;
     await this.ensureHooks();
-    const existing = (await this.ok('iptables', ['-t', 'mangle', '-S'])).split('\n')
-      .map((l) => /^-N (OC-\d+)$/.exec(l)?.[1]).filter((c): c is string => !!c);
+    const existing = (await this.ok('iptables', ['-t', 'mangle', '-S']))
+      .split('\n')
+      .map((l) => /^-N (OC-\d+)$/.exec(l)?.[1])
+      .filter((c): c is string => !!c);
     const accounts = [...new Set(sorted.map((m) => m.accountId))].sort();
     const chain = (account: string) => `${ACCOUNT_CHAIN_PREFIX}${account}`;
     const lines = ['*mangle', `:${ISOLATION_CHAIN} - [0:0]`, ...accounts.map((a) => `:${chain(a)} - [0:0]`), `-F ${ISOLATION_CHAIN}`];
@@ -70,9 +75,11 @@ export class NetworkIsolation {
   private async ensureHooks(): Promise<void> {
     const v4 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', ISOLATION_CHAIN];
     await this.runner('iptables', ['-t', 'mangle', '-N', ISOLATION_CHAIN]); // exists already: fine
-    if ((await this.runner('iptables', ['-t', 'mangle', '-C', ...v4])).code !== 0) await this.ok('iptables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v4.slice(1)]);
+    if ((await this.runner('iptables', ['-t', 'mangle', '-C', ...v4])).code !== 0)
+      await this.ok('iptables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v4.slice(1)]);
     const v6 = ['FORWARD', '-i', this.bridge, '-o', this.bridge, '-j', 'DROP'];
-    if ((await this.runner('ip6tables', ['-t', 'mangle', '-C', ...v6])).code !== 0) await this.ok('ip6tables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v6.slice(1)]);
+    if ((await this.runner('ip6tables', ['-t', 'mangle', '-C', ...v6])).code !== 0)
+      await this.ok('ip6tables', ['-t', 'mangle', '-I', 'FORWARD', '1', ...v6.slice(1)]);
   }
 
   private async ok(cmd: string, args: string[], input?: string): Promise<string> {

@@ -23,5 +23,8 @@ export function socketOpen(path: string, timeoutMs = 1000): Promise<boolean> {
 
 /** Whether frames crossing a bridge go through iptables (br_netfilter), which account isolation needs. */
 export function bridgedTrafficFiltered(): Promise<boolean> {
-  return readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').then((v) => v.trim() === '1', () => false);
+  return readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').then(
+    (v) => v.trim() === '1',
+    () => false,
+  );
 }

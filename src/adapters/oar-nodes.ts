@@ -28,7 +28,10 @@ export interface OarNode {
 }
 
 export class NodeAdminError extends Error {
-  constructor(message: string, readonly kind: 'invalid' | 'not-found' | 'conflict' | 'failed') {
+  constructor(
+    message: string,
+    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'failed',
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,19 @@ export class OarNodes {
     for (const r of rows) {
       let n = nodes.get(r.network_address);
       if (!n) {
-        n = { host: r.network_address, state: '', drain: false, cores: 0, usedCores: 0, freeCores: 0, memoryMib: 0, jobs: [], resourceIds: [], states: new Set(), drained: 0 };
+        n = {
+          host: r.network_address,
+          state: '',
+          drain: false,
+          cores: 0,
+          usedCores: 0,
+          freeCores: 0,
+          memoryMib: 0,
+          jobs: [],
+          resourceIds: [],
+          states: new Set(),
+          drained: 0,
+        };
         nodes.set(r.network_address, n);
       }
       n.resourceIds.push(Number(r.resource_id));
@@ -86,16 +101,33 @@ export class OarNodes {
    */
   async add(host: string, cores: number, memoryMib: number): Promise<OarNode> {
     if (!HOST_PATTERN.test(host) || host.length > 253) throw new NodeAdminError(`'${host}' is not a valid host name.`, 'invalid');
-    if (!Number.isInteger(cores) || cores < 1 || cores > 1024) throw new NodeAdminError('The number of cores must be a whole number from 1 to 1024.', 'invalid');
-    if (!Number.isInteger(memoryMib) || memoryMib < cores) throw new NodeAdminError('The memory must be a whole number of MiB, at least one per core.', 'invalid');
+    if (!Number.isInteger(cores) || cores < 1 || cores > 1024)
+      throw new NodeAdminError('The number of cores must be a whole number from 1 to 1024.', 'invalid');
+    if (!Number.isInteger(memoryMib) || memoryMib < cores)
+      throw new NodeAdminError('The memory must be a whole number of MiB, at least one per core.', 'invalid');
     if ((await this.list()).some((n) => n.host === host)) throw new NodeAdminError(`The OAR node '${host}' already exists.`, 'conflict');
     await assertThisMachine(host);
-    const { rows: [last] } = await this.db.raw(`select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core from resources`);
+    const {
+      rows: [last],
+    } = await this.db.raw(`select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core from resources`);
     const hostCpus = cpus().length;
     const memPerCore = Math.floor(memoryMib / cores);
     for (let i = 0; i < cores; i++) {
-      await oarTool('oarnodesetting', ['-a', '-h', host, '-p', `host=${host}`, '-p', `cpu=${last.cpu + 1}`, '-p', `core=${last.core + 1 + i}`,
-        '-p', `cpuset=${i % hostCpus}`, '-p', `mem=${memPerCore}`]);
+      await oarTool('oarnodesetting', [
+        '-a',
+        '-h',
+        host,
+        '-p',
+        `host=${host}`,
+        '-p',
+        `cpu=${last.cpu + 1}`,
+        '-p',
+        `core=${last.core + 1 + i}`,
+        '-p',
+        `cpuset=${i % hostCpus}`,
+        '-p',
+        `mem=${memPerCore}`,
+      ]);
     }
     return this.get(host);
   }
@@ -134,14 +166,20 @@ export class OarNodes {
     for (;;) {
       const node = await this.get(host);
       if (done(node)) return node;
-      if (Date.now() > until) throw new NodeAdminError(`OAR has not applied the change on ${host} after ${timeoutMs / 1000} s (state ${node.state}); is Almighty running?`, 'failed');
+      if (Date.now() > until)
+        throw new NodeAdminError(`OAR has not applied the change on ${host} after ${timeoutMs / 1000} s (state ${node.state}); is Almighty running?`, 'failed');
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
 
 function describeJobs(node: OarNode): string {
-  return node.jobs.slice(0, 5).map((j) => j.name ?? `job ${j.id}`).join(', ') + (node.jobs.length > 5 ? ', …' : '');
+  return (
+    node.jobs
+      .slice(0, 5)
+      .map((j) => j.name ?? `job ${j.id}`)
+      .join(', ') + (node.jobs.length > 5 ? ', …' : '')
+  );
 }
 
 async function oarTool(command: string, args: string[]): Promise<string> {

@@ -9,8 +9,7 @@ import type { Config } from '../config';
 import { OarNodes } from './oar-nodes';
 
 export type OarJobState =
-  | 'Waiting' | 'Hold' | 'toLaunch' | 'toError' | 'toAckReservation' | 'Launching' | 'Running'
-  | 'Suspended' | 'Resuming' | 'Finishing' | 'Terminated' | 'Error';
+  'Waiting' | 'Hold' | 'toLaunch' | 'toError' | 'toAckReservation' | 'Launching' | 'Running' | 'Suspended' | 'Resuming' | 'Finishing' | 'Terminated' | 'Error';
 const CAPACITY_TTL_MS = 5000;
 export const FINAL_JOB_STATES: ReadonlySet<string> = new Set(['Terminated', 'Error']);
 
@@ -28,7 +27,10 @@ export interface OarJob {
 }
 
 export class OarSubmitError extends Error {
-  constructor(message: string, readonly impossible: boolean) {
+  constructor(
+    message: string,
+    readonly impossible: boolean,
+  ) {
     super(message);
   }
 }
@@ -61,8 +63,21 @@ export class Oar {
 
   async submit(name: string, cores: number): Promise<number> {
     const r = await run('runuser', [
-      '-u', this.config.jobUser, '--', 'oarsub', '-n', name, '-d', this.home, '-O', '/dev/null', '-E', '/dev/null',
-      '-l', `/host=1/core=${cores},walltime=${this.config.walltime}`, this.config.jobCommand,
+      '-u',
+      this.config.jobUser,
+      '--',
+      'oarsub',
+      '-n',
+      name,
+      '-d',
+      this.home,
+      '-O',
+      '/dev/null',
+      '-E',
+      '/dev/null',
+      '-l',
+      `/host=1/core=${cores},walltime=${this.config.walltime}`,
+      this.config.jobCommand,
     ]);
     const m = /OAR_JOB_ID=(-?\d+)/.exec(r.stdout);
     const id = m ? Number(m[1]) : NaN;
@@ -113,8 +128,14 @@ export class Oar {
     for (const r of rows) {
       // job_id is a bigint in OAR's schema, which pg hands over as a string
       out.set(Number(r.job_id), {
-        id: Number(r.job_id), name: r.job_name, state: r.state, node: r.node, cpuset: r.cpuset, message: r.message ?? '',
-        events: r.events ?? [], predictedStart: r.predicted_start === null ? null : Number(r.predicted_start),
+        id: Number(r.job_id),
+        name: r.job_name,
+        state: r.state,
+        node: r.node,
+        cpuset: r.cpuset,
+        message: r.message ?? '',
+        events: r.events ?? [],
+        predictedStart: r.predicted_start === null ? null : Number(r.predicted_start),
       });
     }
     return out;
@@ -122,11 +143,19 @@ export class Oar {
 
   /** Jobs of the service user that have not ended: what the orphan sweep compares with our instances. */
   async activeJobs(): Promise<OarJob[]> {
-    const { rows } = await this.db.raw(
-      `select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')`,
-      [this.config.jobUser],
-    );
-    return rows.map((r: any) => ({ id: Number(r.job_id), name: r.job_name, state: r.state, node: null, cpuset: null, message: r.message ?? '', events: [], predictedStart: null }));
+    const { rows } = await this.db.raw(`select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')`, [
+      this.config.jobUser,
+    ]);
+    return rows.map((r: any) => ({
+      id: Number(r.job_id),
+      name: r.job_name,
+      state: r.state,
+      node: null,
+      cpuset: null,
+      message: r.message ?? '',
+      events: [],
+      predictedStart: null,
+    }));
   }
 
   private capacityCache?: { at: number; value: Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> };

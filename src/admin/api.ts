@@ -86,7 +86,11 @@ export function adminApi(services: Services): Router {
       throw result.error === 'not-admin' ? errors.adminOnly() : errors.authFailure('The access key or secret is wrong.');
     }
     ctx.cookies.set(SESSION_COOKIE, result.token, {
-      httpOnly: true, sameSite: 'strict', path: '/_oarcloud/admin', maxAge: SESSION_HOURS * 3600_000, overwrite: true,
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/_oarcloud/admin',
+      maxAge: SESSION_HOURS * 3600_000,
+      overwrite: true,
     });
     ctx.body = { user: result.caller.userName, account: result.caller.accountName, accessKeyId: result.caller.accessKeyId };
   });
@@ -135,12 +139,21 @@ export function adminApi(services: Services): Router {
     const unsubscribe = feed.subscribe((json) => stream.write(`event: snapshot\ndata: ${json}\n\n`));
     const heartbeat = setInterval(() => stream.write(': still here\n\n'), HEARTBEAT_MS);
     // a session that ends (sign-out, revoked key) ends its stream too
-    const recheck = token ? setInterval(() => void sessions.resolve(token).then((c) => {
-      if (!c) {
-        stream.write('event: signed-out\ndata: {}\n\n');
-        stream.end();
-      }
-    }, () => undefined), SESSION_RECHECK_MS) : undefined;
+    const recheck = token
+      ? setInterval(
+          () =>
+            void sessions.resolve(token).then(
+              (c) => {
+                if (!c) {
+                  stream.write('event: signed-out\ndata: {}\n\n');
+                  stream.end();
+                }
+              },
+              () => undefined,
+            ),
+          SESSION_RECHECK_MS,
+        )
+      : undefined;
     const stop = () => {
       unsubscribe();
       clearInterval(heartbeat);
@@ -177,7 +190,10 @@ export function adminApi(services: Services): Router {
   });
 
   // ------------------------------------------------------------------------------------------ instances
-  for (const [action, to] of [['terminate', 'terminated'], ['stop', 'stopped']] as const) {
+  for (const [action, to] of [
+    ['terminate', 'terminated'],
+    ['stop', 'stopped'],
+  ] as const) {
     router.post(`/instances/:id/${action}`, adminOnly, async (ctx) => {
       ctx.body = { instance: await admin.changeInstance(who(ctx.state.caller), ctx.params.id, to) };
     });
@@ -202,7 +218,8 @@ export function adminApi(services: Services): Router {
     const body = jsonBody(ctx);
     const user = body.user ?? 'default';
     const role = body.role ?? 'user';
-    if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user)) throw errors.invalidParameterValue('user', String(user), 'Letters, digits, ".", "_", "@", "-"; at most 64.');
+    if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/.test(user))
+      throw errors.invalidParameterValue('user', String(user), 'Letters, digits, ".", "_", "@", "-"; at most 64.');
     if (role !== 'user' && role !== 'admin') throw errors.invalidParameterValue('role', String(role), 'It must be user or admin.');
     ctx.status = 201;
     ctx.body = { key: await admin.createKey(who(ctx.state.caller), ctx.params.account, user, role) };

@@ -157,7 +157,10 @@ export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return '(no log)';
   const size = statSync(file).size;
   const text = readFileSync(file, 'utf8').slice(Math.max(0, size - 20_000));
-  return text.split('\n').slice(-lines - 1).join('\n');
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
 }
 
 export function envExports(config: Config, creds: BootstrapCredentials): string {

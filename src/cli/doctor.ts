@@ -17,55 +17,101 @@ interface Check {
 export async function doctor(config: Config): Promise<boolean> {
   const up = 'bin/oarcloud up';
   const checks: Check[] = [
-    { name: 'PostgreSQL', fix: up, run: async () => {
-      await withDatabase(config.databaseUrl, ping);
-      return 'oarcloud database answers';
-    } },
-    { name: 'OAR database', fix: `${up}  (or: oar-database --check)`, run: async () => {
-      const oar = new Oar(config);
-      try { return `${await oar.jobsRecorded()} jobs recorded`; } finally { await oar.close(); }
-    } },
-    { name: 'Almighty', fix: `${up}  (or: /etc/init.d/oar-server start)`, run: async () => {
-      if (!(await portOpen(config.oarServerPort))) throw new Error(`nothing listens on port ${config.oarServerPort}`);
-      return `listening on ${config.oarServerPort}`;
-    } },
-    { name: 'OAR node', fix: `${up}  (or: /etc/init.d/oar-node start)`, run: async () => {
-      if (!(await portOpen(6667))) throw new Error('the OAR sshd does not listen on port 6667');
-      return 'OAR sshd on 6667';
-    } },
-    { name: 'OAR resources', fix: 'bin/oarcloud node list; bin/oarcloud node alive <host>; bin/oarcloud node undrain <host>', run: async () => {
-      const oar = new Oar(config);
-      try {
-        const { nodes, memoryPerCoreMib } = await oar.capacity();
-        const total = [...nodes.values()].reduce((a, b) => a + b, 0);
-        if (total === 0) throw new Error('no Alive, undrained core resource: RunInstances has nowhere to go');
-        return `${total} Alive, undrained cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
-      } finally { await oar.close(); }
-    } },
-    { name: 'libvirtd', fix: up, run: async () => {
-      const r = await run('virsh', ['-c', config.libvirtUri, 'version']);
-      if (r.code !== 0) throw new Error(r.stderr.trim().split('\n')[0] || 'libvirtd does not answer');
-      return (/Running hypervisor: (.*)/.exec(r.stdout)?.[1] ?? 'answers').trim();
-    } },
-    { name: 'network', fix: up, run: async () => {
-      const r = await run('virsh', ['-c', config.libvirtUri, 'net-info', config.network]);
-      if (r.code !== 0 || !/Active:\s+yes/.test(r.stdout)) throw new Error(`libvirt network ${config.network} is not active`);
-      return `${config.network} active (${config.subnetPrefix}.0/24)`;
-    } },
-    { name: 'isolation', fix: `${up}  (needs the br_netfilter kernel module)`, run: async () => {
-      if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass iptables: accounts are not isolated');
-      const rules = await run('iptables', ['-t', 'mangle', '-C', 'FORWARD', '-i', config.bridge, '-o', config.bridge, '-j', ISOLATION_CHAIN]);
-      return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
-    } },
-    { name: 'images', fix: up, run: async () => {
-      const rows = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages());
-      if (!rows.length) throw new Error('no system image is registered');
-      return rows.map((r) => `${r.name}=${r.id}`).join(' ');
-    } },
-    { name: 'API', fix: up, run: async () => {
-      if (!(await serverHealthy(config))) throw new Error(`no answer at ${endpointUrl(config)}`);
-      return `answering at ${endpointUrl(config)}; dashboard at ${endpointUrl(config)}/_oarcloud/admin/`;
-    } },
+    {
+      name: 'PostgreSQL',
+      fix: up,
+      run: async () => {
+        await withDatabase(config.databaseUrl, ping);
+        return 'oarcloud database answers';
+      },
+    },
+    {
+      name: 'OAR database',
+      fix: `${up}  (or: oar-database --check)`,
+      run: async () => {
+        const oar = new Oar(config);
+        try {
+          return `${await oar.jobsRecorded()} jobs recorded`;
+        } finally {
+          await oar.close();
+        }
+      },
+    },
+    {
+      name: 'Almighty',
+      fix: `${up}  (or: /etc/init.d/oar-server start)`,
+      run: async () => {
+        if (!(await portOpen(config.oarServerPort))) throw new Error(`nothing listens on port ${config.oarServerPort}`);
+        return `listening on ${config.oarServerPort}`;
+      },
+    },
+    {
+      name: 'OAR node',
+      fix: `${up}  (or: /etc/init.d/oar-node start)`,
+      run: async () => {
+        if (!(await portOpen(6667))) throw new Error('the OAR sshd does not listen on port 6667');
+        return 'OAR sshd on 6667';
+      },
+    },
+    {
+      name: 'OAR resources',
+      fix: 'bin/oarcloud node list; bin/oarcloud node alive <host>; bin/oarcloud node undrain <host>',
+      run: async () => {
+        const oar = new Oar(config);
+        try {
+          const { nodes, memoryPerCoreMib } = await oar.capacity();
+          const total = [...nodes.values()].reduce((a, b) => a + b, 0);
+          if (total === 0) throw new Error('no Alive, undrained core resource: RunInstances has nowhere to go');
+          return `${total} Alive, undrained cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
+        } finally {
+          await oar.close();
+        }
+      },
+    },
+    {
+      name: 'libvirtd',
+      fix: up,
+      run: async () => {
+        const r = await run('virsh', ['-c', config.libvirtUri, 'version']);
+        if (r.code !== 0) throw new Error(r.stderr.trim().split('\n')[0] || 'libvirtd does not answer');
+        return (/Running hypervisor: (.*)/.exec(r.stdout)?.[1] ?? 'answers').trim();
+      },
+    },
+    {
+      name: 'network',
+      fix: up,
+      run: async () => {
+        const r = await run('virsh', ['-c', config.libvirtUri, 'net-info', config.network]);
+        if (r.code !== 0 || !/Active:\s+yes/.test(r.stdout)) throw new Error(`libvirt network ${config.network} is not active`);
+        return `${config.network} active (${config.subnetPrefix}.0/24)`;
+      },
+    },
+    {
+      name: 'isolation',
+      fix: `${up}  (needs the br_netfilter kernel module)`,
+      run: async () => {
+        if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass iptables: accounts are not isolated');
+        const rules = await run('iptables', ['-t', 'mangle', '-C', 'FORWARD', '-i', config.bridge, '-o', config.bridge, '-j', ISOLATION_CHAIN]);
+        return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
+      },
+    },
+    {
+      name: 'images',
+      fix: up,
+      run: async () => {
+        const rows = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages());
+        if (!rows.length) throw new Error('no system image is registered');
+        return rows.map((r) => `${r.name}=${r.id}`).join(' ');
+      },
+    },
+    {
+      name: 'API',
+      fix: up,
+      run: async () => {
+        if (!(await serverHealthy(config))) throw new Error(`no answer at ${endpointUrl(config)}`);
+        return `answering at ${endpointUrl(config)}; dashboard at ${endpointUrl(config)}/_oarcloud/admin/`;
+      },
+    },
   ];
   let ok = true;
   for (const c of checks) {

@@ -23,7 +23,13 @@ const withImages = <T>(config: Config, fn: (db: Db) => Promise<T>) => withDataba
 export async function buildImage(config: Config, kind: string): Promise<void> {
   const store = new ImageStore(config.dataDir);
   process.stderr.write(`building ${kind} (log: /var/log/oarcloud/image-${kind}.log)...\n`);
-  const r = spawnSync('bash', ['-c', `"$0" "$1" "$2" > /var/log/oarcloud/image-$1.log 2>&1`, path.join(ROOT, 'fixtures', 'images', 'build.sh'), kind, store.layerPath(`base-${kind}`)]);
+  const r = spawnSync('bash', [
+    '-c',
+    `"$0" "$1" "$2" > /var/log/oarcloud/image-$1.log 2>&1`,
+    path.join(ROOT, 'fixtures', 'images', 'build.sh'),
+    kind,
+    store.layerPath(`base-${kind}`),
+  ]);
   if (r.status !== 0) throw new Error(`build failed: see /var/log/oarcloud/image-${kind}.log`);
   await withImages(config, async (db) => {
     const system = await new Accounts(db, SecretBox.fromFile(config.masterKeyFile)).ensure(SYSTEM_ACCOUNT_NAME, { system: true });
@@ -36,7 +42,9 @@ export async function buildImage(config: Config, kind: string): Promise<void> {
 /** Extracts a tarball into `dir` with a progress bar on the bytes read. */
 async function extractTarball(file: string, dir: string): Promise<void> {
   const zstd = /\.(zst|zstd)$/.test(file);
-  const tar = spawn('tar', ['-C', dir, '--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', '-', ...(zstd ? ['--zstd'] : [])], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const tar = spawn('tar', ['-C', dir, '--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', '-', ...(zstd ? ['--zstd'] : [])], {
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
   const bar = new SingleBar({ format: 'importing [{bar}] {percentage}% {value}/{total} MiB', hideCursor: true }, Presets.shades_classic);
   const total = statSync(file).size;
   bar.start(Math.ceil(total / 1048576), 0);
@@ -86,7 +94,18 @@ export async function listImages(config: Config): Promise<void> {
   await withImages(config, async (db) => {
     console.log('IMAGE_ID\tNAME\tSTATE\tPUBLIC\tOWNER\tLAYERS\tSIZE_MIB\tCREATED');
     for (const r of await new Images(db).all()) {
-      console.log([r.id, r.name, r.state, r.is_public, r.owner_name, r.layers.length, r.size_bytes ? (Number(r.size_bytes) / 1048576).toFixed(1) : '-', r.created_at.toISOString()].join('\t'));
+      console.log(
+        [
+          r.id,
+          r.name,
+          r.state,
+          r.is_public,
+          r.owner_name,
+          r.layers.length,
+          r.size_bytes ? (Number(r.size_bytes) / 1048576).toFixed(1) : '-',
+          r.created_at.toISOString(),
+        ].join('\t'),
+      );
     }
   });
 }

@@ -35,7 +35,10 @@ function findTests(dir: string): string[] {
 export async function leftovers(config: Config): Promise<string[]> {
   const found: string[] = [];
   const domains = await run('virsh', ['-q', '-c', config.libvirtUri, 'list', '--all', '--name']);
-  const names = domains.stdout.split('\n').map((s) => s.trim()).filter(isInstanceId);
+  const names = domains.stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(isInstanceId);
   if (names.length) found.push(`libvirt domains: ${names.join(' ')}`);
   const oar = new Oar(config);
   try {

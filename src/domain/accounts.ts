@@ -8,7 +8,6 @@ import { errors } from './errors';
 export type Role = 'admin' | 'user';
 export const SYSTEM_ACCOUNT_NAME = 'system';
 
-
 export interface Account {
   id: string;
   name: string;
@@ -36,7 +35,8 @@ export class Accounts {
   ) {}
 
   async create(name: string, opts: { system?: boolean } = {}): Promise<Account> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw errors.invalidParameterValue('account', '', `invalid account name '${name}' (letters, digits, '.', '_', '-'; at most 64)`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name))
+      throw errors.invalidParameterValue('account', '', `invalid account name '${name}' (letters, digits, '.', '_', '-'; at most 64)`);
     if (await this.find(name)) throw errors.conflict(`an account named '${name}' exists already`);
     for (;;) {
       const id = newAccountId();

@@ -28,7 +28,9 @@ export class AdminSessions {
     if (found.caller.role !== 'admin') return { error: 'not-admin' };
     const token = randomBytes(32).toString('base64url');
     await this.db('admin_sessions').insert({
-      token_hash: hash(token), access_key_id: accessKeyId, expires_at: new Date(Date.now() + SESSION_HOURS * 3600_000),
+      token_hash: hash(token),
+      access_key_id: accessKeyId,
+      expires_at: new Date(Date.now() + SESSION_HOURS * 3600_000),
     });
     // expired sessions of anyone go at each sign-in: nothing else needs to clean them
     await this.db('admin_sessions').where('expires_at', '<', new Date()).delete();

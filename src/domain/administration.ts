@@ -119,7 +119,9 @@ export class Administration {
     const q = this.db('instances as i')
       .join('accounts as a', 'a.id', 'i.account_id')
       .leftJoin('tags as t', (j) => j.on('t.resource_id', 'i.id').andOnVal('t.key', 'Name'))
-      .where((w) => w.whereNot('i.state', 'terminated').orWhere('i.terminated_at', '>', this.db.raw(`now() - interval '${RECENTLY_TERMINATED_SECONDS} seconds'`)))
+      .where((w) =>
+        w.whereNot('i.state', 'terminated').orWhere('i.terminated_at', '>', this.db.raw(`now() - interval '${RECENTLY_TERMINATED_SECONDS} seconds'`)),
+      )
       .select('i.*', 'a.name as account_name', 't.value as name_tag')
       .orderBy('i.created_at', 'desc')
       .limit(MAX_LISTED_INSTANCES);
@@ -128,10 +130,21 @@ export class Administration {
     if (filter.id) q.where('i.id', filter.id);
     const rows = await q;
     return rows.map((r: any) => ({
-      id: r.id, name: r.name_tag ?? null, accountId: r.account_id, accountName: r.account_name, state: r.state,
-      desiredState: r.desired_state, stateReason: r.state_reason_message, instanceType: r.instance_type, cores: r.oar_cores,
-      node: r.oar_node, oarJobId: r.oar_job_id, privateIp: r.private_ip, imageId: r.image_id,
-      launchTime: r.launch_time.toISOString(), updatedAt: r.updated_at.toISOString(),
+      id: r.id,
+      name: r.name_tag ?? null,
+      accountId: r.account_id,
+      accountName: r.account_name,
+      state: r.state,
+      desiredState: r.desired_state,
+      stateReason: r.state_reason_message,
+      instanceType: r.instance_type,
+      cores: r.oar_cores,
+      node: r.oar_node,
+      oarJobId: r.oar_job_id,
+      privateIp: r.private_ip,
+      imageId: r.image_id,
+      launchTime: r.launch_time.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
     }));
   }
 
@@ -139,7 +152,9 @@ export class Administration {
     const [accounts, quotas, counts] = await Promise.all([
       this.db('accounts').orderBy('created_at'),
       this.db('account_quotas'),
-      this.db('instances').whereNot('state', 'terminated').groupBy('account_id', 'state')
+      this.db('instances')
+        .whereNot('state', 'terminated')
+        .groupBy('account_id', 'state')
         .select('account_id', 'state', this.db.raw('count(*)::int as n'), this.db.raw('sum(oar_cores)::int as cores')),
     ]);
     const defaults = this.quotas.defaults;
@@ -147,7 +162,9 @@ export class Administration {
       const q = quotas.find((row: any) => row.account_id === a.id);
       const mine = counts.filter((c: any) => c.account_id === a.id);
       return {
-        id: a.id, name: a.name, isSystem: a.is_system,
+        id: a.id,
+        name: a.name,
+        isSystem: a.is_system,
         limits: { maxInstances: q?.max_instances ?? defaults.maxInstances, maxCores: q?.max_cores ?? defaults.maxCores },
         usage: { instances: mine.reduce((s: number, c: any) => s + c.n, 0), cores: mine.reduce((s: number, c: any) => s + c.cores, 0) },
         instancesByState: Object.fromEntries(mine.map((c: any) => [c.state, c.n])),
@@ -156,20 +173,37 @@ export class Administration {
   }
 
   async images(): Promise<AdminImage[]> {
-    const rows = await this.db('images as i').join('accounts as a', 'a.id', 'i.account_id').whereNot('i.state', 'deregistered')
-      .select('i.*', 'a.name as account_name').orderBy('i.created_at', 'desc');
+    const rows = await this.db('images as i')
+      .join('accounts as a', 'a.id', 'i.account_id')
+      .whereNot('i.state', 'deregistered')
+      .select('i.*', 'a.name as account_name')
+      .orderBy('i.created_at', 'desc');
     return rows.map((r: any) => ({
-      id: r.id, name: r.name, accountId: r.account_id, accountName: r.account_name, state: r.state, isPublic: r.is_public,
-      layers: r.layers.length, sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes), createdAt: r.created_at.toISOString(),
+      id: r.id,
+      name: r.name,
+      accountId: r.account_id,
+      accountName: r.account_name,
+      state: r.state,
+      isPublic: r.is_public,
+      layers: r.layers.length,
+      sizeBytes: r.size_bytes === null ? null : Number(r.size_bytes),
+      createdAt: r.created_at.toISOString(),
     }));
   }
 
   /** Active access keys of every account (secrets are never shown again). */
   async keys(): Promise<AdminKey[]> {
     const rows = await this.accountStore.listKeys();
-    return rows.filter((k: any) => k.status === 'Active').map((k: any) => ({
-      accessKeyId: k.access_key_id, accountId: k.account_id, accountName: k.account, user: k.user, role: k.role, createdAt: k.created_at.toISOString(),
-    }));
+    return rows
+      .filter((k: any) => k.status === 'Active')
+      .map((k: any) => ({
+        accessKeyId: k.access_key_id,
+        accountId: k.account_id,
+        accountName: k.account,
+        user: k.user,
+        role: k.role,
+        createdAt: k.created_at.toISOString(),
+      }));
   }
 
   async events(opts: { limit?: number; errorsOnly?: boolean } = {}): Promise<AdminEvent[]> {
@@ -180,8 +214,13 @@ export class Administration {
   async snapshot(): Promise<Snapshot> {
     let oarDatabase = true;
     const [nodes, instances, accounts, images, keys, events, services] = await Promise.all([
-      this.nodes().catch(() => ((oarDatabase = false), [])), this.instances(), this.accounts(), this.images(), this.keys(),
-      this.events({ limit: 60 }), this.probe(),
+      this.nodes().catch(() => ((oarDatabase = false), [])),
+      this.instances(),
+      this.accounts(),
+      this.images(),
+      this.keys(),
+      this.events({ limit: 60 }),
+      this.probe(),
     ]);
     const alarms = alarmsFor({ now: Date.now(), components: { ...services, oarDatabase }, nodes, instances, events });
     return { at: new Date().toISOString(), nodes, instances, accounts, images, keys, events, alarms };
@@ -233,12 +272,19 @@ export class Administration {
     if (!row) throw errors.notFound(`There is no instance '${id}'.`);
     const verb = to === 'terminated' ? 'terminated' : 'stopped';
     const reason = stateReasons.scheduledStop(`${verb} by an administrator`);
-    if (row.state === 'terminated' || row.desired_state === 'terminated') throw errors.conflict(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
-    if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped')) throw errors.conflict(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
-    await this.db('instances').where('id', id).update({
-      desired_state: to, updated_at: new Date(), transition_reason: transitionReasons.service(`${verb} by an administrator`),
-      state_reason_code: reason.code, state_reason_message: reason.message,
-    });
+    if (row.state === 'terminated' || row.desired_state === 'terminated')
+      throw errors.conflict(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
+    if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped'))
+      throw errors.conflict(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
+    await this.db('instances')
+      .where('id', id)
+      .update({
+        desired_state: to,
+        updated_at: new Date(),
+        transition_reason: transitionReasons.service(`${verb} by an administrator`),
+        state_reason_code: reason.code,
+        state_reason_message: reason.message,
+      });
     await this.record(who, row.account_id, id, `${verb === 'terminated' ? 'terminates' : 'stops'} ${id}`);
     this.kick(id);
     return (await this.instances({ id }))[0];

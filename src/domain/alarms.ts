@@ -44,26 +44,37 @@ export function alarmsFor({ now, components, nodes, instances, events }: Inputs)
     for (const n of nodes) {
       if (n.state === 'Alive') continue;
       const failed = /Suspected|Dead/.test(n.state);
-      alarms.push({ level: failed ? 'critical' : 'warning', subject: n.host, message: `${n.host} is ${n.state}${failed ? ' (OAR found it failing)' : ''}: its ${n.cores} core(s) are not available.` });
+      alarms.push({
+        level: failed ? 'critical' : 'warning',
+        subject: n.host,
+        message: `${n.host} is ${n.state}${failed ? ' (OAR found it failing)' : ''}: its ${n.cores} core(s) are not available.`,
+      });
     }
   }
   const waiting = instances.filter((i) => i.state === 'pending' && now - Date.parse(i.launchTime) > LONG_PENDING_MS);
   if (waiting.length) {
-    alarms.push({ level: 'warning', subject: 'instances', message: `${waiting.length} instance(s) pending for more than ${LONG_PENDING_MS / 60_000} minutes (cluster full or OAR stuck): ${waiting.slice(0, 3).map((i) => i.id).join(', ')}${waiting.length > 3 ? ', …' : ''}.` });
+    alarms.push({
+      level: 'warning',
+      subject: 'instances',
+      message: `${waiting.length} instance(s) pending for more than ${LONG_PENDING_MS / 60_000} minutes (cluster full or OAR stuck): ${waiting
+        .slice(0, 3)
+        .map((i) => i.id)
+        .join(', ')}${waiting.length > 3 ? ', …' : ''}.`,
+    });
   }
   const errors = events.filter((e) => e.kind === 'error' && now - Date.parse(e.at) < RECENT_ERRORS_MS);
   if (errors.length) {
-    alarms.push({ level: 'warning', subject: 'errors', message: `${errors.length} error(s) in the last ${RECENT_ERRORS_MS / 60_000} minutes; latest: ${errors[0].message.slice(0, 160)}` });
+    alarms.push({
+      level: 'warning',
+      subject: 'errors',
+      message: `${errors.length} error(s) in the last ${RECENT_ERRORS_MS / 60_000} minutes; latest: ${errors[0].message.slice(0, 160)}`,
+    });
   }
   return alarms.sort((a, b) => (a.level === b.level ? 0 : a.level === 'critical' ? -1 : 1));
 }
 
 /** The services' liveness, by port and socket (never by pid file), as `oarcloud doctor` checks them. */
 export async function probeServices(oarServerPort: number): Promise<Omit<Components, 'oarDatabase'>> {
-  const [almighty, libvirtd, isolation] = await Promise.all([
-    portOpen(oarServerPort),
-    socketOpen('/var/run/libvirt/libvirt-sock'),
-    bridgedTrafficFiltered(),
-  ]);
+  const [almighty, libvirtd, isolation] = await Promise.all([portOpen(oarServerPort), socketOpen('/var/run/libvirt/libvirt-sock'), bridgedTrafficFiltered()]);
   return { almighty, libvirtd, isolation };
 }

@@ -97,7 +97,8 @@ export const errors = {
   snapshotInUse: (id: string, imageId: string) => new DomainError('conflict', 'InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${imageId}`),
   snapshotNotFound: (id: string) => new DomainError('not-found', 'InvalidSnapshot.NotFound', `The snapshot '${truncate(id)}' does not exist.`),
   // administration (accounts, keys, nodes, quotas: no EC2 code, the wire names them by kind)
-  adminSignInRequired: () => new DomainError('unauthenticated', 'AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".'),
+  adminSignInRequired: () =>
+    new DomainError('unauthenticated', 'AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".'),
   adminOnly: () => new DomainError('forbidden', 'UnauthorizedOperation', 'You are not authorized to perform this operation: it is for administrators only.'),
   notFound: (message: string) => new DomainError('not-found', undefined, message),
   conflict: (message: string) => new DomainError('conflict', undefined, message),

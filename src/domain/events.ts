@@ -24,9 +24,18 @@ export class EventLog {
 
   /** The newest events first, at most 500. */
   async recent(opts: { limit?: number; errorsOnly?: boolean } = {}): Promise<EventRecord[]> {
-    const q = this.db('events').orderBy('id', 'desc').limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
+    const q = this.db('events')
+      .orderBy('id', 'desc')
+      .limit(Math.min(Math.max(opts.limit ?? 50, 1), 500));
     if (opts.errorsOnly) q.where('kind', 'error');
     const rows = await q;
-    return rows.map((r: any) => ({ id: Number(r.id), at: r.at.toISOString(), accountId: r.account_id, resourceId: r.resource_id, kind: r.kind, message: r.message }));
+    return rows.map((r: any) => ({
+      id: Number(r.id),
+      at: r.at.toISOString(),
+      accountId: r.account_id,
+      resourceId: r.resource_id,
+      kind: r.kind,
+      message: r.message,
+    }));
   }
 }

@@ -44,7 +44,12 @@ export function checkFilters(filters: Filter[] | undefined, known: Iterable<stri
 export type Accessor<T> = (item: T) => string | string[] | undefined | null;
 
 /** Filters a small in-memory collection (regions, zones, key pairs...). */
-export function filterInMemory<T>(items: T[], filters: Filter[] | undefined, accessors: Record<string, Accessor<T>>, tagsOf?: (item: T) => Record<string, string>): T[] {
+export function filterInMemory<T>(
+  items: T[],
+  filters: Filter[] | undefined,
+  accessors: Record<string, Accessor<T>>,
+  tagsOf?: (item: T) => Record<string, string>,
+): T[] {
   const checked = checkFilters(filters, Object.keys(accessors), Boolean(tagsOf));
   if (checked.length === 0) return items;
   const compiled = checked.map(({ name, values }) => {

@@ -65,7 +65,8 @@ export class ImageCapturer {
       const flatten = image.layers.length > MAX_LAYERS;
       const size = await this.exclusive(inst.id, async () => {
         const current = await this.db('instances').where('id', inst.id).first('state');
-        if (!current || current.state === 'terminated' || current.state === 'shutting-down') throw new Error('the instance was terminated before its image was captured');
+        if (!current || current.state === 'terminated' || current.state === 'shutting-down')
+          throw new Error('the instance was terminated before its image was captured');
         if (!image.no_reboot && (await this.libvirt.state(inst.id)) === 'running') {
           await this.libvirt.suspend(inst.id);
           frozen = true;
@@ -81,7 +82,12 @@ export class ImageCapturer {
       });
       const layers = flatten ? [layerId] : image.layers;
       await this.db('images').where('id', imageId).update({ state: 'available', layers, size_bytes: size, state_reason: null });
-      await this.events.record('image', image.account_id, imageId, `captured ${size} bytes from ${inst.id} in ${Date.now() - started} ms${flatten ? ' (flattened)' : ''}`);
+      await this.events.record(
+        'image',
+        image.account_id,
+        imageId,
+        `captured ${size} bytes from ${inst.id} in ${Date.now() - started} ms${flatten ? ' (flattened)' : ''}`,
+      );
       this.log.info({ image: imageId, instance: inst.id, bytes: size, ms: Date.now() - started, flattened: flatten }, 'image available');
     } catch (err: any) {
       if (frozen) await this.libvirt.resume(inst!.id).catch(() => undefined);

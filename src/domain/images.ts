@@ -26,13 +26,37 @@ export interface ImageRow {
 }
 
 export const SYSTEM_OWNER_ALIAS = 'oarcloud';
-export const IMAGE_FILTERS = ['image-id', 'name', 'state', 'owner-id', 'owner-alias', 'is-public', 'architecture', 'description',
-  'image-type', 'root-device-type', 'root-device-name', 'virtualization-type', 'hypervisor', 'platform'];
+export const IMAGE_FILTERS = [
+  'image-id',
+  'name',
+  'state',
+  'owner-id',
+  'owner-alias',
+  'is-public',
+  'architecture',
+  'description',
+  'image-type',
+  'root-device-type',
+  'root-device-name',
+  'virtualization-type',
+  'hypervisor',
+  'platform',
+];
 const FILTER_COLUMNS: Record<string, string> = {
-  'image-id': 'im.id', name: 'im.name', state: 'im.state', 'owner-id': 'im.account_id', architecture: 'im.architecture',
-  description: "coalesce(im.description, '')", 'is-public': "case when im.is_public then 'true' else 'false' end",
-  'owner-alias': "case when a.is_system then 'oarcloud' else '' end", 'image-type': "'machine'", 'root-device-type': "'ebs'",
-  'root-device-name': 'im.root_device_name', 'virtualization-type': "'hvm'", hypervisor: "'xen'", platform: "''",
+  'image-id': 'im.id',
+  name: 'im.name',
+  state: 'im.state',
+  'owner-id': 'im.account_id',
+  architecture: 'im.architecture',
+  description: "coalesce(im.description, '')",
+  'is-public': "case when im.is_public then 'true' else 'false' end",
+  'owner-alias': "case when a.is_system then 'oarcloud' else '' end",
+  'image-type': "'machine'",
+  'root-device-type': "'ebs'",
+  'root-device-name': 'im.root_device_name',
+  'virtualization-type': "'hvm'",
+  hypervisor: "'xen'",
+  platform: "''",
 };
 
 /** The snapshot an image's root device names: derived from the image id (layers play the snapshot's part). */
@@ -78,8 +102,12 @@ export class Images {
       .join('accounts as a', 'a.id', 'im.account_id')
       .select('im.*', 'a.is_system as owner_is_system')
       .where((w) =>
-        w.where('im.account_id', accountId).orWhere('im.is_public', true)
-          .orWhereExists((s) => s.select(this.db.raw('1')).from('image_launch_permissions as p').whereRaw('p.image_id = im.id and p.account_id = ?', [accountId])),
+        w
+          .where('im.account_id', accountId)
+          .orWhere('im.is_public', true)
+          .orWhereExists((s) =>
+            s.select(this.db.raw('1')).from('image_launch_permissions as p').whereRaw('p.image_id = im.id and p.account_id = ?', [accountId]),
+          ),
       );
   }
 
@@ -96,7 +124,15 @@ export class Images {
   }
 
   /** Records a pending image whose top layer the capturer will build from the instance's own layer. */
-  async createPending(row: { id: string; account_id: string; name: string; description: string | null; source_instance_id: string; layers: string[]; no_reboot: boolean }): Promise<void> {
+  async createPending(row: {
+    id: string;
+    account_id: string;
+    name: string;
+    description: string | null;
+    source_instance_id: string;
+    layers: string[];
+    no_reboot: boolean;
+  }): Promise<void> {
     try {
       await this.db('images').insert({ ...row, state: 'pending' });
     } catch (err: any) {
@@ -113,8 +149,11 @@ export class Images {
 
   /** Every image not deregistered, with its owner's name (admins' listings), oldest first. */
   async all(): Promise<(ImageRow & { owner_name: string })[]> {
-    return this.db('images as i').join('accounts as a', 'a.id', 'i.account_id').whereNot('i.state', 'deregistered')
-      .select('i.*', 'a.name as owner_name').orderBy('i.created_at');
+    return this.db('images as i')
+      .join('accounts as a', 'a.id', 'i.account_id')
+      .whereNot('i.state', 'deregistered')
+      .select('i.*', 'a.name as owner_name')
+      .orderBy('i.created_at');
   }
 
   /** Layers that images not deregistered use (`withInstances`: and instances not terminated). */
@@ -136,14 +175,19 @@ export class Images {
 
   /** An admin's deregistration of any image; false when there is no such image left. */
   async deregisterAny(imageId: string): Promise<boolean> {
-    const n = await this.db('images').where('id', imageId).whereNot('state', 'deregistered').update({ state: 'deregistered', deregistered_at: this.db.fn.now() });
+    const n = await this.db('images')
+      .where('id', imageId)
+      .whereNot('state', 'deregistered')
+      .update({ state: 'deregistered', deregistered_at: this.db.fn.now() });
     return n > 0;
   }
 
   /** The caller's image behind a snapshot id (an image's root snapshot is its layers), deregistered or not. */
   async bySnapshot(accountId: string, snapshotId: string): Promise<ImageRow> {
     if (!/^snap-[0-9a-f]{8,17}$/.test(snapshotId)) throw errors.invalidParameterValue('SnapshotId', snapshotId);
-    const image: ImageRow | undefined = await this.db('images').where({ account_id: accountId, id: `ami-${snapshotId.slice(5)}` }).first();
+    const image: ImageRow | undefined = await this.db('images')
+      .where({ account_id: accountId, id: `ami-${snapshotId.slice(5)}` })
+      .first();
     if (!image) throw errors.snapshotNotFound(snapshotId);
     return image;
   }
@@ -159,14 +203,20 @@ export class Images {
   async changeLaunchPermissions(imageId: string, change: { addAccounts: string[]; removeAccounts: string[]; makePublic?: boolean }): Promise<void> {
     await this.db.transaction(async (trx) => {
       if (change.addAccounts.length) {
-        await trx('image_launch_permissions').insert(change.addAccounts.map((a) => ({ image_id: imageId, account_id: a }))).onConflict(['image_id', 'account_id']).ignore();
+        await trx('image_launch_permissions')
+          .insert(change.addAccounts.map((a) => ({ image_id: imageId, account_id: a })))
+          .onConflict(['image_id', 'account_id'])
+          .ignore();
       }
       if (change.removeAccounts.length) await trx('image_launch_permissions').where('image_id', imageId).whereIn('account_id', change.removeAccounts).delete();
       if (change.makePublic !== undefined) await trx('images').where('id', imageId).update({ is_public: change.makePublic });
     });
   }
 
-  async describe(accountId: string, q: { ImageIds?: string[]; Owners?: string[]; ExecutableUsers?: string[]; Filters?: Filter[] }): Promise<(ImageRow & { owner_is_system: boolean })[]> {
+  async describe(
+    accountId: string,
+    q: { ImageIds?: string[]; Owners?: string[]; ExecutableUsers?: string[]; Filters?: Filter[] },
+  ): Promise<(ImageRow & { owner_is_system: boolean })[]> {
     for (const id of q.ImageIds ?? []) if (!isValidId('ami', id)) throw errors.amiMalformed(id);
     const filters = checkFilters(q.Filters, IMAGE_FILTERS, true);
     const query = this.visible(accountId).whereNot('im.state', 'deregistered').orderBy('im.created_at');
@@ -196,7 +246,12 @@ export class Images {
     for (const { name, values } of filters) {
       const likes = values.map(wildcardToLike);
       if (name.startsWith('tag:')) {
-        query.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw('t.resource_id = im.id and t.key = ? and t.value like any(?::text[])', [name.slice(4), likes]));
+        query.whereExists((s) =>
+          s
+            .select(this.db.raw('1'))
+            .from('tags as t')
+            .whereRaw('t.resource_id = im.id and t.key = ? and t.value like any(?::text[])', [name.slice(4), likes]),
+        );
       } else query.whereRaw(`${FILTER_COLUMNS[name]} like any(?::text[])`, [likes]);
     }
     const rows = await query;

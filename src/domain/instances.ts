@@ -28,14 +28,23 @@ const PURGE_BATCH = 1000;
 function quotaExceeded(room: Awaited<ReturnType<Quotas['room']>>, wanted: number, coresEach: number) {
   const { limits, usage } = room;
   if (usage.instances + wanted > limits.maxInstances) {
-    return errors.instanceLimitExceeded(`Your quota allows for ${Math.max(0, limits.maxInstances - usage.instances)} more instance(s) (limit ${limits.maxInstances}, in use ${usage.instances}). You requested at least ${wanted}.`);
+    return errors.instanceLimitExceeded(
+      `Your quota allows for ${Math.max(0, limits.maxInstances - usage.instances)} more instance(s) (limit ${limits.maxInstances}, in use ${usage.instances}). You requested at least ${wanted}.`,
+    );
   }
-  return errors.instanceLimitExceeded(`You have requested more cores than your quota allows: ${wanted} instance(s) of ${coresEach} core(s) each, with ${usage.cores} of ${limits.maxCores} cores in use.`);
+  return errors.instanceLimitExceeded(
+    `You have requested more cores than your quota allows: ${wanted} instance(s) of ${coresEach} core(s) each, with ${usage.cores} of ${limits.maxCores} cores in use.`,
+  );
 }
 
 export type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated' | 'stopping' | 'stopped';
 export const STATE_CODES: Record<InstanceStateName, number> = {
-  pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80,
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
 };
 
 export interface InstanceRow {
@@ -94,12 +103,23 @@ const FILTER_COLUMNS: Record<string, string> = {
   'root-device-name': "'/dev/xvda'",
   'virtualization-type': "'hvm'",
   hypervisor: "'xen'",
-  'tenancy': "'default'",
-  'reason': 'i.transition_reason',
+  tenancy: "'default'",
+  reason: 'i.transition_reason',
   'state-reason-code': 'i.state_reason_code',
 };
 const STATE_BY_CODE = Object.fromEntries(Object.entries(STATE_CODES).map(([k, v]) => [String(v), k]));
-export const INSTANCE_FILTERS = [...Object.keys(FILTER_COLUMNS), 'instance-state-code', 'tag-key', 'tag-value', 'vpc-id', 'subnet-id', 'group-id', 'group-name', 'instance.group-id', 'instance.group-name'];
+export const INSTANCE_FILTERS = [
+  ...Object.keys(FILTER_COLUMNS),
+  'instance-state-code',
+  'tag-key',
+  'tag-value',
+  'vpc-id',
+  'subnet-id',
+  'group-id',
+  'group-name',
+  'instance.group-id',
+  'instance.group-name',
+];
 
 export interface DescribeQuery {
   accountId: string;
@@ -194,7 +214,9 @@ export class InstanceStore {
     const cores = oarCoresFor(req.type, memoryPerCoreMib);
     const largestNode = Math.max(0, ...nodes.values());
     if (cores > largestNode) {
-      throw errors.insufficientCapacity(`There is no node with ${cores} free cores for ${req.type.name} in the cluster (largest: ${largestNode} Alive, undrained cores).`);
+      throw errors.insufficientCapacity(
+        `There is no node with ${cores} free cores for ${req.type.name} in the cluster (largest: ${largestNode} Alive, undrained cores).`,
+      );
     }
     const reservationId = newId('r');
     const ids: string[] = [];
@@ -204,14 +226,35 @@ export class InstanceStore {
         const count = Math.min(req.maxCount, room.count);
         if (count < req.minCount) throw quotaExceeded(room, req.minCount, cores);
         ids.push(...Array.from({ length: count }, () => newId('i')));
-        await trx('reservations').insert({ id: reservationId, account_id: req.accountId, client_token: req.clientToken || null, request_hash: req.requestHash });
+        await trx('reservations').insert({
+          id: reservationId,
+          account_id: req.accountId,
+          client_token: req.clientToken || null,
+          request_hash: req.requestHash,
+        });
         const rows = ids.map((id, i) => ({
-          id, account_id: req.accountId, reservation_id: reservationId, ami_launch_index: i, image_id: image.id, layers: image.layers,
-          instance_type: req.type.name, vcpus: req.type.vcpus, memory_mib: req.type.memoryMib, oar_cores: cores,
-          key_name: key?.name ?? null, public_key: key?.public_key ?? null, user_data: req.userData,
-          state: 'pending', desired_state: 'running', state_reason_code: 'pending', state_reason_message: stateReasons.pending('accepted, submitting to OAR').message,
-          availability_zone: req.zone, disable_api_termination: req.disableApiTermination,
-          disable_api_stop: req.disableApiStop, shutdown_behavior: req.shutdownBehavior, client_token: req.clientToken || null,
+          id,
+          account_id: req.accountId,
+          reservation_id: reservationId,
+          ami_launch_index: i,
+          image_id: image.id,
+          layers: image.layers,
+          instance_type: req.type.name,
+          vcpus: req.type.vcpus,
+          memory_mib: req.type.memoryMib,
+          oar_cores: cores,
+          key_name: key?.name ?? null,
+          public_key: key?.public_key ?? null,
+          user_data: req.userData,
+          state: 'pending',
+          desired_state: 'running',
+          state_reason_code: 'pending',
+          state_reason_message: stateReasons.pending('accepted, submitting to OAR').message,
+          availability_zone: req.zone,
+          disable_api_termination: req.disableApiTermination,
+          disable_api_stop: req.disableApiStop,
+          shutdown_behavior: req.shutdownBehavior,
+          client_token: req.clientToken || null,
         }));
         await trx('instances').insert(rows);
         const ips = await addresses.lease(trx, ids);
@@ -220,7 +263,10 @@ export class InstanceStore {
           await trx('instances').whereIn('id', ids.slice(ips.length)).delete();
           ids.length = ips.length;
         }
-        for (const [i, ip] of ips.entries()) await trx('instances').where('id', ids[i]).update({ private_ip: ip, mac: this.network.macFor(ip) });
+        for (const [i, ip] of ips.entries())
+          await trx('instances')
+            .where('id', ids[i])
+            .update({ private_ip: ip, mac: this.network.macFor(ip) });
         await tags.insert(req.accountId, 'instance', ids, req.tags, trx);
       });
     } catch (err: any) {
@@ -253,7 +299,12 @@ export class InstanceStore {
         const update: Partial<InstanceRow> = { ...(p.extra ?? {}) };
         if (p.desired) {
           const reason = p.desired === 'running' ? stateReasons.pending('start requested') : stateReasons.userInitiatedShutdown();
-          Object.assign(update, { desired_state: p.desired, transition_reason: transitionReasons.user(), state_reason_code: reason.code, state_reason_message: reason.message });
+          Object.assign(update, {
+            desired_state: p.desired,
+            transition_reason: transitionReasons.user(),
+            state_reason_code: reason.code,
+            state_reason_message: reason.message,
+          });
         }
         await this.update(r.id, update);
         this.kick(r.id);
@@ -267,20 +318,32 @@ export class InstanceStore {
   async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType): Promise<void> {
     if (newType) {
       const { memoryPerCoreMib } = await this.deps.capacity.capacity();
-      Object.assign(update, { instance_type: newType.name, vcpus: newType.vcpus, memory_mib: newType.memoryMib, oar_cores: oarCoresFor(newType, memoryPerCoreMib) });
+      Object.assign(update, {
+        instance_type: newType.name,
+        vcpus: newType.vcpus,
+        memory_mib: newType.memoryMib,
+        oar_cores: oarCoresFor(newType, memoryPerCoreMib),
+      });
     }
     if (Object.keys(update).length) await this.update(r.id, update);
   }
 
   async update(id: string, changes: Partial<InstanceRow>): Promise<void> {
-    await this.db('instances').where('id', id).update({ ...changes, updated_at: new Date() });
+    await this.db('instances')
+      .where('id', id)
+      .update({ ...changes, updated_at: new Date() });
   }
 
   /**
    * The reconciler's write of a state change and its reasons; returns what was written. A progress note about a
    * launch never overwrites why a stop or termination was asked for meanwhile (checked in the same statement).
    */
-  async recordTransition(inst: InstanceRow, changes: Partial<InstanceRow>, reason?: StateReason | null, transitionReason?: string): Promise<Partial<InstanceRow>> {
+  async recordTransition(
+    inst: InstanceRow,
+    changes: Partial<InstanceRow>,
+    reason?: StateReason | null,
+    transitionReason?: string,
+  ): Promise<Partial<InstanceRow>> {
     const row: Record<string, unknown> = { ...changes, updated_at: new Date() };
     if (reason !== undefined) {
       row.state_reason_code = reason?.code ?? null;
@@ -289,7 +352,8 @@ export class InstanceStore {
     if (transitionReason !== undefined) row.transition_reason = transitionReason;
     const written = { ...row };
     if (reason?.code === 'pending') {
-      const unlessRedirected = (value: string, column: string) => this.db.raw(`case when desired_state = ? then ? else ${column} end`, [inst.desired_state, value]);
+      const unlessRedirected = (value: string, column: string) =>
+        this.db.raw(`case when desired_state = ? then ? else ${column} end`, [inst.desired_state, value]);
       written.state_reason_code = unlessRedirected(reason.code, 'state_reason_code');
       written.state_reason_message = unlessRedirected(reason.message, 'state_reason_message');
     }
@@ -310,7 +374,9 @@ export class InstanceStore {
 
   /** Who holds which address (instances not terminated), for the network rules. */
   async addressHolders(): Promise<{ instanceId: string; accountId: string; ip: string }[]> {
-    return this.db('instances').whereNot('state', 'terminated').whereNotNull('private_ip')
+    return this.db('instances')
+      .whereNot('state', 'terminated')
+      .whereNotNull('private_ip')
       .select('id as instanceId', 'account_id as accountId', this.db.raw('host(private_ip) as ip'));
   }
 
@@ -321,14 +387,27 @@ export class InstanceStore {
   async purgeTerminated(olderThanSeconds: number): Promise<number> {
     return this.db.transaction(async (trx) => {
       const gone: { id: string; reservation_id: string }[] = await trx('instances')
-        .whereIn('id', trx('instances').select('id').where('state', 'terminated')
-          .where('terminated_at', '<', trx.raw('now() - make_interval(secs => ?)', [olderThanSeconds])).limit(PURGE_BATCH))
+        .whereIn(
+          'id',
+          trx('instances')
+            .select('id')
+            .where('state', 'terminated')
+            .where('terminated_at', '<', trx.raw('now() - make_interval(secs => ?)', [olderThanSeconds]))
+            .limit(PURGE_BATCH),
+        )
         .delete()
         .returning(['id', 'reservation_id']);
       if (gone.length === 0) return 0;
-      await trx('tags').whereIn('resource_id', gone.map((g) => g.id)).delete();
-      await trx('reservations').whereIn('id', [...new Set(gone.map((g) => g.reservation_id))])
-        .whereNotExists(trx('instances').select(trx.raw('1')).whereRaw('instances.reservation_id = reservations.id')).delete();
+      await trx('tags')
+        .whereIn(
+          'resource_id',
+          gone.map((g) => g.id),
+        )
+        .delete();
+      await trx('reservations')
+        .whereIn('id', [...new Set(gone.map((g) => g.reservation_id))])
+        .whereNotExists(trx('instances').select(trx.raw('1')).whereRaw('instances.reservation_id = reservations.id'))
+        .delete();
       return gone.length;
     });
   }
@@ -371,8 +450,11 @@ export class InstanceStore {
     const filters = checkFilters(query.filters, INSTANCE_FILTERS, true);
     // one query: the rows and their tags (a waiter's poll by id is the hottest path of the API)
     const q = this.db('instances as i')
-      .select('i.*', this.db.raw(`(select coalesce(json_agg(json_build_object('Key', t.key, 'Value', t.value) order by t.key), '[]'::json)
-        from tags t where t.resource_id = i.id) as tag_list`))
+      .select(
+        'i.*',
+        this.db.raw(`(select coalesce(json_agg(json_build_object('Key', t.key, 'Value', t.value) order by t.key), '[]'::json)
+        from tags t where t.resource_id = i.id) as tag_list`),
+      )
       .where('i.account_id', query.accountId);
     this.hideExpired(q, 'i.');
     if (ids) q.whereIn('i.id', ids);
@@ -416,9 +498,17 @@ export class InstanceStore {
     if (FILTER_COLUMNS[name]) {
       q.whereRaw(`coalesce(${FILTER_COLUMNS[name]}, '') like any(?::text[])`, [likes]);
     } else if (name === 'instance-state-code') {
-      q.whereIn('i.state', values.map((v) => STATE_BY_CODE[v] ?? '-'));
+      q.whereIn(
+        'i.state',
+        values.map((v) => STATE_BY_CODE[v] ?? '-'),
+      );
     } else if (name.startsWith('tag:')) {
-      q.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw('t.resource_id = i.id and t.key = ? and t.value like any(?::text[])', [name.slice(4), likes]));
+      q.whereExists((s) =>
+        s
+          .select(this.db.raw('1'))
+          .from('tags as t')
+          .whereRaw('t.resource_id = i.id and t.key = ? and t.value like any(?::text[])', [name.slice(4), likes]),
+      );
     } else if (name === 'tag-key' || name === 'tag-value') {
       const col = name === 'tag-key' ? 't.key' : 't.value';
       q.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw(`t.resource_id = i.id and ${col} like any(?::text[])`, [likes]));

@@ -24,7 +24,8 @@ export interface KeyPairRow {
 const SSH_KEY = /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/=]+)( .*)?$/;
 
 export function validateKeyName(name: string): void {
-  if (!name || name.length > 255 || !/^[\x20-\x7e]+$/.test(name)) throw errors.invalidParameterValue('KeyName', name, 'Key names are 1 to 255 ASCII characters.');
+  if (!name || name.length > 255 || !/^[\x20-\x7e]+$/.test(name))
+    throw errors.invalidParameterValue('KeyName', name, 'Key names are 1 to 255 ASCII characters.');
 }
 
 /** Parses an OpenSSH public key line; returns its type and the MD5 fingerprint of its wire form. */
@@ -85,7 +86,13 @@ export class KeyPairs {
     else q.where('name', name ?? '');
     const keys = await q.clone().select('id');
     await q.delete();
-    if (keys.length) await this.db('tags').whereIn('resource_id', keys.map((k: { id: string }) => k.id)).delete();
+    if (keys.length)
+      await this.db('tags')
+        .whereIn(
+          'resource_id',
+          keys.map((k: { id: string }) => k.id),
+        )
+        .delete();
   }
 
   async list(accountId: string): Promise<KeyPairRow[]> {

@@ -25,7 +25,10 @@ export function defaultLimits(env = process.env): Limits {
 }
 
 export class Quotas {
-  constructor(private readonly db: Db, readonly defaults: Limits = defaultLimits()) {}
+  constructor(
+    private readonly db: Db,
+    readonly defaults: Limits = defaultLimits(),
+  ) {}
 
   async limitsFor(accountId: string, db: Db = this.db): Promise<Limits> {
     const row = await db('account_quotas').where('account_id', accountId).first();
@@ -33,7 +36,9 @@ export class Quotas {
   }
 
   async usageOf(accountId: string, db: Db = this.db): Promise<Usage> {
-    const [row] = await db('instances').where('account_id', accountId).whereNot('state', 'terminated')
+    const [row] = await db('instances')
+      .where('account_id', accountId)
+      .whereNot('state', 'terminated')
       .select(db.raw('count(*)::int as instances'), db.raw('coalesce(sum(oar_cores), 0)::int as cores'));
     return row;
   }

@@ -267,7 +267,12 @@ export class Reconciler {
     } catch (err: any) {
       const failures = (this.startFailures.get(inst.id) ?? 0) + 1;
       this.startFailures.set(inst.id, failures);
-      await this.events.record('error', inst.account_id, inst.id, `container start failed (${failures}/${MAX_START_FAILURES}): ${String(err?.message ?? err).slice(0, 500)}`);
+      await this.events.record(
+        'error',
+        inst.account_id,
+        inst.id,
+        `container start failed (${failures}/${MAX_START_FAILURES}): ${String(err?.message ?? err).slice(0, 500)}`,
+      );
       if (failures >= MAX_START_FAILURES) {
         this.startFailures.delete(inst.id);
         await this.update(inst, { desired_state: 'terminated' }, stateReasons.internalError('the container failed to start'));

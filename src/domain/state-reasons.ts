@@ -21,7 +21,11 @@ export const stateReasons = {
 } as const;
 
 export const transitionReasons = {
-  user: (at = new Date()) => `User initiated (${at.toISOString().replace(/\.\d+Z$/, ' GMT').replace('T', ' ')})`,
+  user: (at = new Date()) =>
+    `User initiated (${at
+      .toISOString()
+      .replace(/\.\d+Z$/, ' GMT')
+      .replace('T', ' ')})`,
   service: (why: string) => `Service initiated (${why})`,
   instance: () => 'Instance initiated shutdown',
 } as const;

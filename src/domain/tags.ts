@@ -64,7 +64,9 @@ export class Tags {
   /** Adds (or overwrites) tags on resources of one type; inside the caller's transaction when given one. */
   async insert(accountId: string, resourceType: string, resourceIds: string[], tags: { key: string; value: string }[], trx: Knex = this.db): Promise<void> {
     if (!tags.length || !resourceIds.length) return;
-    const rows = resourceIds.flatMap((id) => tags.map((t) => ({ resource_id: id, account_id: accountId, resource_type: resourceType, key: t.key, value: t.value })));
+    const rows = resourceIds.flatMap((id) =>
+      tags.map((t) => ({ resource_id: id, account_id: accountId, resource_type: resourceType, key: t.key, value: t.value })),
+    );
     await trx('tags').insert(rows).onConflict(['resource_id', 'key']).merge(['value']);
   }
 
@@ -137,7 +139,9 @@ export class Tags {
     const instanceIds = ids.filter((id) => /^(i|vol)-[0-9a-f]{8,17}$/.test(id)).map((id) => `i-${hex(id)}`);
     const imageIds = ids.filter((id) => /^(ami|snap)-[0-9a-f]{8,17}$/.test(id)).map((id) => `ami-${hex(id)}`);
     const instances = new Set(instanceIds.length ? await db('instances').where('account_id', accountId).whereIn('id', instanceIds).pluck('id') : []);
-    const images = new Set(imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : []);
+    const images = new Set(
+      imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : [],
+    );
     const keys = new Set(await db('key_pairs').where('account_id', accountId).whereIn('id', ids).pluck('id'));
     for (const id of ids) {
       const prefix = id.slice(0, id.indexOf('-'));

@@ -16,7 +16,10 @@ export interface Zone {
 export function zones(config: Config): Zone[] {
   return config.regions.map((region) => ({
     ZoneName: `${region}a`,
-    ZoneId: `${region.split('-').map((p) => p[0]).join('')}-az1`,
+    ZoneId: `${region
+      .split('-')
+      .map((p) => p[0])
+      .join('')}-az1`,
     RegionName: region,
     State: 'available',
     ZoneType: 'availability-zone',

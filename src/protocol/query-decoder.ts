@@ -12,8 +12,15 @@ import { shape, type Shape } from './model';
 
 /** Parameters that belong to the protocol or to signing, never to an action's input. */
 const ENVELOPE_PARAMETERS = new Set([
-  'Action', 'Version', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires',
-  'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Security-Token',
+  'Action',
+  'Version',
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
 ]);
 export const LIMITS = { parameters: 2000, depth: 12, listIndex: 10_000 } as const;
 

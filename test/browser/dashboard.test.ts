@@ -14,8 +14,16 @@ import { clientEnv } from '../../compat-tests/support';
 
 const CHROMIUM = process.env.OARCLOUD_CHROMIUM ?? '/usr/bin/chromium';
 // Chromium's own background traffic is refused on this closed network; these flags keep it quiet
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 const NODE = '127.0.0.4';
 const SCREENSHOT = path.join(tmpdir(), 'oarcloud-dashboard.png');
 
@@ -68,7 +76,17 @@ describe('dashboard in headless Chromium', function () {
   });
 
   it('shows an instance launched with the aws CLI become running, with its node', async () => {
-    const out = await aws('run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--count', '1', '--tag-specifications', 'ResourceType=instance,Tags=[{Key=Name,Value=from-the-cli}]');
+    const out = await aws(
+      'run-instances',
+      '--image-id',
+      IMAGES.busybox,
+      '--instance-type',
+      't2.nano',
+      '--count',
+      '1',
+      '--tag-specifications',
+      'ResourceType=instance,Tags=[{Key=Name,Value=from-the-cli}]',
+    );
     const id: string = out.Instances[0].InstanceId;
     const row = page.locator(`tr[data-instance-id="${id}"]`);
     await row.waitFor({ timeout: 10_000 });

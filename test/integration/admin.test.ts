@@ -5,16 +5,39 @@
 import { expect } from 'chai';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
-  IMAGES, adminRequest, client, dropAccount, newAccount, oarcloud, oarnodes, terminateAll, waitForStates, withAdmin, type TestAccount,
+  IMAGES,
+  adminRequest,
+  client,
+  dropAccount,
+  newAccount,
+  oarcloud,
+  oarnodes,
+  terminateAll,
+  waitForStates,
+  withAdmin,
+  type TestAccount,
 } from '../support/live';
 
 const ROUTES: [string, string, unknown?][] = [
-  ['GET', '/snapshot'], ['GET', '/nodes'], ['GET', '/instances'], ['GET', '/accounts'], ['GET', '/images'], ['GET', '/events'],
-  ['GET', '/stream'], ['POST', '/nodes', { host: '127.0.0.9', cores: 1, memoryMib: 512 }], ['POST', '/nodes/localhost/drain', { drain: true }],
-  ['POST', '/nodes/localhost/state', { state: 'Absent' }], ['DELETE', '/nodes/localhost'], ['PUT', '/accounts/default/quota', { maxInstances: 0 }],
-  ['POST', '/instances/i-0123456789abcdef0/terminate'], ['POST', '/instances/i-0123456789abcdef0/stop'],
-  ['GET', '/keys'], ['POST', '/accounts', { name: 'not-made' }], ['DELETE', '/accounts/default'],
-  ['POST', '/accounts/default/keys', { role: 'admin' }], ['POST', '/keys/AKIAAAAAAAAAAAAAAAAA/revoke'],
+  ['GET', '/snapshot'],
+  ['GET', '/nodes'],
+  ['GET', '/instances'],
+  ['GET', '/accounts'],
+  ['GET', '/images'],
+  ['GET', '/events'],
+  ['GET', '/stream'],
+  ['POST', '/nodes', { host: '127.0.0.9', cores: 1, memoryMib: 512 }],
+  ['POST', '/nodes/localhost/drain', { drain: true }],
+  ['POST', '/nodes/localhost/state', { state: 'Absent' }],
+  ['DELETE', '/nodes/localhost'],
+  ['PUT', '/accounts/default/quota', { maxInstances: 0 }],
+  ['POST', '/instances/i-0123456789abcdef0/terminate'],
+  ['POST', '/instances/i-0123456789abcdef0/stop'],
+  ['GET', '/keys'],
+  ['POST', '/accounts', { name: 'not-made' }],
+  ['DELETE', '/accounts/default'],
+  ['POST', '/accounts/default/keys', { role: 'admin' }],
+  ['POST', '/keys/AKIAAAAAAAAAAAAAAAAA/revoke'],
 ];
 
 describe('admin API: who may use it', function () {
@@ -66,12 +89,16 @@ describe('admin API: who may use it', function () {
     expect(wrong.status).to.equal(401);
     const r = await adminRequest('POST', '/session', { body: { accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey } });
     expect(r.status).to.equal(200);
-    expect(r.setCookie).to.match(/oarcloud_admin=[^;]+;.*httponly/i).and.match(/samesite=strict/i);
+    expect(r.setCookie)
+      .to.match(/oarcloud_admin=[^;]+;.*httponly/i)
+      .and.match(/samesite=strict/i);
     const cookie = r.setCookie!.split(';')[0];
     expect((await adminRequest('GET', '/session', { cookie })).json.account).to.equal(admin.name);
     // a cross-site form would carry the cookie but not the header
     const forged = await fetch(new URL('/_oarcloud/admin/api/nodes/localhost/drain', process.env.OARCLOUD_TEST_ENDPOINT), {
-      method: 'POST', headers: { cookie, 'content-type': 'text/plain' }, body: '{"drain":true}',
+      method: 'POST',
+      headers: { cookie, 'content-type': 'text/plain' },
+      body: '{"drain":true}',
     });
     expect(forged.status).to.equal(403);
     expect((await oarnodes('localhost')).every((n) => n.drain === 'NO')).to.equal(true);
@@ -89,7 +116,9 @@ describe('admin API: who may use it', function () {
   });
 
   it("terminates another account's protected instance; its owner sees why", async () => {
-    const run = await user.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1, DisableApiTermination: true }));
+    const run = await user.ec2.send(
+      new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1, DisableApiTermination: true }),
+    );
     const id = run.Instances![0].InstanceId!;
     const r = await adminRequest('POST', `/instances/${id}/terminate`, { creds: admin });
     expect(r.status).to.equal(200);

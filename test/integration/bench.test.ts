@@ -14,7 +14,10 @@ describe('bench --quick (real services)', function () {
     expect(Number.isFinite(r.launch.burst.ranAll), 'every instance of the burst ran').to.equal(true);
     const rows = r.api.results as { server: string; rps?: number; errors?: number; error?: string }[];
     expect(rows.filter((x) => x.server === 'oarcloud').every((x) => x.rps! > 0 && x.errors === 0)).to.equal(true);
-    expect(rows.some((x) => x.server === 'moto' && x.rps! > 0), JSON.stringify(rows.filter((x) => x.error))).to.equal(true);
+    expect(
+      rows.some((x) => x.server === 'moto' && x.rps! > 0),
+      JSON.stringify(rows.filter((x) => x.error)),
+    ).to.equal(true);
     expect(r.api.snapshots[0].p50).to.be.above(0);
     expect(r.api.snapshots[0].bytes).to.be.above(1000);
     expect(r.images[0].runs[0]).to.be.above(0);

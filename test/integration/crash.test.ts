@@ -57,7 +57,12 @@ describe('crash and restart (real)', function () {
       const ids = run.Instances!.map((i) => i.InstanceId!);
       expect(ids).to.have.length(5);
       const byToken = await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [token] }] }));
-      expect(byToken.Reservations!.flatMap((r) => r.Instances!).map((i) => i.InstanceId).sort()).to.deep.equal([...ids].sort());
+      expect(
+        byToken
+          .Reservations!.flatMap((r) => r.Instances!)
+          .map((i) => i.InstanceId)
+          .sort(),
+      ).to.deep.equal([...ids].sort());
       await waitForStates(account.ec2, ids, ['pending', 'running']);
       await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
       await waitForStates(account.ec2, ids, ['terminated'], 60_000);

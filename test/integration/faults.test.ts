@@ -7,9 +7,21 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { portOpen } from '../../src/adapters/net';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import { describe1, dropAccount, execFileAsync, ping, execIn, IMAGES, newAccount, rawRequest, sleep, terminateAll, waitForStates, type TestAccount } from '../support/live';
+import {
+  describe1,
+  dropAccount,
+  execFileAsync,
+  ping,
+  execIn,
+  IMAGES,
+  newAccount,
+  rawRequest,
+  sleep,
+  terminateAll,
+  waitForStates,
+  type TestAccount,
+} from '../support/live';
 import { provisionHost } from '../../src/cli/bootstrap';
-
 
 describe('faults of the services (real)', function () {
   this.timeout(300_000);

@@ -9,8 +9,10 @@ import { config, execFileAsync } from '../support/live';
 
 /** Runs psql as the unprivileged user `nobody`, over TCP as any local user could. */
 const psqlAsNobody = (url: string) =>
-  execFileAsync('runuser', ['-u', 'nobody', '--', 'psql', url, '-Atc', 'select 1'], { env: { PGCONNECT_TIMEOUT: '3', PATH: process.env.PATH } })
-    .then(() => 'connected', (err) => String(err.stderr));
+  execFileAsync('runuser', ['-u', 'nobody', '--', 'psql', url, '-Atc', 'select 1'], { env: { PGCONNECT_TIMEOUT: '3', PATH: process.env.PATH } }).then(
+    () => 'connected',
+    (err) => String(err.stderr),
+  );
 
 describe('host secrets', function () {
   it('keeps the database passwords, master key and bootstrap credentials readable by root only', () => {
@@ -23,7 +25,11 @@ describe('host secrets', function () {
   });
 
   it('refuses the well-known default passwords of the oarcloud, oar and oar_ro roles', async () => {
-    for (const url of ['postgres://oarcloud:oarcloud@127.0.0.1:5432/oarcloud', 'postgres://oar:oarpw@127.0.0.1:5432/oar', 'postgres://oar_ro:oarropw@127.0.0.1:5432/oar']) {
+    for (const url of [
+      'postgres://oarcloud:oarcloud@127.0.0.1:5432/oarcloud',
+      'postgres://oar:oarpw@127.0.0.1:5432/oar',
+      'postgres://oar_ro:oarropw@127.0.0.1:5432/oar',
+    ]) {
       expect(await psqlAsNobody(url), url).to.match(/password authentication failed/);
     }
   });

@@ -31,7 +31,11 @@ describe('Layer store (real overlayfs)', () => {
     await store.createLayer('lyr-delta', [store.upperDir(id)]);
     const whiteout = path.join(store.layerPath('lyr-delta'), 'etc', 'drop');
     expect((await runOk('stat', ['-c', '%F %t:%T', whiteout])).trim()).to.equal('character special file 0:0');
-    expect((await runOk('getfattr', ['-n', 'trusted.overlay.opaque', '--only-values', path.join(store.layerPath('lyr-delta'), 'etc', 'app')]).catch(() => '')).trim()).to.equal('y');
+    expect(
+      (
+        await runOk('getfattr', ['-n', 'trusted.overlay.opaque', '--only-values', path.join(store.layerPath('lyr-delta'), 'etc', 'app')]).catch(() => '')
+      ).trim(),
+    ).to.equal('y');
 
     const copy = 'i-0000000000000abce';
     const copyRoot = await store.mount(copy, ['lyr-delta', 'base-x']);

@@ -4,8 +4,16 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  CreateImageCommand, DeregisterImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, ModifyImageAttributeCommand,
-  RunInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, DeleteSnapshotCommand, type EC2Client,
+  CreateImageCommand,
+  DeregisterImageCommand,
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  ModifyImageAttributeCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  DeleteSnapshotCommand,
+  type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { config, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../support/live';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -41,13 +49,24 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     const source = await runOne(alice.ec2, IMAGES.busybox);
     await execIn(source, 'echo captured > /root/file; rm /bin/vi; rm -rf /etc/init.d; mkdir /etc/init.d; echo only > /etc/init.d/only');
     const name = `web-${Date.now()}`;
-    const { ImageId } = await alice.ec2.send(new CreateImageCommand({
-      InstanceId: source, Name: name, Description: 'first capture',
-      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'role', Value: 'web' }] }],
-    }));
+    const { ImageId } = await alice.ec2.send(
+      new CreateImageCommand({
+        InstanceId: source,
+        Name: name,
+        Description: 'first capture',
+        TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'role', Value: 'web' }] }],
+      }),
+    );
     expect(ImageId).to.match(/^ami-[0-9a-f]{17}$/);
     const image = await waitForImage(alice.ec2, ImageId!);
-    expect(image).to.deep.include({ State: 'available', Name: name, Description: 'first capture', OwnerId: alice.accountId, Public: false, RootDeviceName: '/dev/xvda' });
+    expect(image).to.deep.include({
+      State: 'available',
+      Name: name,
+      Description: 'first capture',
+      OwnerId: alice.accountId,
+      Public: false,
+      RootDeviceName: '/dev/xvda',
+    });
     expect(image.Tags).to.deep.equal([{ Key: 'role', Value: 'web' }]);
     expect(image.BlockDeviceMappings?.[0].Ebs?.SnapshotId).to.match(/^snap-/);
     // the container was frozen during the capture, not stopped: it is still running after the next passes
@@ -56,7 +75,15 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     const duplicate = await alice.ec2.send(new CreateImageCommand({ InstanceId: source, Name: name })).catch((e) => e);
     expect(duplicate.name).to.equal('InvalidAMIName.Duplicate');
 
-    const mine = await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['web-*'] }, { Name: 'tag:role', Values: ['web'] }] }));
+    const mine = await alice.ec2.send(
+      new DescribeImagesCommand({
+        Owners: ['self'],
+        Filters: [
+          { Name: 'name', Values: ['web-*'] },
+          { Name: 'tag:role', Values: ['web'] },
+        ],
+      }),
+    );
     expect(mine.Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
     expect((await bob.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).to.deep.equal([]);
 

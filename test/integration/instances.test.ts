@@ -7,12 +7,33 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeKeyPairsCommand, DescribeInstanceStatusCommand, ImportKeyPairCommand,
-  ModifyInstanceAttributeCommand, RebootInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
-  TerminateInstancesCommand, type Instance,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeInstanceStatusCommand,
+  ImportKeyPairCommand,
+  ModifyInstanceAttributeCommand,
+  RebootInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type Instance,
 } from '@aws-sdk/client-ec2';
 import {
-  config, describe1, dropAccount, terminateAll, libvirt, ping, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount,
+  config,
+  describe1,
+  dropAccount,
+  terminateAll,
+  libvirt,
+  ping,
+  execFileAsync,
+  execIn,
+  IMAGES,
+  newAccount,
+  sleep,
+  waitForStates,
+  type TestAccount,
 } from '../support/live';
 import { Oar } from '../../src/adapters/oar';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -25,12 +46,15 @@ const ids = (instances: Instance[] | undefined) => (instances ?? []).map((i) => 
 async function oarJob(instanceId: string) {
   const db = connect(config.databaseUrl, { min: 0, max: 1 });
   try {
-    return (await db('instances').where('id', instanceId).first('oar_job_id', 'private_ip', 'state')) as { oar_job_id: number; private_ip: string | null; state: string };
+    return (await db('instances').where('id', instanceId).first('oar_job_id', 'private_ip', 'state')) as {
+      oar_job_id: number;
+      private_ip: string | null;
+      state: string;
+    };
   } finally {
     await db.destroy();
   }
 }
-
 
 describe('Instances on OAR jobs and LXC containers (real)', function () {
   this.timeout(180_000);
@@ -48,11 +72,16 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
   });
 
   it('runs a busybox instance: pending at once with an address, then running; user data ran once, limits apply', async () => {
-    const run = await account.ec2.send(new RunInstancesCommand({
-      ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1,
-      UserData: userData('#!/bin/sh\necho ran >> /root/user-data-runs\nnproc > /root/nproc\ngrep MemTotal /proc/meminfo > /root/mem\n'),
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'first' }] }],
-    }));
+    const run = await account.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGES.busybox,
+        InstanceType: 't2.nano',
+        MinCount: 1,
+        MaxCount: 1,
+        UserData: userData('#!/bin/sh\necho ran >> /root/user-data-runs\nnproc > /root/nproc\ngrep MemTotal /proc/meminfo > /root/mem\n'),
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'first' }] }],
+      }),
+    );
     const [inst] = run.Instances!;
     expect(run.ReservationId).to.match(/^r-[0-9a-f]{17}$/);
     expect(run.OwnerId).to.equal(account.accountId);
@@ -96,7 +125,12 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     expect((await other.ec2.send(new DescribeInstancesCommand({}))).Reservations).to.deep.equal([]);
     // nor of its key pairs
     const keyName = `private-${Date.now()}`;
-    await account.ec2.send(new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: Buffer.from('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x') }));
+    await account.ec2.send(
+      new ImportKeyPairCommand({
+        KeyName: keyName,
+        PublicKeyMaterial: Buffer.from('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x'),
+      }),
+    );
     const keyErr = await other.ec2.send(new DescribeKeyPairsCommand({ KeyNames: [keyName] })).catch((e) => e);
     expect(keyErr.name).to.equal('InvalidKeyPair.NotFound');
     const launchErr = await other.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, KeyName: keyName })).catch((e) => e);
@@ -171,9 +205,16 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
 
   it('a container that dies follows InstanceInitiatedShutdownBehavior (stop or terminate)', async () => {
     const stopper = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1 }))).Instances![0].InstanceId!;
-    const terminator = (await account.ec2.send(new RunInstancesCommand({
-      ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, InstanceInitiatedShutdownBehavior: 'terminate',
-    }))).Instances![0].InstanceId!;
+    const terminator = (
+      await account.ec2.send(
+        new RunInstancesCommand({
+          ImageId: IMAGES.busybox,
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceInitiatedShutdownBehavior: 'terminate',
+        }),
+      )
+    ).Instances![0].InstanceId!;
     await waitForStates(account.ec2, [stopper, terminator], ['running']);
     const behaviour = await account.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: terminator, Attribute: 'instanceInitiatedShutdownBehavior' }));
     expect(behaviour.InstanceInitiatedShutdownBehavior?.Value).to.equal('terminate');
@@ -189,10 +230,15 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     const cores = [...(await oar.capacity()).nodes.values()].reduce((a, b) => a + b, 0);
     await oar.close();
     const total = cores + 4;
-    const run = await account.ec2.send(new RunInstancesCommand({
-      ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: total, MaxCount: total,
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: 'queue' }] }],
-    }));
+    const run = await account.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGES.busybox,
+        InstanceType: 't2.nano',
+        MinCount: total,
+        MaxCount: total,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: 'queue' }] }],
+      }),
+    );
     const all = ids(run.Instances);
     expect(all).to.have.length(total);
     expect(new Set(run.Instances!.map((i) => i.PrivateIpAddress)).size).to.equal(total);
@@ -216,13 +262,22 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const page = await account.ec2.send(new DescribeInstancesCommand({ MaxResults: 5, NextToken: token, Filters: [{ Name: 'tag:batch', Values: ['que*'] }] }));
+      const page = await account.ec2.send(
+        new DescribeInstancesCommand({ MaxResults: 5, NextToken: token, Filters: [{ Name: 'tag:batch', Values: ['que*'] }] }),
+      );
       pages.push(ids((page.Reservations ?? []).flatMap((r) => r.Instances ?? [])));
       token = page.NextToken;
     } while (token);
     expect(pages[0]).to.have.length(5);
     expect(pages.flat().sort()).to.deep.equal([...all].sort());
-    const byState = await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending'] }, { Name: 'tag-key', Values: ['batch'] }] }));
+    const byState = await account.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'instance-state-name', Values: ['pending'] },
+          { Name: 'tag-key', Values: ['batch'] },
+        ],
+      }),
+    );
     expect(ids(byState.Reservations?.[0]?.Instances).sort()).to.deep.equal(ids(pending).sort());
     const byIp = await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'private-ip-address', Values: [running[0].PrivateIpAddress!] }] }));
     expect(ids(byIp.Reservations?.[0]?.Instances)).to.deep.equal([running[0].InstanceId]);
@@ -264,7 +319,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
   });
 
   it('refuses to terminate an instance with DisableApiTermination until it is cleared', async () => {
-    const id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, DisableApiTermination: true }))).Instances![0].InstanceId!;
+    const id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, DisableApiTermination: true })))
+      .Instances![0].InstanceId!;
     const err = await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })).catch((e) => e);
     expect(err.name).to.equal('OperationNotPermitted');
     await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }));
@@ -273,7 +329,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
   });
 
   it('refuses bad launches with clear EC2 errors and creates nothing', async () => {
-    const bad = async (p: Record<string, unknown>) => (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, ...p } as any)).catch((e) => e)).name;
+    const bad = async (p: Record<string, unknown>) =>
+      (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, ...p } as any)).catch((e) => e)).name;
     expect(await bad({ ImageId: 'ami-0123456789abcdef0' })).to.equal('InvalidAMIID.NotFound');
     expect(await bad({ ImageId: 'nope' })).to.equal('InvalidAMIID.Malformed');
     expect(await bad({ KeyName: 'missing-key' })).to.equal('InvalidKeyPair.NotFound');
@@ -282,7 +339,9 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     expect(await bad({ MinCount: 3, MaxCount: 2 })).to.equal('InvalidParameterValue');
     expect(await bad({ MinCount: 1000, MaxCount: 1000 })).to.equal('InstanceLimitExceeded');
     expect(await bad({ TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'aws:x', Value: 'y' }] }] })).to.equal('InvalidParameterValue');
-    expect((await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations).to.deep.equal([]);
+    expect(
+      (await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations,
+    ).to.deep.equal([]);
   });
 
   it('ssh -i key root@<PrivateIpAddress> works into a debian instance', async () => {
@@ -291,13 +350,33 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', keyFile]);
     const keyName = `k-${Date.now()}`;
     await account.ec2.send(new ImportKeyPairCommand({ KeyName: keyName, PublicKeyMaterial: readFileSync(`${keyFile}.pub`) }));
-    const id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.debian, MinCount: 1, MaxCount: 1, KeyName: keyName }))).Instances![0].InstanceId!;
+    const id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.debian, MinCount: 1, MaxCount: 1, KeyName: keyName }))).Instances![0]
+      .InstanceId!;
     const [inst] = await waitForStates(account.ec2, [id], ['running']);
     expect(inst.KeyName).to.equal(keyName);
     let out = '';
     for (let i = 0; i < 30 && !out; i++) {
-      out = await execFileAsync('ssh', ['-i', keyFile, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-        '-o', 'ConnectTimeout=2', `root@${inst.PrivateIpAddress}`, 'cat /etc/hostname; id -u'], { timeout: 10_000 }).then((r) => r.stdout, () => '');
+      out = await execFileAsync(
+        'ssh',
+        [
+          '-i',
+          keyFile,
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          'UserKnownHostsFile=/dev/null',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'ConnectTimeout=2',
+          `root@${inst.PrivateIpAddress}`,
+          'cat /etc/hostname; id -u',
+        ],
+        { timeout: 10_000 },
+      ).then(
+        (r) => r.stdout,
+        () => '',
+      );
       if (!out) await sleep(300);
     }
     expect(out).to.equal(`${id}\n0\n`);

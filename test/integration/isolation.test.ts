@@ -17,7 +17,8 @@ describe('container isolation (real)', function () {
   before(async function () {
     if (config.idmapBase === null) return this.skip();
     account = await newAccount('iso');
-    id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 }))).Instances![0].InstanceId!;
+    id = (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 }))).Instances![0]
+      .InstanceId!;
     await waitForStates(account.ec2, [id], ['running']);
   });
   after(async () => {
@@ -25,7 +26,7 @@ describe('container isolation (real)', function () {
     await dropAccount(account);
   });
 
-  it("root inside is host user OARCLOUD_IDMAP_BASE, and files it creates belong to that user on the host", async () => {
+  it('root inside is host user OARCLOUD_IDMAP_BASE, and files it creates belong to that user on the host', async () => {
     const init = await libvirt.initPid(id);
     const uids = /Uid:\s+(\d+)/.exec(readFileSync(`/proc/${init}/status`, 'utf8'))![1];
     expect(Number(uids)).to.equal(config.idmapBase);
@@ -38,7 +39,10 @@ describe('container isolation (real)', function () {
   it('root inside cannot raise its own memory limit, nor remount /sys read-write', async () => {
     const limitFile = path.join(await libvirt.cgroupDir(id, 'memory'), 'memory.limit_in_bytes');
     const before = readFileSync(limitFile, 'utf8').trim();
-    const attempt = await execIn(id, 'for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/*/memory.limit_in_bytes; do echo 68719476736 > $f && echo WROTE $f; done 2>&1; true');
+    const attempt = await execIn(
+      id,
+      'for f in /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/*/memory.limit_in_bytes; do echo 68719476736 > $f && echo WROTE $f; done 2>&1; true',
+    );
     expect(attempt).not.to.contain('WROTE');
     expect(readFileSync(limitFile, 'utf8').trim()).to.equal(before);
     const remount = await execIn(id, 'mount -o remount,rw /sys 2>&1 && echo REMOUNTED; touch /sys/kernel/oarcloud-probe 2>&1 && echo TOUCHED; true');

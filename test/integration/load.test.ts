@@ -21,8 +21,10 @@ describe(`load: 50 concurrent clients for ${SECONDS} s (real)`, function () {
     // the SDK's own retries would hide server errors: one attempt per call
     const ec2 = new EC2Client({ endpoint, region, credentials: account, maxAttempts: 1 });
     const result = await mixedLoad(ec2, 50, SECONDS);
-    console.log(`      ${result.requests} requests, ${(result.requests / SECONDS).toFixed(0)}/s, status ${JSON.stringify(result.status)}, ` +
-      `actions ${JSON.stringify(Object.fromEntries(Object.entries(result.byAction).map(([a, v]) => [a, `${v.count} p50 ${v.p50.toFixed(0)} ms p99 ${v.p99.toFixed(0)} ms`])))}`);
+    console.log(
+      `      ${result.requests} requests, ${(result.requests / SECONDS).toFixed(0)}/s, status ${JSON.stringify(result.status)}, ` +
+        `actions ${JSON.stringify(Object.fromEntries(Object.entries(result.byAction).map(([a, v]) => [a, `${v.count} p50 ${v.p50.toFixed(0)} ms p99 ${v.p99.toFixed(0)} ms`])))}`,
+    );
     expect(result.serverErrors, JSON.stringify(result.status)).to.equal(0);
     expect(result.launched.length).to.be.above(0);
     // every instance a client was given exists, and all of them terminate

@@ -29,10 +29,15 @@ describe('network isolation between accounts (real)', function () {
     a = await newAccount('net-a');
     b = await newAccount('net-b');
     const launch = async (account: TestAccount, count: number) =>
-      (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: count, MaxCount: count }))).Instances!.map((i) => i.InstanceId!);
+      (await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: count, MaxCount: count }))).Instances!.map(
+        (i) => i.InstanceId!,
+      );
     [a1, a2] = await launch(a, 2);
     [b1] = await launch(b, 1);
-    for (const [account, ids] of [[a, [a1, a2]], [b, [b1]]] as const) {
+    for (const [account, ids] of [
+      [a, [a1, a2]],
+      [b, [b1]],
+    ] as const) {
       for (const i of await waitForStates(account.ec2, [...ids], ['running'], 90_000)) ip[i.InstanceId!] = i.PrivateIpAddress!;
     }
   });

@@ -8,8 +8,14 @@ import { client, dropAccount, endpoint, execFileAsync, newAccount, rawRequest, r
 const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const oarcloud = (...args: string[]) => execFileAsync(process.execPath, [CLI, ...args]).then((r) => r.stdout);
 const awsEnv = (k: { accessKeyId: string; secretAccessKey: string }) => ({
-  ...process.env, AWS_ACCESS_KEY_ID: k.accessKeyId, AWS_SECRET_ACCESS_KEY: k.secretAccessKey, AWS_DEFAULT_REGION: region,
-  AWS_ENDPOINT_URL: endpoint, AWS_ENDPOINT_URL_EC2: endpoint, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  ...process.env,
+  AWS_ACCESS_KEY_ID: k.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: k.secretAccessKey,
+  AWS_DEFAULT_REGION: region,
+  AWS_ENDPOINT_URL: endpoint,
+  AWS_ENDPOINT_URL_EC2: endpoint,
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
 });
 
 describe('EC2 Query protocol and SigV4 (live server)', () => {
@@ -23,7 +29,9 @@ describe('EC2 Query protocol and SigV4 (live server)', () => {
     const res = await fetch(`${endpoint}/?Action=DescribeRegions&Version=2016-11-15`);
     const body = await res.text();
     expect(res.status).to.equal(401);
-    expect(body).to.match(/^<\?xml.*\n<Response><Errors><Error><Code>MissingAuthenticationToken<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/s);
+    expect(body).to.match(
+      /^<\?xml.*\n<Response><Errors><Error><Code>MissingAuthenticationToken<\/Code><Message>[^<]+<\/Message><\/Error><\/Errors><RequestID>[0-9a-f-]{36}<\/RequestID><\/Response>$/s,
+    );
     expect(res.headers.get('x-amzn-requestid')).to.match(/^[0-9a-f-]{36}$/);
   });
 
@@ -43,32 +51,52 @@ describe('EC2 Query protocol and SigV4 (live server)', () => {
     const key = { accessKeyId: /AccessKeyId: (\S+)/.exec(out)![1], secretAccessKey: /SecretAccessKey: (\S+)/.exec(out)![1] };
     const cli = await execFileAsync('aws', ['ec2', 'describe-regions', '--output', 'json'], { env: awsEnv(key) });
     expect(JSON.parse(cli.stdout).Regions[0].RegionName).to.equal(region);
-    const py = await execFileAsync('python3', ['-c', 'import boto3; print(boto3.client("ec2").describe_availability_zones()["AvailabilityZones"][0]["ZoneName"])'], { env: awsEnv(key) });
+    const py = await execFileAsync(
+      'python3',
+      ['-c', 'import boto3; print(boto3.client("ec2").describe_availability_zones()["AvailabilityZones"][0]["ZoneName"])'],
+      { env: awsEnv(key) },
+    );
     expect(py.stdout.trim()).to.equal(`${region}a`);
     expect(await oarcloud('key', 'list', account.name)).to.contain(key.accessKeyId);
     await oarcloud('key', 'revoke', key.accessKeyId);
     const refused = await rawRequest({ Action: 'DescribeRegions' }, { creds: key });
     expect(refused).to.include({ status: 401, code: 'AuthFailure' });
-    const err = await client(key).send(new DescribeRegionsCommand({})).catch((e) => e);
+    const err = await client(key)
+      .send(new DescribeRegionsCommand({}))
+      .catch((e) => e);
     expect(err.name).to.equal('AuthFailure');
   });
 
   it('refuses tampered bodies, wrong scopes, stale dates and unknown keys with the right codes', async () => {
-    expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, mutateBody: (b) => b.replace('DescribeRegions', 'DescribeImages') }))
-      .to.include({ status: 403, code: 'SignatureDoesNotMatch' });
+    expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, mutateBody: (b) => b.replace('DescribeRegions', 'DescribeImages') })).to.include({
+      status: 403,
+      code: 'SignatureDoesNotMatch',
+    });
     expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, region: 'mars-north-1' })).to.include({ status: 401, code: 'AuthFailure' });
     expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, service: 'sts' })).to.include({ status: 401, code: 'AuthFailure' });
     const stale = new Date(Date.now() - 20 * 60_000).toISOString().replace(/[:-]|\.\d{3}/g, '');
     expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: account, amzDate: stale })).to.include({ status: 400, code: 'RequestExpired' });
-    expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x' } }))
-      .to.include({ status: 401, code: 'AuthFailure' });
+    expect(await rawRequest({ Action: 'DescribeRegions' }, { creds: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x' } })).to.include({
+      status: 401,
+      code: 'AuthFailure',
+    });
   });
 
   it('accepts presigned GET URLs until they expire', async () => {
     const url = new URL(endpoint);
     const presign = (date: Date, expires: number) => {
       const amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
-      const o = aws4.sign({ host: url.host, method: 'GET', path: `/?Action=DescribeRegions&Version=2016-11-15&X-Amz-Expires=${expires}&X-Amz-Date=${amzDate}`, service: 'ec2', region, signQuery: true }, account);
+      const o = aws4.sign(
+        {
+          host: url.host,
+          method: 'GET',
+          path: `/?Action=DescribeRegions&Version=2016-11-15&X-Amz-Expires=${expires}&X-Amz-Date=${amzDate}`,
+          service: 'ec2',
+          region,
+          signQuery: true,
+        },
+        account,
+      );
       return `${endpoint}${o.path}`;
     };
     const fresh = await fetch(presign(new Date(), 60));
@@ -94,12 +122,18 @@ describe('EC2 Query protocol and SigV4 (live server)', () => {
     expect(missing).to.include({ status: 400, code: 'MissingParameter' });
     expect((await rawRequest({ Action: 'DescribeInstances', MaxResults: '2' }, { creds: account })).code).to.equal('InvalidParameterValue');
     expect((await rawRequest({ Action: 'DescribeInstances', 'InstanceId.1': 'i-nope' }, { creds: account })).code).to.equal('InvalidInstanceID.Malformed');
-    expect((await rawRequest({ Action: 'DescribeInstances', 'InstanceId.1': 'i-0123456789abcdef0' }, { creds: account })).code).to.equal('InvalidInstanceID.NotFound');
+    expect((await rawRequest({ Action: 'DescribeInstances', 'InstanceId.1': 'i-0123456789abcdef0' }, { creds: account })).code).to.equal(
+      'InvalidInstanceID.NotFound',
+    );
     expect((await rawRequest({ Action: 'DescribeRegions', DryRun: 'true' }, { creds: account })).code).to.equal('DryRunOperation');
   });
 
   it('refuses bodies over the size limit without reading them', async () => {
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=DescribeRegions&Pad=' + 'x'.repeat(1024 * 1024 + 10) });
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=DescribeRegions&Pad=' + 'x'.repeat(1024 * 1024 + 10),
+    });
     expect(res.status).to.equal(413);
     expect(await res.text()).to.contain('<Code>RequestEntityTooLarge</Code>');
   });

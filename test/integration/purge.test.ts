@@ -15,14 +15,27 @@ describe('purge of terminated instances (real server sweep)', function () {
     const recent = newId('i');
     const [oldReservation, recentReservation] = [newId('r'), newId('r')];
     const row = (id: string, reservation: string, daysAgo: number) => ({
-      id, account_id: account.accountId, reservation_id: reservation, ami_launch_index: 0, image_id: IMAGES.busybox, layers: ['base-busybox'],
-      instance_type: 't2.nano', vcpus: 1, memory_mib: 512, oar_cores: 1, state: 'terminated', desired_state: 'terminated',
-      availability_zone: `${config.regions[0]}a`, terminated_at: new Date(Date.now() - daysAgo * 86_400_000),
+      id,
+      account_id: account.accountId,
+      reservation_id: reservation,
+      ami_launch_index: 0,
+      image_id: IMAGES.busybox,
+      layers: ['base-busybox'],
+      instance_type: 't2.nano',
+      vcpus: 1,
+      memory_mib: 512,
+      oar_cores: 1,
+      state: 'terminated',
+      desired_state: 'terminated',
+      availability_zone: `${config.regions[0]}a`,
+      terminated_at: new Date(Date.now() - daysAgo * 86_400_000),
     });
     await withDatabase(config.databaseUrl, async (db) => {
       await db('reservations').insert([oldReservation, recentReservation].map((id) => ({ id, account_id: account.accountId, request_hash: 'test' })));
       await db('instances').insert([row(old, oldReservation, 8), row(recent, recentReservation, 1)]);
-      await db('tags').insert([old, recent].map((id) => ({ resource_id: id, account_id: account.accountId, resource_type: 'instance', key: 'Name', value: id })));
+      await db('tags').insert(
+        [old, recent].map((id) => ({ resource_id: id, account_id: account.accountId, resource_type: 'instance', key: 'Name', value: id })),
+      );
     });
     // the sweep runs every ten seconds
     const deadline = Date.now() + 25_000;

@@ -85,7 +85,10 @@ export async function dropAccount(account: TestAccount | undefined): Promise<voi
 
 /** Whether an address answers one ping within 2 s. */
 export function ping(ip: string): Promise<boolean> {
-  return execFileAsync('busybox', ['ping', '-c', '1', '-W', '2', ip]).then(() => true, () => false);
+  return execFileAsync('busybox', ['ping', '-c', '1', '-W', '2', ip]).then(
+    () => true,
+    () => false,
+  );
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,7 +108,9 @@ export async function waitForStates(ec2: EC2Client, ids: string[], states: strin
     if (last.length === ids.length && last.every((i) => states.includes(i.State!.Name!))) return last;
     await sleep(200);
   }
-  throw new Error(`timed out waiting for ${states.join('|')}: ${last.map((i) => `${i.InstanceId}=${i.State?.Name} (${i.StateReason?.Message ?? ''})`).join(', ')}`);
+  throw new Error(
+    `timed out waiting for ${states.join('|')}: ${last.map((i) => `${i.InstanceId}=${i.State?.Name} (${i.StateReason?.Message ?? ''})`).join(', ')}`,
+  );
 }
 
 export const libvirt = new Libvirt(config.libvirtUri);
@@ -125,7 +130,10 @@ export async function rawRequest(
   let headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
   if (opts.creds) {
     if (opts.amzDate) headers['X-Amz-Date'] = opts.amzDate;
-    const signed = aws4.sign({ host: url.host, method: 'POST', path: '/', body, service: opts.service ?? 'ec2', region: opts.region ?? region, headers }, opts.creds);
+    const signed = aws4.sign(
+      { host: url.host, method: 'POST', path: '/', body, service: opts.service ?? 'ec2', region: opts.region ?? region, headers },
+      opts.creds,
+    );
     headers = Object.fromEntries(Object.entries(signed.headers ?? {}).map(([k, v]) => [k, String(v)]));
     delete headers['Content-Length'];
   }
@@ -148,7 +156,10 @@ export async function adminRequest(
   let headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers };
   if (opts.cookie) headers = { ...headers, cookie: opts.cookie, 'x-oarcloud-admin': '1' };
   if (opts.creds) {
-    const signed = aws4.sign({ host: url.host, method, path: url.pathname + url.search, body, service: opts.service ?? 'oarcloud', region, headers }, opts.creds);
+    const signed = aws4.sign(
+      { host: url.host, method, path: url.pathname + url.search, body, service: opts.service ?? 'oarcloud', region, headers },
+      opts.creds,
+    );
     headers = Object.fromEntries(Object.entries(signed.headers ?? {}).map(([k, v]) => [k, String(v)]));
     delete headers['Content-Length'];
   }

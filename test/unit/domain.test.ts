@@ -51,7 +51,18 @@ describe('domain helpers', () => {
   });
 
   it('writes a container definition with limits, the static address and a TERM-aware init', () => {
-    const xml = domainXml({ name: 'i-1', rootfs: '/r', vcpus: 2, memoryMib: 512, cpuset: '0,1', network: 'n', ip: '10.0.0.5', prefix: 24, gateway: '10.0.0.1', mac: '02:00:0a:00:00:05' });
+    const xml = domainXml({
+      name: 'i-1',
+      rootfs: '/r',
+      vcpus: 2,
+      memoryMib: 512,
+      cpuset: '0,1',
+      network: 'n',
+      ip: '10.0.0.5',
+      prefix: 24,
+      gateway: '10.0.0.1',
+      mac: '02:00:0a:00:00:05',
+    });
     expect(xml).to.contain('<domain type="lxc">');
     expect(xml).to.contain('<memory unit="MiB">512</memory>');
     expect(xml).to.contain('<vcpu placement="static" cpuset="0,1">2</vcpu>');

@@ -12,10 +12,23 @@ describe('EC2 filters', () => {
   });
 
   it('ORs the values of one filter and ANDs filters; refuses unknown names', () => {
-    const items = [{ n: 'a', s: 'running' }, { n: 'b', s: 'stopped' }, { n: 'c', s: 'running' }];
+    const items = [
+      { n: 'a', s: 'running' },
+      { n: 'b', s: 'stopped' },
+      { n: 'c', s: 'running' },
+    ];
     const acc = { name: (i: { n: string }) => i.n, state: (i: { s: string }) => i.s };
     expect(filterInMemory(items, [{ Name: 'name', Values: ['a', 'b'] }], acc).map((i) => i.n)).to.deep.equal(['a', 'b']);
-    expect(filterInMemory(items, [{ Name: 'name', Values: ['a', 'b'] }, { Name: 'state', Values: ['running'] }], acc).map((i) => i.n)).to.deep.equal(['a']);
+    expect(
+      filterInMemory(
+        items,
+        [
+          { Name: 'name', Values: ['a', 'b'] },
+          { Name: 'state', Values: ['running'] },
+        ],
+        acc,
+      ).map((i) => i.n),
+    ).to.deep.equal(['a']);
     expect(() => filterInMemory(items, [{ Name: 'nope', Values: ['x'] }], acc)).to.throw(/filter 'nope' is invalid/);
   });
 });

@@ -59,7 +59,10 @@ describe('network isolation rules', () => {
     iso.forget();
     expect(await iso.sync(members)).to.equal(true);
     expect(ipt.restores()).to.have.length(2);
-    expect(ipt.calls.filter((c) => c.args.includes('-I')), 'the FORWARD hooks are inserted once').to.have.length(2);
+    expect(
+      ipt.calls.filter((c) => c.args.includes('-I')),
+      'the FORWARD hooks are inserted once',
+    ).to.have.length(2);
   });
 
   it('deletes the chains of accounts that have no instance any more', async () => {

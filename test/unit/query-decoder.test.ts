@@ -22,20 +22,34 @@ describe('Query decoder', () => {
 
   it('decodes lists of structures with nested lists (filters)', () => {
     const input = decodeQuery('DescribeInstancesRequest', {
-      'Filter.1.Name': 'tag:Name', 'Filter.1.Value.1': 'web', 'Filter.1.Value.2': 'db',
-      'Filter.2.Name': 'instance-state-name', 'Filter.2.Value.1': 'running', MaxResults: '5',
+      'Filter.1.Name': 'tag:Name',
+      'Filter.1.Value.1': 'web',
+      'Filter.1.Value.2': 'db',
+      'Filter.2.Name': 'instance-state-name',
+      'Filter.2.Value.1': 'running',
+      MaxResults: '5',
     });
     expect(input).to.deep.equal({
-      Filters: [{ Name: 'tag:Name', Values: ['web', 'db'] }, { Name: 'instance-state-name', Values: ['running'] }],
+      Filters: [
+        { Name: 'tag:Name', Values: ['web', 'db'] },
+        { Name: 'instance-state-name', Values: ['running'] },
+      ],
       MaxResults: 5,
     });
   });
 
   it('uses the capitalised locationName as the wire name (dryRun -> DryRun, Tag, Value)', () => {
     const input = decodeQuery('RunInstancesRequest', {
-      ImageId: 'ami-1', MinCount: '1', MaxCount: '2', DryRun: 'true',
-      'TagSpecification.1.ResourceType': 'instance', 'TagSpecification.1.Tag.1.Key': 'Name', 'TagSpecification.1.Tag.1.Value': 'x',
-      'Placement.AvailabilityZone': '', 'BlockDeviceMapping.1.Ebs.VolumeSize': '20', 'BlockDeviceMapping.1.DeviceName': '/dev/xvda',
+      ImageId: 'ami-1',
+      MinCount: '1',
+      MaxCount: '2',
+      DryRun: 'true',
+      'TagSpecification.1.ResourceType': 'instance',
+      'TagSpecification.1.Tag.1.Key': 'Name',
+      'TagSpecification.1.Tag.1.Value': 'x',
+      'Placement.AvailabilityZone': '',
+      'BlockDeviceMapping.1.Ebs.VolumeSize': '20',
+      'BlockDeviceMapping.1.DeviceName': '/dev/xvda',
     });
     expect(input).to.deep.include({ ImageId: 'ami-1', MinCount: 1, MaxCount: 2, DryRun: true });
     expect(input.TagSpecifications).to.deep.equal([{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'x' }] }]);
@@ -50,8 +64,16 @@ describe('Query decoder', () => {
 
   it('refuses bad scalars with InvalidParameterValue naming the parameter', () => {
     fails(() => decodeQuery('DescribeInstancesRequest', { MaxResults: 'ten' }), 'InvalidParameterValue', 'MaxResults');
-    fails(() => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', DisableApiTermination: 'maybe' }), 'InvalidParameterValue', 'DisableApiTermination');
-    fails(() => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', InstanceType: 'x9.huge' }), 'InvalidParameterValue', 'InstanceType');
+    fails(
+      () => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', DisableApiTermination: 'maybe' }),
+      'InvalidParameterValue',
+      'DisableApiTermination',
+    );
+    fails(
+      () => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', InstanceType: 'x9.huge' }),
+      'InvalidParameterValue',
+      'InstanceType',
+    );
   });
 
   it('refuses unknown parameters, bad list indexes and scalars given where a structure is expected', () => {
@@ -64,7 +86,11 @@ describe('Query decoder', () => {
   });
 
   it('refuses NUL characters in values', () => {
-    fails(() => decodeQuery('DescribeInstancesRequest', { 'Filter.1.Name': 'tag:x', 'Filter.1.Value.1': 'a\u0000b' }), 'InvalidParameterValue', 'Filter.1.Value.1');
+    fails(
+      () => decodeQuery('DescribeInstancesRequest', { 'Filter.1.Name': 'tag:x', 'Filter.1.Value.1': 'a\u0000b' }),
+      'InvalidParameterValue',
+      'Filter.1.Value.1',
+    );
   });
 
   it('ignores the envelope and signing parameters', () => {
@@ -86,7 +112,7 @@ describe('Query decoder', () => {
   it('never throws anything but an Ec2Error on random input (fuzz)', () => {
     const names = ['InstanceId', 'Filter', 'Name', 'Value', 'MaxResults', 'NextToken', 'DryRun', '1', '2', '0', 'x', '', 'Tag', '99999999'];
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     for (let i = 0; i < 3000; i++) {
       const params: Record<string, string> = {};
       for (let j = rand(6); j >= 0; j--) {

@@ -6,18 +6,53 @@ import type { OarJob } from '../../src/adapters/oar';
 
 function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
   return {
-    id: 'i-0123456789abcdef0', account_id: '111122223333', reservation_id: 'r-0123456789abcdef0', ami_launch_index: 0,
-    image_id: 'ami-0123456789abcdef0', layers: ['base-busybox'], instance_type: 't2.nano', vcpus: 1, memory_mib: 512, oar_cores: 1,
-    key_name: null, public_key: null, user_data: null, state: 'pending', desired_state: 'running', state_reason_code: 'pending',
-    state_reason_message: 'pending: accepted, submitting to OAR', transition_reason: '', private_ip: '10.77.0.10', mac: '02:00:0a:4d:00:0a',
-    availability_zone: 'us-east-1a', launch_time: new Date(0), disable_api_termination: false, disable_api_stop: false, shutdown_behavior: 'stop',
-    oar_job_id: null, oar_node: null, reboot_requested: false, client_token: null, created_at: new Date(0), terminated_at: null,
+    id: 'i-0123456789abcdef0',
+    account_id: '111122223333',
+    reservation_id: 'r-0123456789abcdef0',
+    ami_launch_index: 0,
+    image_id: 'ami-0123456789abcdef0',
+    layers: ['base-busybox'],
+    instance_type: 't2.nano',
+    vcpus: 1,
+    memory_mib: 512,
+    oar_cores: 1,
+    key_name: null,
+    public_key: null,
+    user_data: null,
+    state: 'pending',
+    desired_state: 'running',
+    state_reason_code: 'pending',
+    state_reason_message: 'pending: accepted, submitting to OAR',
+    transition_reason: '',
+    private_ip: '10.77.0.10',
+    mac: '02:00:0a:4d:00:0a',
+    availability_zone: 'us-east-1a',
+    launch_time: new Date(0),
+    disable_api_termination: false,
+    disable_api_stop: false,
+    shutdown_behavior: 'stop',
+    oar_job_id: null,
+    oar_node: null,
+    reboot_requested: false,
+    client_token: null,
+    created_at: new Date(0),
+    terminated_at: null,
     ...changes,
   };
 }
 
 function job(changes: Partial<OarJob> = {}): OarJob {
-  return { id: 42, name: 'i-0123456789abcdef0', state: 'Running', node: 'node-1', cpuset: '0', message: '', events: [], predictedStart: null, ...changes } as OarJob;
+  return {
+    id: 42,
+    name: 'i-0123456789abcdef0',
+    state: 'Running',
+    node: 'node-1',
+    cpuset: '0',
+    message: '',
+    events: [],
+    predictedStart: null,
+    ...changes,
+  } as OarJob;
 }
 
 const kinds = (steps: Step[]) => steps.map((s) => s.do);
@@ -69,11 +104,14 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
 
     it("admin oardel: the job ended by OAR's hand → terminate, Server.ScheduledStop", () => {
       const steps = plan(instance({ oar_job_id: 42, state: 'running' }), job({ state: 'Error', events: ['FRAG_JOB_REQUEST'] }), 'running');
-      expect(steps).to.deep.equal([{
-        do: 'end', desired: 'terminated',
-        reason: { code: 'Server.ScheduledStop', message: 'Server.ScheduledStop: OAR job 42 was deleted in OAR' },
-        transition: 'Service initiated (OAR job 42 was deleted in OAR)',
-      }]);
+      expect(steps).to.deep.equal([
+        {
+          do: 'end',
+          desired: 'terminated',
+          reason: { code: 'Server.ScheduledStop', message: 'Server.ScheduledStop: OAR job 42 was deleted in OAR' },
+          transition: 'Service initiated (OAR job 42 was deleted in OAR)',
+        },
+      ]);
     });
 
     it('walltime end → terminate, Server.ScheduledStop saying so', () => {
@@ -88,13 +126,19 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
     });
 
     it('dead container: it stopped on its own → stop or terminate, as InstanceInitiatedShutdownBehavior says', () => {
-      for (const [behaviour, desired] of [['stop', 'stopped'], ['terminate', 'terminated']] as const) {
+      for (const [behaviour, desired] of [
+        ['stop', 'stopped'],
+        ['terminate', 'terminated'],
+      ] as const) {
         const steps = plan(instance({ oar_job_id: 42, state: 'running', shutdown_behavior: behaviour }), job(), 'shut off');
-        expect(steps).to.deep.equal([{
-          do: 'end', desired,
-          reason: { code: 'Client.InstanceInitiatedShutdown', message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
-          transition: 'Instance initiated shutdown',
-        }]);
+        expect(steps).to.deep.equal([
+          {
+            do: 'end',
+            desired,
+            reason: { code: 'Client.InstanceInitiatedShutdown', message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
+            transition: 'Instance initiated shutdown',
+          },
+        ]);
       }
     });
 
@@ -106,25 +150,34 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
   describe('desired stopped', () => {
     it('stop: show stopping, stop and remove the container, delete the job, then wait for OAR', () => {
       expect(plan(instance({ oar_job_id: 42, state: 'running', desired_state: 'stopped' }), job(), 'running')).to.deep.equal([
-        { do: 'show', state: 'stopping' }, { do: 'shutdown-container' }, { do: 'remove-container' }, { do: 'delete-job', jobId: 42 },
+        { do: 'show', state: 'stopping' },
+        { do: 'shutdown-container' },
+        { do: 'remove-container' },
+        { do: 'delete-job', jobId: 42 },
       ]);
     });
 
     it('once OAR has ended the job: unmount and show stopped', () => {
-      expect(kinds(plan(instance({ oar_job_id: 42, state: 'stopping', desired_state: 'stopped' }), job({ state: 'Terminated' }), undefined)))
-        .to.deep.equal(['unmount', 'stopped']);
+      expect(kinds(plan(instance({ oar_job_id: 42, state: 'stopping', desired_state: 'stopped' }), job({ state: 'Terminated' }), undefined))).to.deep.equal([
+        'unmount',
+        'stopped',
+      ]);
     });
 
     it('a container that is defined but not running is removed without a shutdown', () => {
-      expect(kinds(plan(instance({ oar_job_id: 42, state: 'stopping', desired_state: 'stopped' }), undefined, 'shut off')))
-        .to.deep.equal(['remove-container', 'unmount', 'stopped']);
+      expect(kinds(plan(instance({ oar_job_id: 42, state: 'stopping', desired_state: 'stopped' }), undefined, 'shut off'))).to.deep.equal([
+        'remove-container',
+        'unmount',
+        'stopped',
+      ]);
     });
   });
 
   describe('desired terminated', () => {
     it('terminate during a launch (job still waiting): show shutting-down, delete the job, wait', () => {
       expect(plan(instance({ oar_job_id: 42, state: 'pending', desired_state: 'terminated' }), job({ state: 'Waiting' }), undefined)).to.deep.equal([
-        { do: 'show', state: 'shutting-down' }, { do: 'delete-job', jobId: 42 },
+        { do: 'show', state: 'shutting-down' },
+        { do: 'delete-job', jobId: 42 },
       ]);
     });
 
@@ -133,10 +186,15 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
     });
 
     it('terminate a running instance: remove the container, delete the job; then release and finish', () => {
-      expect(kinds(plan(instance({ oar_job_id: 42, state: 'running', desired_state: 'terminated' }), job(), 'running')))
-        .to.deep.equal(['show', 'remove-container', 'delete-job']);
-      expect(kinds(plan(instance({ oar_job_id: 42, state: 'shutting-down', desired_state: 'terminated' }), job({ state: 'Error' }), undefined)))
-        .to.deep.equal(['release', 'terminated']);
+      expect(kinds(plan(instance({ oar_job_id: 42, state: 'running', desired_state: 'terminated' }), job(), 'running'))).to.deep.equal([
+        'show',
+        'remove-container',
+        'delete-job',
+      ]);
+      expect(kinds(plan(instance({ oar_job_id: 42, state: 'shutting-down', desired_state: 'terminated' }), job({ state: 'Error' }), undefined))).to.deep.equal([
+        'release',
+        'terminated',
+      ]);
     });
 
     it('a terminated instance needs nothing', () => {

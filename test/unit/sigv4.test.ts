@@ -13,7 +13,12 @@ function signed(body: string, overrides: { region?: string; service?: string; da
   const amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
   const opts = aws4.sign(
     {
-      host: '127.0.0.1:8773', method: 'POST', path: '/', body, service: overrides.service ?? 'ec2', region: overrides.region ?? 'us-east-1',
+      host: '127.0.0.1:8773',
+      method: 'POST',
+      path: '/',
+      body,
+      service: overrides.service ?? 'ec2',
+      region: overrides.region ?? 'us-east-1',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8', 'X-Amz-Date': amzDate },
     },
     overrides.key ?? KEY,
@@ -80,7 +85,17 @@ describe('SigV4 verification', () => {
   it('accepts presigned URLs until they expire', async () => {
     const presign = (date: Date, expires: number) => {
       const amzDate = date.toISOString().replace(/[:-]|\.\d{3}/g, '');
-      const o = aws4.sign({ host: '127.0.0.1:8773', method: 'GET', path: `/?Action=DescribeRegions&Version=2016-11-15&X-Amz-Expires=${expires}&X-Amz-Date=${amzDate}`, service: 'ec2', region: 'us-east-1', signQuery: true }, KEY);
+      const o = aws4.sign(
+        {
+          host: '127.0.0.1:8773',
+          method: 'GET',
+          path: `/?Action=DescribeRegions&Version=2016-11-15&X-Amz-Expires=${expires}&X-Amz-Date=${amzDate}`,
+          service: 'ec2',
+          region: 'us-east-1',
+          signQuery: true,
+        },
+        KEY,
+      );
       return { method: 'GET', url: o.path!, headers: { host: '127.0.0.1:8773' }, body: Buffer.alloc(0) } as SignedRequest;
     };
     expect(await code(verifySigV4(presign(new Date(), 300), options))).to.equal('accepted');

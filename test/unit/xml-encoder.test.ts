@@ -14,10 +14,23 @@ describe('XML encoder', () => {
 
   it('uses locationNames and <item> for lists, ISO timestamps and true/false booleans', () => {
     const xml = encodeResponse('DescribeInstances', 'DescribeInstancesResult', 'r', {
-      Reservations: [{ ReservationId: 'r-1', OwnerId: '123456789012', Groups: [], Instances: [
-        { InstanceId: 'i-1', State: { Code: 16, Name: 'running' }, LaunchTime: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), EbsOptimized: false, Tags: [{ Key: 'a', Value: '<&>' }] },
-        { InstanceId: 'i-2', State: { Code: 0, Name: 'pending' } },
-      ] }],
+      Reservations: [
+        {
+          ReservationId: 'r-1',
+          OwnerId: '123456789012',
+          Groups: [],
+          Instances: [
+            {
+              InstanceId: 'i-1',
+              State: { Code: 16, Name: 'running' },
+              LaunchTime: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+              EbsOptimized: false,
+              Tags: [{ Key: 'a', Value: '<&>' }],
+            },
+            { InstanceId: 'i-2', State: { Code: 0, Name: 'pending' } },
+          ],
+        },
+      ],
     });
     const res = parse(xml).DescribeInstancesResponse.reservationSet.item;
     expect(res.reservationId).to.equal('r-1');

@@ -44,7 +44,14 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
       live && ip
         ? [
             {
-              Attachment: { AttachTime: r.created_at, AttachmentId: derivedIds.attachment(r.id), DeleteOnTermination: true, DeviceIndex: 0, Status: 'attached', NetworkCardIndex: 0 },
+              Attachment: {
+                AttachTime: r.created_at,
+                AttachmentId: derivedIds.attachment(r.id),
+                DeleteOnTermination: true,
+                DeviceIndex: 0,
+                Status: 'attached',
+                NetworkCardIndex: 0,
+              },
               Description: 'Primary network interface',
               Groups: sg,
               Ipv6Addresses: [],
@@ -67,7 +74,14 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
     CpuOptions: { CoreCount: r.vcpus, ThreadsPerCore: 1 },
     CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
     HibernationOptions: { Configured: false },
-    MetadataOptions: { State: 'applied', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'disabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled' },
+    MetadataOptions: {
+      State: 'applied',
+      HttpTokens: 'optional',
+      HttpPutResponseHopLimit: 1,
+      HttpEndpoint: 'disabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'disabled',
+    },
     EnclaveOptions: { Enabled: false },
     PlatformDetails: 'Linux/UNIX',
     UsageOperation: 'RunInstances',
@@ -89,7 +103,8 @@ export async function reservationViews(rows: RowWithTags[], services: Services):
   const views = await instanceViews(rows, services);
   const byReservation = new Map<string, Reservation & { Instances: Instance[] }>();
   rows.forEach((r, i) => {
-    if (!byReservation.has(r.reservation_id)) byReservation.set(r.reservation_id, { ReservationId: r.reservation_id, OwnerId: r.account_id, Groups: [], Instances: [] });
+    if (!byReservation.has(r.reservation_id))
+      byReservation.set(r.reservation_id, { ReservationId: r.reservation_id, OwnerId: r.account_id, Groups: [], Instances: [] });
     byReservation.get(r.reservation_id)!.Instances.push(views[i]);
   });
   return [...byReservation.values()];

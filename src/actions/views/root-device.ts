@@ -9,7 +9,10 @@ export const ROOT_VOLUME = { size: 8, type: 'gp2', iops: 100 } as const;
 
 /** An instance's root volume as attached (DescribeInstances, DescribeInstanceAttribute). */
 export function instanceRootMapping(r: Pick<InstanceRow, 'id' | 'created_at'>): InstanceBlockDeviceMapping {
-  return { DeviceName: ROOT_DEVICE_NAME, Ebs: { AttachTime: r.created_at, DeleteOnTermination: true, Status: 'attached', VolumeId: derivedIds.rootVolume(r.id) } };
+  return {
+    DeviceName: ROOT_DEVICE_NAME,
+    Ebs: { AttachTime: r.created_at, DeleteOnTermination: true, Status: 'attached', VolumeId: derivedIds.rootVolume(r.id) },
+  };
 }
 
 /** An image's root device, from its snapshot (DescribeImages, DescribeImageAttribute). */
