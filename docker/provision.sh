@@ -9,7 +9,7 @@
 #
 # Usage: docker/provision.sh [--stop]      (--stop: stop Almighty, the OAR sshd, libvirtd and PostgreSQL)
 # Environment (defaults in brackets):
-#   OARCLOUD_DATA_DIR [/var/lib/oarcloud]   OARCLOUD_JOB_USER [oarcloud]   OARCLOUD_OAR_CORES [nproc]
+#   OARCLOUD_DATA_DIR [/var/lib/oarcloud]   OARCLOUD_JOB_USER [oarcloud]   OARCLOUD_OAR_CORES [nproc] (read by oarcloud up)
 #   OARCLOUD_NETWORK [oarcloud]  OARCLOUD_BRIDGE [virbr-oarcloud]  OARCLOUD_SUBNET_PREFIX [10.77.0]
 #   OARCLOUD_IMAGES ["busybox debian"]      OARCLOUD_DB_PASSWORD [generated once, kept in $SECRETS]
 #   OARCLOUD_SKIP_CHROMIUM [unset; 1: do not install the browser the dashboard tests use]
@@ -20,7 +20,6 @@ ROOT=$(dirname "$HERE")
 cd /
 DATA_DIR=${OARCLOUD_DATA_DIR:-/var/lib/oarcloud}
 JOB_USER=${OARCLOUD_JOB_USER:-oarcloud}
-OAR_CORES=${OARCLOUD_OAR_CORES:-$(nproc)}
 NET_NAME=${OARCLOUD_NETWORK:-oarcloud}
 NET_BRIDGE=${OARCLOUD_BRIDGE:-virbr-oarcloud}
 NET_PREFIX=${OARCLOUD_SUBNET_PREFIX:-10.77.0}
@@ -184,22 +183,13 @@ fi
 log "Almighty ok"
 
 props=$(oarproperty -l)   # captured, for the same reason
-for p in host cpu core mem; do
+for p in host cpu core mem slot; do
   if ! printf '%s\n' "$props" | grep -qx "$p"; then
     if [ $p = host ]; then oarproperty -c -a host >/dev/null; else oarproperty -a $p >/dev/null; fi
   fi
 done
-mem_total=$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)
-mem_per_core=$(( mem_total / OAR_CORES ))
-nodes_json=$(oarnodes -J 2>/dev/null || true)
-have=$(grep -c '"resource_id"' <<<"$nodes_json" || true)
-if [ "$have" -lt "$OAR_CORES" ]; then
-  for i in $(seq $((have + 1)) "$OAR_CORES"); do
-    oarnodesetting -a -h localhost -p host=localhost -p cpu=1 -p core=$i \
-      -p cpuset=$(( (i - 1) % $(nproc) )) -p mem="$mem_per_core" >/dev/null
-  done
-  log "added $((OAR_CORES - have)) core resource(s) on localhost"
-fi
+# the resources themselves (OARCLOUD_OAR_CORES cores of OARCLOUD_SLOTS_PER_CORE slots on localhost) are made by
+# `oarcloud up`/`test` right after this script (src/adapters/oar-nodes.ts, ensureSlots)
 # repair the effects of a failed hook (suspected node, stopped queues)
 oarnodesetting -s Alive -h localhost >/dev/null 2>&1 || true
 oarnotify -E >/dev/null 2>&1 || true

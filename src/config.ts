@@ -1,5 +1,6 @@
 /** Server and CLI configuration, from the environment with defaults that match docker/provision.sh. */
 import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 
 export interface Config {
   host: string;
@@ -15,6 +16,14 @@ export interface Config {
   walltime: string;
   oarDatabaseUrl: string;
   oarServerPort: number;
+  /**
+   * OAR resources per core (the overcommit ratio, as OpenStack's cpu_allocation_ratio): a burstable instance holds
+   * one slot per vCPU at least, and as many as its memory needs (the node's memory is shared among its slots).
+   */
+  slotsPerCore: number;
+  /** Cores and memory this machine offers as the OAR node `localhost`. */
+  localCores: number;
+  localMemoryMib: number;
   libvirtUri: string;
   network: string;
   /** The libvirt network's bridge, where accounts are isolated from each other. */
@@ -75,6 +84,9 @@ export function loadConfig(): Config {
     walltime: env.OARCLOUD_WALLTIME ?? '720:00:00',
     oarDatabaseUrl: env.OARCLOUD_OAR_DATABASE_URL ?? `postgres://oar_ro:${secrets.OAR_DB_RO_PASSWORD ?? 'oarropw'}@127.0.0.1:5432/oar`,
     oarServerPort: int(env.OARCLOUD_OAR_SERVER_PORT, 6666),
+    slotsPerCore: int(env.OARCLOUD_SLOTS_PER_CORE, 20),
+    localCores: int(env.OARCLOUD_OAR_CORES, availableParallelism()),
+    localMemoryMib: int(env.OARCLOUD_NODE_MEMORY_MIB, Math.floor(totalmem() / 1048576)),
     libvirtUri: env.OARCLOUD_LIBVIRT_URI ?? 'lxc:///',
     network: env.OARCLOUD_NETWORK ?? 'oarcloud',
     bridge: env.OARCLOUD_BRIDGE ?? 'virbr-oarcloud',

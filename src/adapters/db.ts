@@ -44,7 +44,7 @@ export function databaseFailure(err: any): 'unique' | 'data' | 'unavailable' | u
   return undefined;
 }
 
-export function connect(url: string, pool = { min: 0, max: 10 }): Db {
+export function connect(url: string, pool = { min: 0, max: 20 }): Db {
   return knex({ client: 'pg', connection: url, pool, acquireConnectionTimeout: 5000 });
 }
 

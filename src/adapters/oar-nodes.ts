@@ -17,10 +17,15 @@ export interface OarNode {
   state: string;
   drain: boolean;
   cores: number;
-  /** Cores held by running jobs. */
+  /** Cores of which a running job holds at least one slot. */
   usedCores: number;
-  /** Cores a new job could get now: Alive, not drained, not held. */
+  /** Cores a new job could get whole now: Alive, not drained, no slot held. */
   freeCores: number;
+  /** OAR resources: each core is split into slots that share its CPU (and carry a share of the memory). */
+  slots: number;
+  usedSlots: number;
+  /** Slots a new job could get now: Alive, not drained, not held. */
+  freeSlots: number;
   memoryMib: number;
   /** Names of the jobs running there (instance ids for OAR Cloud's jobs) and their OAR ids. */
   jobs: { id: number; name: string | null; user: string }[];
@@ -42,9 +47,9 @@ export class OarNodes {
   constructor(private readonly db: Db) {}
 
   async list(): Promise<OarNode[]> {
-    // one row per core, with the job holding it (if any)
+    // one row per resource (a slot of a core), with the job holding it (if any)
     const { rows } = await this.db.raw(
-      `select r.resource_id, r.network_address, r.state, r.drain, coalesce(r.mem, 0)::int as mem, j.job_id, j.job_name, j.job_user
+      `select r.resource_id, r.network_address, r.core, r.state, r.drain, coalesce(r.mem, 0)::int as mem, j.job_id, j.job_name, j.job_user
          from resources r
          left join lateral (
            select j.job_id, j.job_name, j.job_user from assigned_resources a join jobs j on j.assigned_moldable_job = a.moldable_job_id
@@ -53,7 +58,7 @@ export class OarNodes {
         order by r.network_address, r.resource_id`,
       [HOLDING_STATES],
     );
-    const nodes = new Map<string, OarNode & { states: Set<string>; drained: number }>();
+    const nodes = new Map<string, OarNode & { states: Set<string>; drained: number; coreUse: Map<string, { slots: number; used: number; free: number }> }>();
     for (const r of rows) {
       let n = nodes.get(r.network_address);
       if (!n) {
@@ -64,28 +69,47 @@ export class OarNodes {
           cores: 0,
           usedCores: 0,
           freeCores: 0,
+          slots: 0,
+          usedSlots: 0,
+          freeSlots: 0,
           memoryMib: 0,
           jobs: [],
           resourceIds: [],
           states: new Set(),
           drained: 0,
+          coreUse: new Map(),
         };
         nodes.set(r.network_address, n);
       }
       n.resourceIds.push(Number(r.resource_id));
-      n.cores += 1;
+      const core = n.coreUse.get(String(r.core)) ?? { slots: 0, used: 0, free: 0 };
+      n.coreUse.set(String(r.core), core);
+      core.slots += 1;
+      n.slots += 1;
       n.memoryMib += r.mem;
       n.states.add(r.state);
       if (r.drain === 'YES') n.drained += 1;
       if (r.job_id !== null) {
-        n.usedCores += 1;
+        core.used += 1;
+        n.usedSlots += 1;
         // job_id is a bigint in OAR's schema, which pg hands over as a string
         if (!n.jobs.some((j) => j.id === Number(r.job_id))) n.jobs.push({ id: Number(r.job_id), name: r.job_name, user: r.job_user });
       } else if (r.state === 'Alive' && r.drain !== 'YES') {
-        n.freeCores += 1;
+        core.free += 1;
+        n.freeSlots += 1;
       }
     }
-    return [...nodes.values()].map(({ states, drained, ...n }) => ({ ...n, state: [...states].sort().join('+'), drain: drained === n.cores }));
+    return [...nodes.values()].map(({ states, drained, coreUse, ...n }) => {
+      const cores = [...coreUse.values()];
+      return {
+        ...n,
+        cores: cores.length,
+        usedCores: cores.filter((c) => c.used > 0).length,
+        freeCores: cores.filter((c) => c.free === c.slots).length,
+        state: [...states].sort().join('+'),
+        drain: drained === n.slots,
+      };
+    });
   }
 
   async get(host: string): Promise<OarNode> {
@@ -95,41 +119,77 @@ export class OarNodes {
   }
 
   /**
-   * Adds a host as `cores` OAR resources sharing `memoryMib`. OAR's hierarchy (/host/cpu/core) groups by property
-   * value, so the new cpu and core numbers continue the cluster's: a core number used twice would let one job's
-   * "/core=1" span two hosts.
+   * Adds a host as `cores` cores of `slotsPerCore` OAR resources each, sharing `memoryMib`. OAR's hierarchy
+   * (/host/cpu/core/slot) groups by property value, so the new cpu, core and slot numbers continue the cluster's:
+   * a core number used twice would let one job's "/core=1" span two hosts.
    */
-  async add(host: string, cores: number, memoryMib: number): Promise<OarNode> {
+  async add(host: string, cores: number, memoryMib: number, slotsPerCore: number): Promise<OarNode> {
     if (!HOST_PATTERN.test(host) || host.length > 253) throw new NodeAdminError(`'${host}' is not a valid host name.`, 'invalid');
     if (!Number.isInteger(cores) || cores < 1 || cores > 1024)
       throw new NodeAdminError('The number of cores must be a whole number from 1 to 1024.', 'invalid');
-    if (!Number.isInteger(memoryMib) || memoryMib < cores)
-      throw new NodeAdminError('The memory must be a whole number of MiB, at least one per core.', 'invalid');
+    if (!Number.isInteger(memoryMib) || memoryMib < cores * slotsPerCore)
+      throw new NodeAdminError(`The memory must be a whole number of MiB, at least one per slot (${cores * slotsPerCore}).`, 'invalid');
     if ((await this.list()).some((n) => n.host === host)) throw new NodeAdminError(`The OAR node '${host}' already exists.`, 'conflict');
     await assertThisMachine(host);
-    const {
-      rows: [last],
-    } = await this.db.raw(`select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core from resources`);
-    const hostCpus = cpus().length;
-    const memPerCore = Math.floor(memoryMib / cores);
+    const last = await this.lastNumbers();
+    // the memory is shared out so that the slots add up to exactly what was declared
+    const total = cores * slotsPerCore;
+    const memOf = (n: number) => Math.floor(memoryMib / total) + (n < memoryMib % total ? 1 : 0);
+    let slot = last.slot;
     for (let i = 0; i < cores; i++) {
-      await oarTool('oarnodesetting', [
-        '-a',
-        '-h',
-        host,
-        '-p',
-        `host=${host}`,
-        '-p',
-        `cpu=${last.cpu + 1}`,
-        '-p',
-        `core=${last.core + 1 + i}`,
-        '-p',
-        `cpuset=${i % hostCpus}`,
-        '-p',
-        `mem=${memPerCore}`,
-      ]);
+      for (let k = 0; k < slotsPerCore; k++) {
+        await this.addSlot(host, last.cpu + 1, last.core + 1 + i, i % cpus().length, slot + 1, memOf(slot - last.slot));
+        slot += 1;
+      }
     }
     return this.get(host);
+  }
+
+  /**
+   * Makes `host` (the server's own machine) hold exactly `cores` cores of at least `slotsPerCore` slots each,
+   * sharing `memoryMib`: resources from before slots get a slot number, missing slots are added, every slot's
+   * memory is set. Idempotent: what provisioning runs on every `up`.
+   */
+  async ensureSlots(host: string, cores: number, memoryMib: number, slotsPerCore: number): Promise<{ added: number; updated: number }> {
+    const memPerSlot = Math.floor(memoryMib / (cores * slotsPerCore));
+    const { rows } = await this.db.raw(
+      `select resource_id, cpu, core, slot, mem, cpuset from resources where network_address = ? and type = 'default' order by core, resource_id`,
+      [host],
+    );
+    const last = await this.lastNumbers();
+    let slot = last.slot;
+    let updated = 0;
+    for (const r of rows) {
+      if (r.slot === null || Number(r.mem) !== memPerSlot) {
+        await oarTool('oarnodesetting', ['-r', String(r.resource_id), '-p', `slot=${r.slot ?? ++slot}`, '-p', `mem=${memPerSlot}`]);
+        updated += 1;
+      }
+    }
+    const coreNumbers = [...new Set(rows.map((r: { core: number }) => Number(r.core)))] as number[];
+    let nextCore = last.core;
+    while (coreNumbers.length < cores) coreNumbers.push(++nextCore);
+    const cpu = rows[0]?.cpu ?? last.cpu + 1;
+    let added = 0;
+    for (const [i, core] of coreNumbers.slice(0, cores).entries()) {
+      const have = rows.filter((r: { core: number }) => Number(r.core) === core).length;
+      for (let k = have; k < slotsPerCore; k++) {
+        await this.addSlot(host, cpu, core, i % cpus().length, ++slot, memPerSlot);
+        added += 1;
+      }
+    }
+    return { added, updated };
+  }
+
+  private async lastNumbers(): Promise<{ cpu: number; core: number; slot: number }> {
+    const { rows } = await this.db.raw(
+      `select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core, coalesce(max(slot), 0)::int as slot from resources`,
+    );
+    return rows[0];
+  }
+
+  private async addSlot(host: string, cpu: number, core: number, cpuset: number, slot: number, memMib: number): Promise<void> {
+    const props = { host, cpu, core, cpuset, slot, mem: memMib };
+    await oarTool('oarnodesetting', ['-a', '-h', host, ...Object.entries(props).flatMap(([k, v]) => ['-p', `${k}=${v}`])]);
   }
 
   /** Drain on: OAR schedules no new job there; running jobs go on. */

@@ -13,6 +13,27 @@ export type OarJobState =
 const CAPACITY_TTL_MS = 5000;
 export const FINAL_JOB_STATES: ReadonlySet<string> = new Set(['Terminated', 'Error']);
 
+/** What one instance's job asks OAR for: cores on one host, and slots of each (null: the whole cores). */
+export interface OarRequest {
+  cores: number;
+  slotsPerCore: number | null;
+  /** Only resources carrying at least this memory (the `mem` property): the memory per slot the sizing assumed. */
+  minMemoryMib?: number;
+}
+
+export interface NodeCapacity {
+  /** Alive, undrained cores. */
+  cores: number;
+  /** OAR resources (slots) of each core. */
+  slotsPerCore: number;
+  /** The memory OAR attaches to each of its slots (the `mem` property, the smallest): what memory is counted in. */
+  memoryPerSlotMib: number;
+}
+
+export interface Capacity {
+  nodes: Map<string, NodeCapacity>;
+}
+
 export interface OarJob {
   id: number;
   name: string | null;
@@ -51,17 +72,18 @@ export class Oar {
     await this.db.destroy();
   }
 
-  /**
-   * Submits the job that holds an instance's cores, all on one host (a container cannot span two); its name is the
-   * instance id, as oarstat shows it.
-   */
   /** How many jobs OAR's database holds (finished ones included): proves it answers. */
   async jobsRecorded(): Promise<number> {
     const { rows } = await this.db.raw('select count(*)::int as n from jobs');
     return rows[0].n;
   }
 
-  async submit(name: string, cores: number): Promise<number> {
+  /**
+   * Submits the job that holds an instance's resources, all on one host (a container cannot span two): `cores`
+   * cores, and of each either `slotsPerCore` slots (a burstable instance shares the core) or, when null, the whole
+   * core (all its slots: a dedicated core). Its name is the instance id, as oarstat shows it.
+   */
+  async submit(name: string, request: OarRequest): Promise<number> {
     const r = await run('runuser', [
       '-u',
       this.config.jobUser,
@@ -76,7 +98,8 @@ export class Oar {
       '-E',
       '/dev/null',
       '-l',
-      `/host=1/core=${cores},walltime=${this.config.walltime}`,
+      `${resourceRequest(request)},walltime=${this.config.walltime}`,
+      ...(request.minMemoryMib ? ['-p', `mem >= ${request.minMemoryMib}`] : []),
       this.config.jobCommand,
     ]);
     const m = /OAR_JOB_ID=(-?\d+)/.exec(r.stdout);
@@ -158,13 +181,13 @@ export class Oar {
     }));
   }
 
-  private capacityCache?: { at: number; value: Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> };
+  private capacityCache?: { at: number; value: Promise<Capacity> };
 
   /**
-   * Alive, undrained cores per node and the memory OAR attaches to each core. RunInstances asks on every launch:
-   * the answer is kept for a few seconds (a node an admin drains or adds elsewhere is seen within that time).
+   * Alive, undrained cores and slots per node, and the memory OAR attaches to each slot. RunInstances asks on every
+   * launch: the answer is kept for a few seconds (a node an admin drains or adds elsewhere is seen within that time).
    */
-  capacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
+  capacity(): Promise<Capacity> {
     if (!this.capacityCache || Date.now() - this.capacityCache.at > CAPACITY_TTL_MS) {
       const value = this.readCapacity();
       value.catch(() => (this.capacityCache = undefined));
@@ -178,16 +201,20 @@ export class Oar {
     this.capacityCache = undefined;
   }
 
-  private async readCapacity(): Promise<{ nodes: Map<string, number>; memoryPerCoreMib: number }> {
+  private async readCapacity(): Promise<Capacity> {
     const { rows } = await this.db.raw(
-      `select network_address, count(*)::int as cores, min(mem)::int as mem from resources where state = 'Alive' and drain <> 'YES' and type = 'default' group by network_address`,
+      `select network_address, count(distinct core)::int as cores, count(*)::int as slots, coalesce(min(mem), 0)::int as mem
+         from resources where state = 'Alive' and drain <> 'YES' and type = 'default' group by network_address`,
     );
-    const nodes = new Map<string, number>();
-    let mem = Infinity;
+    const nodes = new Map<string, NodeCapacity>();
     for (const r of rows) {
-      nodes.set(r.network_address, r.cores);
-      if (r.mem) mem = Math.min(mem, r.mem);
+      nodes.set(r.network_address, { cores: r.cores, slotsPerCore: Math.floor(r.slots / Math.max(1, r.cores)), memoryPerSlotMib: r.mem });
     }
-    return { nodes, memoryPerCoreMib: Number.isFinite(mem) ? mem : 1024 };
+    return { nodes };
   }
+}
+
+/** OAR's resource request for a job: `/host=1/core=C` (whole cores) or `/host=1/core=C/slot=S` (S slots of each). */
+export function resourceRequest(request: OarRequest): string {
+  return `/host=1/core=${request.cores}${request.slotsPerCore === null ? '' : `/slot=${request.slotsPerCore}`}`;
 }

@@ -22,7 +22,15 @@ async function withAdministration<T>(config: Config, fn: (admin: Administration,
     try {
       const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
       return await fn(
-        new Administration({ db, oar, quotas: new Quotas(db), accounts, events: new EventLog(db), oarServerPort: config.oarServerPort }),
+        new Administration({
+          db,
+          oar,
+          quotas: new Quotas(db),
+          accounts,
+          events: new EventLog(db),
+          oarServerPort: config.oarServerPort,
+          slotsPerCore: config.slotsPerCore,
+        }),
         accounts,
       );
     } finally {
@@ -56,25 +64,36 @@ export function registerAdminCommands(program: Command, config: Config): void {
   const node = program.command('node').description('manage OAR nodes (admin; uses oarnodesetting and oarremoveresource)');
   node
     .command('list')
-    .description('nodes with their state, drain, cores used/free, memory and instances')
+    .description('nodes with their state, drain, cores used/free, memory, slots and instances')
     .action(() =>
       withAdministration(config, async (admin) => {
         const nodes = await admin.nodes();
         printTable(
-          ['HOST', 'STATE', 'DRAIN', 'CORES', 'USED', 'FREE', 'MEMORY_MIB', 'INSTANCES'],
-          nodes.map((n) => [n.host, n.state, n.drain ? 'yes' : 'no', n.cores, n.usedCores, n.freeCores, n.memoryMib, n.instanceIds.join(',')]),
+          ['HOST', 'STATE', 'DRAIN', 'CORES', 'USED', 'FREE', 'MEMORY_MIB', 'SLOTS', 'FREE_SLOTS', 'INSTANCES'],
+          nodes.map((n) => [
+            n.host,
+            n.state,
+            n.drain ? 'yes' : 'no',
+            n.cores,
+            n.usedCores,
+            n.freeCores,
+            n.memoryMib,
+            n.slots,
+            n.freeSlots,
+            n.instanceIds.join(','),
+          ]),
         );
       }),
     );
   node
     .command('add <host>')
-    .description('add a host to OAR as N core resources sharing a memory size')
+    .description('add a host to OAR as N cores of OARCLOUD_SLOTS_PER_CORE slots each, sharing a memory size')
     .requiredOption('--cores <n>', 'number of cores', positiveInt('--cores'))
     .requiredOption('--memory <mib>', 'memory of the host in MiB', positiveInt('--memory'))
     .action((host, opts) =>
       withAdministration(config, async (admin) => {
         const n = await admin.addNode(operator(), host, opts.cores, opts.memory);
-        console.log(`added ${n.host}: ${n.cores} core(s), ${n.memoryMib} MiB, ${n.state}`);
+        console.log(`added ${n.host}: ${n.cores} core(s) of ${n.slots / n.cores} slots, ${n.memoryMib} MiB, ${n.state}`);
       }),
     );
   node

@@ -12,6 +12,7 @@ import { Accounts, SYSTEM_ACCOUNT_NAME } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
 import { Images } from '../domain/images';
 import { ImageStore } from '../adapters/image-store';
+import { Oar } from '../adapters/oar';
 import { buildStamp } from '../transport/app';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -61,9 +62,23 @@ export async function prepareDatabase(config: Config, quiet = false): Promise<Bo
     }
     await registerSystemImages(config, db, system.id);
     await shiftImageLayers(config, db, quiet);
+    await ensureLocalSlots(config, quiet);
     return creds;
   } finally {
     await db.destroy();
+  }
+}
+
+/** This machine as the OAR node `localhost`: OARCLOUD_OAR_CORES cores of OARCLOUD_SLOTS_PER_CORE slots each. */
+async function ensureLocalSlots(config: Config, quiet: boolean): Promise<void> {
+  const oar = new Oar(config);
+  try {
+    const { added, updated } = await oar.nodes.ensureSlots('localhost', config.localCores, config.localMemoryMib, config.slotsPerCore);
+    if (added || updated) {
+      say(quiet, `== OAR node localhost: ${config.localCores} cores of ${config.slotsPerCore} slots (${added} slot(s) added, ${updated} updated)`);
+    }
+  } finally {
+    await oar.close();
   }
 }
 
@@ -97,10 +112,10 @@ export async function shiftImageLayers(config: Config, db: ReturnType<typeof con
   }
 }
 
-export async function serverHealth(config: Config): Promise<{ build: string; pid: number } | undefined> {
+export async function serverHealth(config: Config): Promise<{ build: string; pid: number; leader?: boolean } | undefined> {
   try {
     const res = await fetch(`${endpointUrl(config)}/_oarcloud/health`, { signal: AbortSignal.timeout(1000) });
-    return res.ok ? ((await res.json()) as { build: string; pid: number }) : undefined;
+    return res.ok ? ((await res.json()) as { build: string; pid: number; leader?: boolean }) : undefined;
   } catch {
     return undefined;
   }

@@ -59,10 +59,11 @@ export async function doctor(config: Config): Promise<boolean> {
       run: async () => {
         const oar = new Oar(config);
         try {
-          const { nodes, memoryPerCoreMib } = await oar.capacity();
-          const total = [...nodes.values()].reduce((a, b) => a + b, 0);
-          if (total === 0) throw new Error('no Alive, undrained core resource: RunInstances has nowhere to go');
-          return `${total} Alive, undrained cores on ${[...nodes.keys()].join(', ')} (${memoryPerCoreMib} MiB per core)`;
+          const { nodes } = await oar.capacity();
+          if (![...nodes.values()].some((n) => n.cores > 0)) throw new Error('no Alive, undrained core resource: RunInstances has nowhere to go');
+          return [...nodes.entries()]
+            .map(([host, n]) => `${host}: ${n.cores} Alive, undrained cores of ${n.slotsPerCore} slots (${n.memoryPerSlotMib} MiB each)`)
+            .join('; ');
         } finally {
           await oar.close();
         }

@@ -96,11 +96,22 @@ export class Administration {
   private readonly accountStore: Accounts;
   private readonly kick: (instanceId: string) => void;
   private readonly eventLog: EventLog;
+  private readonly slotsPerCore: number;
   private readonly oarServerPort: number;
   private servicesProbe?: { at: number; value: Promise<Omit<Components, 'oarDatabase'>> };
 
   /** `kick` hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
-  constructor(deps: { db: Db; oar: Oar; quotas: Quotas; accounts: Accounts; events: EventLog; oarServerPort: number; kick?: (instanceId: string) => void }) {
+  constructor(deps: {
+    db: Db;
+    oar: Oar;
+    quotas: Quotas;
+    accounts: Accounts;
+    events: EventLog;
+    oarServerPort: number;
+    slotsPerCore: number;
+    kick?: (instanceId: string) => void;
+  }) {
+    this.slotsPerCore = deps.slotsPerCore;
     this.eventLog = deps.events;
     this.oarServerPort = deps.oarServerPort;
     this.db = deps.db;
@@ -241,7 +252,7 @@ export class Administration {
   // ------------------------------------------------------------------------------------------ changes
 
   async addNode(who: string, host: string, cores: number, memoryMib: number): Promise<OarNode> {
-    const node = await this.oar.nodes.add(host, cores, memoryMib).catch(nodeError);
+    const node = await this.oar.nodes.add(host, cores, memoryMib, this.slotsPerCore).catch(nodeError);
     await this.changed(who, host, `added OAR node ${host}: ${cores} core(s), ${memoryMib} MiB`);
     return node;
   }

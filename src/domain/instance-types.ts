@@ -1,7 +1,10 @@
 /**
- * The instance-type catalogue: each type maps to libvirt limits (vCPUs, memory) and to an OAR request
- * (`/core=N`). OAR 2.5 has no consumable memory, so a type asks for max(vCPUs, ceil(memory / memory per core))
- * cores. Override the catalogue with a JSON file named by OARCLOUD_INSTANCE_TYPES ({"name": {vcpus, memoryMib}}).
+ * The instance-type catalogue: each type maps to libvirt limits (vCPUs, memory) and to an OAR request. Each OAR
+ * core is split into slots (OARCLOUD_SLOTS_PER_CORE OAR resources sharing the core's cpuset, each carrying its share
+ * of the node's memory): a burstable type (t*) asks for slots, one per vCPU at least and enough to cover its memory,
+ * spread over as many cores as it has vCPUs; other types ask for whole cores (all their slots), pinned. OAR 2.5 has
+ * no consumable memory, so memory is counted in slots. Override the catalogue with a JSON file named by
+ * OARCLOUD_INSTANCE_TYPES ({"name": {vcpus, memoryMib, burstable}}).
  */
 import { readFileSync } from 'node:fs';
 
@@ -46,7 +49,17 @@ export function findInstanceType(name: string): InstanceType | undefined {
   return instanceTypes().get(name);
 }
 
-/** OAR cores one instance of this type holds, given the memory OAR attaches to each core. */
-export function oarCoresFor(type: InstanceType, memoryPerCoreMib: number): number {
-  return Math.max(type.vcpus, Math.ceil(type.memoryMib / Math.max(1, memoryPerCoreMib)));
+/** What an instance of a type asks OAR for, and the cores it counts against an account's quota. */
+export interface OarSizing {
+  /** Cores the job spans (its cpuset: as many CPUs as the instance sees). */
+  cores: number;
+  /** Slots of each core; null for whole cores (a dedicated type). */
+  slotsPerCore: number | null;
+}
+
+/** The OAR request for a type, given how many slots a core has and the memory each slot carries. */
+export function oarSizingFor(type: InstanceType, slotsPerCore: number, memoryPerSlotMib: number): OarSizing {
+  const slotsForMemory = Math.ceil(type.memoryMib / Math.max(1, memoryPerSlotMib));
+  if (!type.burstable) return { cores: Math.max(type.vcpus, Math.ceil(slotsForMemory / Math.max(1, slotsPerCore))), slotsPerCore: null };
+  return { cores: type.vcpus, slotsPerCore: Math.max(1, Math.ceil(slotsForMemory / type.vcpus)) };
 }

@@ -13,13 +13,35 @@ import type { KeyPairs } from './key-pairs';
 import type { Quotas } from './quotas';
 import type { AddressPool } from './addresses';
 import type { Tags } from './tags';
-import { oarCoresFor, type InstanceType } from './instance-types';
+import { oarSizingFor, type InstanceType, type OarSizing } from './instance-types';
 import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
 import { databaseFailure } from '../adapters/db';
+import type { Capacity } from '../adapters/oar';
 
-/** Where the free cores are: OAR's view, cached briefly by the adapter. */
+/** Where the cores and slots are: OAR's view, cached briefly by the adapter. */
 export interface CapacitySource {
-  capacity(): Promise<{ memoryPerCoreMib: number; nodes: Map<string, number> }>;
+  capacity(): Promise<Capacity>;
+}
+
+/**
+ * How a type is sized on this cluster: on each node by that node's slots and memory per slot; the smallest request
+ * that fits a node wins, and the job is kept to nodes whose slots carry at least the memory it was sized with.
+ */
+async function sizingOn(source: CapacitySource, type: InstanceType): Promise<OarSizing & { minMemoryMib: number }> {
+  const { nodes } = await source.capacity();
+  const fitting = [...nodes.values()]
+    .map((n) => ({ node: n, sizing: oarSizingFor(type, n.slotsPerCore, n.memoryPerSlotMib) }))
+    .filter(({ node, sizing }) => node.cores >= sizing.cores && (sizing.slotsPerCore === null || node.slotsPerCore >= sizing.slotsPerCore))
+    .sort((a, b) => a.sizing.cores - b.sizing.cores || (a.sizing.slotsPerCore ?? Infinity) - (b.sizing.slotsPerCore ?? Infinity));
+  if (!fitting.length) {
+    const largest = Math.max(0, ...[...nodes.values()].map((n) => n.cores));
+    throw errors.insufficientCapacity(`There is no node with room for ${type.name} in the cluster (largest: ${largest} Alive, undrained cores).`);
+  }
+  const best = fitting[0];
+  const minMemoryMib = Math.min(
+    ...fitting.filter((f) => f.sizing.cores === best.sizing.cores && f.sizing.slotsPerCore === best.sizing.slotsPerCore).map((f) => f.node.memoryPerSlotMib),
+  );
+  return { ...best.sizing, minMemoryMib };
 }
 
 /** Terminated instances whose records one sweep deletes at most. */
@@ -57,7 +79,12 @@ export interface InstanceRow {
   instance_type: string;
   vcpus: number;
   memory_mib: number;
+  /** Cores the OAR job spans (what quotas count). */
   oar_cores: number;
+  /** Slots the job holds on each of its cores; null: the whole cores (a dedicated type, or a row from before slots). */
+  oar_slots: number | null;
+  /** The memory per slot the job was sized with: OAR places it only where slots carry at least this. */
+  oar_min_memory_mib: number | null;
   key_name: string | null;
   public_key: string | null;
   user_data: Buffer | null;
@@ -209,15 +236,9 @@ export class InstanceStore {
     const { images, keyPairs, quotas, addresses, tags, capacity } = this.deps;
     const image = await images.launchable(req.accountId, req.imageId);
     const key = req.keyName ? await keyPairs.get(req.accountId, req.keyName) : undefined;
-    // capacity: the type must fit on one OAR node; instances beyond the free cores wait in OAR's queue
-    const { memoryPerCoreMib, nodes } = await capacity.capacity();
-    const cores = oarCoresFor(req.type, memoryPerCoreMib);
-    const largestNode = Math.max(0, ...nodes.values());
-    if (cores > largestNode) {
-      throw errors.insufficientCapacity(
-        `There is no node with ${cores} free cores for ${req.type.name} in the cluster (largest: ${largestNode} Alive, undrained cores).`,
-      );
-    }
+    // the type must fit on one OAR node; instances beyond the free slots wait in OAR's queue
+    const sizing = await sizingOn(capacity, req.type);
+    const cores = sizing.cores;
     const reservationId = newId('r');
     const ids: string[] = [];
     try {
@@ -243,6 +264,8 @@ export class InstanceStore {
           vcpus: req.type.vcpus,
           memory_mib: req.type.memoryMib,
           oar_cores: cores,
+          oar_slots: sizing.slotsPerCore,
+          oar_min_memory_mib: sizing.minMemoryMib,
           key_name: key?.name ?? null,
           public_key: key?.public_key ?? null,
           user_data: req.userData,
@@ -317,12 +340,14 @@ export class InstanceStore {
   /** Changes stored attributes (ModifyInstanceAttribute); a new type takes the OAR cores it needs. */
   async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType): Promise<void> {
     if (newType) {
-      const { memoryPerCoreMib } = await this.deps.capacity.capacity();
+      const sizing = await sizingOn(this.deps.capacity, newType);
       Object.assign(update, {
         instance_type: newType.name,
         vcpus: newType.vcpus,
         memory_mib: newType.memoryMib,
-        oar_cores: oarCoresFor(newType, memoryPerCoreMib),
+        oar_cores: sizing.cores,
+        oar_slots: sizing.slotsPerCore,
+        oar_min_memory_mib: sizing.minMemoryMib,
       });
     }
     if (Object.keys(update).length) await this.update(r.id, update);

@@ -32,6 +32,7 @@ const PASS_INTERVAL_MS = 200;
 const IDLE_PASS_INTERVAL_MS = 1000;
 const MAX_START_FAILURES = 3;
 const SUBMIT_RETRY_MS = 3000;
+const MAX_PARALLEL_RECONCILES = 8;
 
 export class Reconciler {
   /** Per instance: the tail of its serialised work. */
@@ -41,6 +42,8 @@ export class Reconciler {
   private readonly startFailures = new Map<string, number>();
   /** Instances whose last oarsub failed for a passing reason, and when to try again. */
   private readonly submitRetryAt = new Map<string, number>();
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
   private timer?: NodeJS.Timeout;
   private running = false;
   private passBusy = false;
@@ -105,10 +108,27 @@ export class Reconciler {
     this.busy = true;
     if (this.kicked.has(id)) return;
     this.kicked.add(id);
-    this.exclusive(id, () => {
-      this.kicked.delete(id);
-      return this.reconcile(id);
-    }).catch((err) => this.log.error({ instance: id, err: String(err?.message ?? err) }, 'reconcile failed'));
+    this.exclusive(id, () =>
+      this.gated(() => {
+        this.kicked.delete(id);
+        return this.reconcile(id);
+      }),
+    ).catch((err) => this.log.error({ instance: id, err: String(err?.message ?? err) }, 'reconcile failed'));
+  }
+
+  /**
+   * Runs at most MAX_PARALLEL_RECONCILES looks at once: a burst of forty launches would otherwise run forty
+   * reconciles side by side and starve the database pool (and the API) while each waits for OAR and libvirt.
+   */
+  private async gated<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= MAX_PARALLEL_RECONCILES) await new Promise<void>((resume) => this.waiting.push(resume));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
   }
 
   /** Finds instances whose job or container changed, in one query to OAR and one to libvirt. */
@@ -214,7 +234,9 @@ export class Reconciler {
     const adopted = (await this.oar.activeJobs()).find((j) => j.name === inst.id);
     let jobId: number;
     try {
-      jobId = adopted?.id ?? (await this.oar.submit(inst.id, inst.oar_cores));
+      jobId =
+        adopted?.id ??
+        (await this.oar.submit(inst.id, { cores: inst.oar_cores, slotsPerCore: inst.oar_slots, minMemoryMib: inst.oar_min_memory_mib ?? undefined }));
     } catch (err: any) {
       if (err instanceof OarSubmitError && err.impossible) {
         await this.update(inst, { desired_state: 'terminated' }, stateReasons.insufficientCapacity(err.message));

@@ -61,7 +61,7 @@ export class Sweeper {
         }
       }
       for (const id of this.store.mountedInstances()) {
-        if (!live.has(id) && !this.isBusy(id)) {
+        if (isInstanceId(id) && !live.has(id) && !this.isBusy(id)) {
           this.log.warn({ instance: id }, 'removing orphan overlay');
           await this.store.remove(id);
         }

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { DescribeInstancesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   IMAGES,
+  config,
   adminRequest,
   client,
   dropAccount,
@@ -239,9 +240,11 @@ describe('oarcloud node commands, checked in OAR', function () {
   it('adds a host with N cores and a memory size, lists it, drains, sets Absent/Alive and removes it', async () => {
     const add = await oarcloud('node', 'add', host, '--cores', '2', '--memory', '2048');
     expect(add.code, add.stderr).to.equal(0);
+    // two cores of OARCLOUD_SLOTS_PER_CORE slots each, the memory shared out among them to the MiB
     let oar = await oarnodes(host);
-    expect(oar).to.have.length(2);
-    expect(oar.map((r: any) => r.mem)).to.deep.equal([1024, 1024]);
+    expect(oar).to.have.length(2 * config.slotsPerCore);
+    expect(new Set(oar.map((r: any) => r.core)).size).to.equal(2);
+    expect(oar.reduce((sum: number, r: any) => sum + Number(r.mem), 0)).to.equal(2048);
     const list = await oarcloud('node', 'list');
     expect(list.stdout).to.match(new RegExp(`${host.replace(/\./g, '\\.')}\\s+Alive\\s+no\\s+2\\s+0\\s+2\\s+2048`));
 

@@ -4,7 +4,7 @@ import { SecretBox } from '../../src/domain/secrets';
 import { parsePublicKey } from '../../src/domain/key-pairs';
 import { isValidId, newAccessKeyId, newId } from '../../src/domain/ids';
 import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-instances';
-import { oarCoresFor } from '../../src/domain/instance-types';
+import { oarSizingFor } from '../../src/domain/instance-types';
 import { domainXml } from '../../src/adapters/libvirt';
 import { DomainError as Ec2Error } from '../../src/domain/errors';
 import { statusFiltersToStates } from '../../src/actions/describe-instance-status';
@@ -44,10 +44,18 @@ describe('domain helpers', () => {
     expect(() => decodeUserData('not base64!')).to.throw(Ec2Error);
   });
 
-  it('asks OAR for enough cores to cover both the vCPUs and the memory of a type', () => {
-    expect(oarCoresFor({ name: 'a', vcpus: 1, memoryMib: 1024, burstable: false }, 1024)).to.equal(1);
-    expect(oarCoresFor({ name: 'b', vcpus: 1, memoryMib: 4096, burstable: false }, 1024)).to.equal(4);
-    expect(oarCoresFor({ name: 'c', vcpus: 2, memoryMib: 512, burstable: false }, 1024)).to.equal(2);
+  it('asks OAR for whole cores for dedicated types, covering both their vCPUs and their memory', () => {
+    // 4 slots of 256 MiB per core: a core carries 1 GiB
+    expect(oarSizingFor({ name: 'a', vcpus: 1, memoryMib: 1024, burstable: false }, 4, 256)).to.deep.equal({ cores: 1, slotsPerCore: null });
+    expect(oarSizingFor({ name: 'b', vcpus: 1, memoryMib: 4096, burstable: false }, 4, 256)).to.deep.equal({ cores: 4, slotsPerCore: null });
+    expect(oarSizingFor({ name: 'c', vcpus: 2, memoryMib: 512, burstable: false }, 4, 256)).to.deep.equal({ cores: 2, slotsPerCore: null });
+  });
+
+  it('asks OAR for slots for burstable types: one per vCPU at least, enough for the memory, spread over one core per vCPU', () => {
+    // the default on this machine: 20 slots per core, ~589 MiB each
+    expect(oarSizingFor({ name: 't2.nano', vcpus: 1, memoryMib: 512, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 1 });
+    expect(oarSizingFor({ name: 't2.micro', vcpus: 1, memoryMib: 1024, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 2 });
+    expect(oarSizingFor({ name: 't2.medium', vcpus: 2, memoryMib: 4096, burstable: true }, 20, 589)).to.deep.equal({ cores: 2, slotsPerCore: 4 });
   });
 
   it('writes a container definition with limits, the static address and a TERM-aware init', () => {

@@ -16,6 +16,8 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     vcpus: 1,
     memory_mib: 512,
     oar_cores: 1,
+    oar_slots: 1,
+    oar_min_memory_mib: 512,
     key_name: null,
     public_key: null,
     user_data: null,

@@ -239,7 +239,8 @@ function renderNodes(nodes) {
       <div class="node-head"><span class="host">${esc(n.host)}</span>${badge(n.state, n.state.includes('+') ? 'Suspected' : n.state)}
         ${n.drain ? '<span class="badge b-drain" data-testid="drained">drained</span>' : ''}</div>
       <div class="cores" aria-label="${n.usedCores} of ${n.cores} cores in use">${cores.join('')}</div>
-      <div class="node-facts"><span><b data-testid="used">${n.usedCores}</b>/${n.cores} cores used</span><span>${n.freeCores} free</span><span>${mib(n.memoryMib)}</span>
+      <div class="node-facts"><span><b data-testid="used">${n.usedCores}</b>/${n.cores} cores used</span><span>${n.freeCores} free</span>
+        <span data-testid="slots">${n.slots - n.freeSlots}/${n.slots} slots used</span><span>${mib(n.memoryMib)}</span>
         <span>${n.instanceIds.length} instance${n.instanceIds.length === 1 ? '' : 's'}</span></div>
       <div class="node-actions">
         <button data-action="drain" data-on="${!n.drain}">${n.drain ? 'Undrain' : 'Drain'}</button>
