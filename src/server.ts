@@ -23,6 +23,8 @@ import { NetworkRuleSync } from './domain/network-rule-sync';
 import { EventLog } from './domain/events';
 import { Tags } from './domain/tags';
 import { AdminSessions } from './domain/admin-sessions';
+import { Leadership } from './domain/leadership';
+import { AdvisoryLock } from './adapters/advisory-lock';
 import { ImageCapturer } from './domain/image-capture';
 import { CredentialCache } from './domain/credential-cache';
 import { Administration } from './domain/administration';
@@ -98,7 +100,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     quotas,
     addresses,
     capturer,
-    admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, kick }),
+    admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick }),
     adminSessions: new AdminSessions(db, credentials),
   };
   return { services, loops: { reconciler, sweeper, rules, oar } };
@@ -118,32 +120,24 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   await migrate(db);
   const { services, loops } = buildServices(config, log, db);
   await services.credentials.start();
-  const app = createApp(services, actionRegistry());
+  const leadership = leadLoops(config, services, loops);
+  const app = createApp(services, actionRegistry(), () => ({ leader: leadership.isLeader }));
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
-  loops.rules.start();
-  loops.reconciler.start();
-  loops.sweeper.start();
-  await services.capturer.resumePending();
-  // layers of deregistered images go once no live instance uses them any more
-  const collector = setInterval(() => void services.capturer.collectLayers().catch((err) => log.warn({ err: String(err) }, 'layer collection failed')), 10_000);
+  await leadership.start();
   mkdirSync(path.dirname(config.pidFile), { recursive: true });
   writeFileSync(config.pidFile, `${process.pid}\n`);
-  log.info({ host: config.host, port: config.port, pid: process.pid }, 'listening');
+  log.info({ host: config.host, port: config.port, pid: process.pid, leader: leadership.isLeader }, 'listening');
   const runtime: Runtime = {
     services,
     loops,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      clearInterval(collector);
-      loops.sweeper.stop();
-      await loops.reconciler.stop();
-      await loops.rules.stop();
-      await services.capturer.idle();
+      await leadership.stop();
       await services.credentials.stop();
       await loops.oar.close();
       await db.destroy();
@@ -151,6 +145,40 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     },
   };
   return { server, runtime };
+}
+
+/**
+ * The loops run by whichever server leads: the reconciler, the sweeper, the network rule sync, image capture (and
+ * pending captures another server accepted) and layer collection.
+ */
+function leadLoops(config: Config, services: Services, loops: Loops): Leadership {
+  const log = services.log;
+  let images: NodeJS.Timeout | undefined;
+  let collector: NodeJS.Timeout | undefined;
+  const warn = (what: string) => (err: unknown) => log.warn({ err: String(err) }, what);
+  return new Leadership(
+    new AdvisoryLock(config.databaseUrl, 'oarcloud.leader'),
+    () => {
+      loops.rules.start();
+      loops.reconciler.start();
+      loops.sweeper.start();
+      services.capturer.setActive(true);
+      void services.capturer.resumePending().catch(warn('image capture not resumed'));
+      images = setInterval(() => void services.capturer.resumePending().catch(warn('image capture not resumed')), 1000);
+      // layers of deregistered images go once no live instance uses them any more
+      collector = setInterval(() => void services.capturer.collectLayers().catch(warn('layer collection failed')), 10_000);
+    },
+    async () => {
+      clearInterval(images);
+      clearInterval(collector);
+      services.capturer.setActive(false);
+      loops.sweeper.stop();
+      await loops.reconciler.stop();
+      await loops.rules.stop();
+      await services.capturer.idle();
+    },
+    log.child({ component: 'leadership' }),
+  );
 }
 
 /** `oarcloud serve`: runs until SIGTERM/SIGINT, then stops accepting, finishes work under way and exits. */

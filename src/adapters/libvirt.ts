@@ -220,6 +220,11 @@ export class Libvirt {
 
   /** Calls `onEvent(domain, event)` for every lifecycle event until stop(); restarts virsh if it dies. */
   watch(onEvent: (domain: string, event: string) => void, onError: (err: Error) => void): void {
+    this.stopped = false;
+    this.follow(onEvent, onError);
+  }
+
+  private follow(onEvent: (domain: string, event: string) => void, onError: (err: Error) => void): void {
     if (this.stopped) return;
     const child = spawn('virsh', ['-c', this.uri, 'event', '--all', '--loop'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.watcher = child;
@@ -229,7 +234,7 @@ export class Libvirt {
     });
     child.on('error', onError);
     child.on('exit', () => {
-      if (!this.stopped) setTimeout(() => this.watch(onEvent, onError), 1000);
+      if (!this.stopped && this.watcher === child) setTimeout(() => this.follow(onEvent, onError), 1000);
     });
   }
 

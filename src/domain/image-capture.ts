@@ -35,9 +35,16 @@ export class ImageCapturer {
     private readonly idmapBase: number | null = null,
   ) {}
 
-  /** Starts (once) the capture of a pending image. */
+  /** Captures run on the leading server only (see leadership.ts); another server's pending images wait for it. */
+  private active = false;
+
+  setActive(active: boolean): void {
+    this.active = active;
+  }
+
+  /** Starts (once) the capture of a pending image, if this server captures. */
   capture(imageId: string): void {
-    if (this.running.has(imageId)) return;
+    if (!this.active || this.running.has(imageId)) return;
     const work = this.run(imageId)
       .catch((err) => this.log.error({ image: imageId, err: String(err?.message ?? err) }, 'image capture crashed'))
       .finally(() => this.running.delete(imageId));

@@ -38,7 +38,8 @@ export function buildStamp(): string {
   return `${mtime(path.join(__dirname, '..', '..', '.built'))}/${mtime(DATABASE_SECRETS_FILE)}`;
 }
 
-export function createApp(services: Services, actions: Map<string, Action>): Koa {
+/** `status` adds to the health answer what the server knows of itself (whether it leads the loops). */
+export function createApp(services: Services, actions: Map<string, Action>, status: () => Record<string, unknown> = () => ({})): Koa {
   const build = buildStamp();
   const { config, log, credentials } = services;
   const app = new Koa();
@@ -53,7 +54,7 @@ export function createApp(services: Services, actions: Map<string, Action>): Koa
     encode(),
   ];
   router.get('/_oarcloud/health', (ctx) => {
-    ctx.body = { ok: true, build, pid: process.pid };
+    ctx.body = { ok: true, build, pid: process.pid, ...status() };
   });
   router.post('/', ...ec2);
   router.get('/', ...ec2);
