@@ -41,6 +41,30 @@ export class NodeAdminError extends Error {
   }
 }
 
+interface SlotSpec {
+  host: string;
+  cpu: number;
+  core: number;
+  cpuset: number;
+  slot: number;
+  mem: number;
+}
+
+/** OAR resources added at most this many at a time (oarnodesetting adds one per call, ~0.5 s each). */
+const PARALLEL_ADDS = 8;
+
+/** Adds the slots as OAR resources, each with all its properties in one call (no half-described resource). */
+async function addSlots(slots: SlotSpec[]): Promise<void> {
+  const queue = [...slots];
+  const worker = async () => {
+    for (let spec = queue.shift(); spec; spec = queue.shift()) {
+      const { host, ...props } = spec;
+      await oarTool('oarnodesetting', ['-a', '-h', host, '-p', `host=${host}`, ...Object.entries(props).flatMap(([k, v]) => ['-p', `${k}=${v}`])]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_ADDS, queue.length) }, worker));
+}
+
 const HOST_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$/;
 
 export class OarNodes {
@@ -135,13 +159,14 @@ export class OarNodes {
     // the memory is shared out so that the slots add up to exactly what was declared
     const total = cores * slotsPerCore;
     const memOf = (n: number) => Math.floor(memoryMib / total) + (n < memoryMib % total ? 1 : 0);
-    let slot = last.slot;
+    const slots: SlotSpec[] = [];
     for (let i = 0; i < cores; i++) {
       for (let k = 0; k < slotsPerCore; k++) {
-        await this.addSlot(host, last.cpu + 1, last.core + 1 + i, i % cpus().length, slot + 1, memOf(slot - last.slot));
-        slot += 1;
+        const n = slots.length;
+        slots.push({ host, cpu: last.cpu + 1, core: last.core + 1 + i, cpuset: i % cpus().length, slot: last.slot + 1 + n, mem: memOf(n) });
       }
     }
+    await addSlots(slots);
     return this.get(host);
   }
 
@@ -169,15 +194,13 @@ export class OarNodes {
     let nextCore = last.core;
     while (coreNumbers.length < cores) coreNumbers.push(++nextCore);
     const cpu = rows[0]?.cpu ?? last.cpu + 1;
-    let added = 0;
+    const missing: SlotSpec[] = [];
     for (const [i, core] of coreNumbers.slice(0, cores).entries()) {
       const have = rows.filter((r: { core: number }) => Number(r.core) === core).length;
-      for (let k = have; k < slotsPerCore; k++) {
-        await this.addSlot(host, cpu, core, i % cpus().length, ++slot, memPerSlot);
-        added += 1;
-      }
+      for (let k = have; k < slotsPerCore; k++) missing.push({ host, cpu, core, cpuset: i % cpus().length, slot: ++slot, mem: memPerSlot });
     }
-    return { added, updated };
+    await addSlots(missing);
+    return { added: missing.length, updated };
   }
 
   private async lastNumbers(): Promise<{ cpu: number; core: number; slot: number }> {
@@ -185,11 +208,6 @@ export class OarNodes {
       `select coalesce(max(cpu), 0)::int as cpu, coalesce(max(core), 0)::int as core, coalesce(max(slot), 0)::int as slot from resources`,
     );
     return rows[0];
-  }
-
-  private async addSlot(host: string, cpu: number, core: number, cpuset: number, slot: number, memMib: number): Promise<void> {
-    const props = { host, cpu, core, cpuset, slot, mem: memMib };
-    await oarTool('oarnodesetting', ['-a', '-h', host, ...Object.entries(props).flatMap(([k, v]) => ['-p', `${k}=${v}`])]);
   }
 
   /** Drain on: OAR schedules no new job there; running jobs go on. */

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { IMAGES, dropAccount, endpoint, execFileAsync, newAccount, oarcloud, oarnodes, type TestAccount } from '../support/live';
+import { IMAGES, config, dropAccount, endpoint, execFileAsync, newAccount, oarcloud, oarnodes, type TestAccount } from '../support/live';
 import { clientEnv } from '../../compat-tests/support';
 
 const CHROMIUM = process.env.OARCLOUD_CHROMIUM ?? '/usr/bin/chromium';
@@ -104,8 +104,11 @@ describe('dashboard in headless Chromium', function () {
     await page.fill('#add-node input[name="memoryMib"]', '2048');
     await page.click('#add-node button[type="submit"]');
     await page.locator(`[data-node="${NODE}"]`).waitFor({ timeout: 20_000 });
+    // the node shows as soon as its first slot exists: wait until the page counts all of them
+    const slots = 2 * config.slotsPerCore;
+    await page.locator(`[data-node="${NODE}"] [data-testid="slots"]`, { hasText: `/${slots} slots` }).waitFor({ timeout: 60_000 });
     const oar = await oarnodes(NODE);
-    expect(oar).to.have.length(2);
+    expect(oar).to.have.length(slots); // two cores of OARCLOUD_SLOTS_PER_CORE slots
     expect(oar.every((r) => r.state === 'Alive')).to.equal(true);
   });
 

@@ -73,7 +73,7 @@ export async function terminateAll(account: TestAccount | undefined): Promise<vo
     });
   }
   await account.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
-  await waitForStates(account.ec2, ids, ['terminated'], 60_000);
+  await waitForStates(account.ec2, ids, ['terminated'], 300_000); // OAR ends running jobs one after the other
 }
 
 /** Terminates every instance of the account, then deletes the account. */
