@@ -158,6 +158,12 @@ export class ImageStore {
     return true;
   }
 
+  /** Removes a scratch directory beside the layers (a remote instance's upper layer copied here for a capture). */
+  async removeScratch(dir: string): Promise<void> {
+    if (path.dirname(dir) !== this.layersDir || !dir.endsWith('.upper')) throw new Error(`not a scratch directory: ${dir}`);
+    await rm(dir, { recursive: true, force: true });
+  }
+
   async removeLayer(layerId: string): Promise<void> {
     await rm(this.layerPath(layerId), { recursive: true, force: true });
   }

@@ -32,10 +32,17 @@ type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promis
 export class NetworkIsolation {
   private applied?: string;
 
-  /** `runner` runs iptables (tests pass a fake one). */
+  /**
+   * `runner` runs iptables where the bridge is (this machine, or a node over ssh; tests pass a fake one).
+   * On another node than the gateway's (`remote`), the gateway is across the bridge too: frames from an instance to
+   * it, or to anywhere outside the subnet (routed through it), pass. Frames that arrive through `remote.overlayPort`
+   * (the VXLAN port to the other nodes) were checked on the node they came from, against the same rules: they pass.
+   */
   constructor(
     private readonly bridge: string,
     private readonly runner: Runner = run,
+    private readonly remote?: { overlayPort: string; gateway: string; subnet: string; where: string },
+    private readonly overlayPort = remote?.overlayPort,
   ) {}
 
   /** Rewrites the rules if the members changed since the last call; returns whether it did. */
@@ -51,11 +58,13 @@ export class NetworkIsolation {
     const accounts = [...new Set(sorted.map((m) => m.accountId))].sort();
     const chain = (account: string) => `${ACCOUNT_CHAIN_PREFIX}${account}`;
     const lines = ['*mangle', `:${ISOLATION_CHAIN} - [0:0]`, ...accounts.map((a) => `:${chain(a)} - [0:0]`), `-F ${ISOLATION_CHAIN}`];
+    if (this.overlayPort) lines.push(`-A ${ISOLATION_CHAIN} -m physdev --physdev-in ${this.overlayPort} -j RETURN`);
     for (const m of sorted) lines.push(`-A ${ISOLATION_CHAIN} -s ${m.ip}/32 -m physdev --physdev-in ${hostPortName(m.instanceId)} -j ${chain(m.accountId)}`);
     lines.push(`-A ${ISOLATION_CHAIN} -j DROP`);
     for (const a of accounts) {
       lines.push(`-F ${chain(a)}`);
       for (const m of sorted.filter((x) => x.accountId === a)) lines.push(`-A ${chain(a)} -d ${m.ip}/32 -j ACCEPT`);
+      if (this.remote) lines.push(`-A ${chain(a)} -d ${this.remote.gateway}/32 -j ACCEPT`, `-A ${chain(a)} ! -d ${this.remote.subnet} -j ACCEPT`);
       lines.push(`-A ${chain(a)} -j DROP`);
     }
     // chains of accounts with no instance left: unreferenced once the dispatch chain is rewritten
@@ -64,6 +73,11 @@ export class NetworkIsolation {
     await this.ok('iptables-restore', ['--noflush'], lines.join('\n'));
     this.applied = digest;
     return true;
+  }
+
+  /** Where the rules apply, for logs. */
+  describe(): string {
+    return this.remote ? `${this.bridge}@${this.remote.where}` : this.bridge;
   }
 
   /** Makes the next sync rewrite the rules even if nothing changed (someone may have flushed them). */

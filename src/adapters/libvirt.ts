@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -21,7 +22,9 @@ export interface DomainSpec {
   memoryMib: number;
   /** Host CPUs the container may use (the OAR job's cpuset), e.g. "0,1". */
   cpuset?: string;
+  /** The libvirt network to join on this machine, or (remote nodes) the bridge the node agent made. */
   network: string;
+  bridge?: string;
   ip: string;
   prefix: number;
   gateway: string;
@@ -62,8 +65,8 @@ export function domainXml(d: DomainSpec): string {
           { '@type': 'ram', '@accessmode': 'passthrough', source: { '@usage': 65536, '@units': 'KiB' }, target: { '@dir': '/dev/shm' } },
         ],
         interface: {
-          '@type': 'network',
-          source: { '@network': d.network },
+          '@type': d.bridge ? 'bridge' : 'network',
+          source: d.bridge ? { '@bridge': d.bridge } : { '@network': d.network },
           // a host-side name we know in advance: the isolation rules match frames by the port they came from
           target: { '@dev': hostPortName(d.name) },
           mac: { '@address': d.mac },
@@ -111,10 +114,16 @@ export class Libvirt {
     throw new Error(`virsh domstate ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
-  /** Defines the domain from `xmlFile` (written there first: virsh cannot reopen a socket stdin) and starts it. */
-  async defineAndStart(spec: DomainSpec, xmlFile: string): Promise<void> {
-    await writeFile(xmlFile, domainXml(spec));
-    await this.virsh(['define', xmlFile]);
+  /** Defines the domain from a file (virsh cannot reopen a socket stdin; a remote virsh reads it here) and starts it. */
+  async defineAndStart(spec: DomainSpec): Promise<void> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'oarcloud-domain-'));
+    try {
+      const xmlFile = path.join(dir, `${spec.name}.xml`);
+      await writeFile(xmlFile, domainXml(spec));
+      await this.virsh(['define', xmlFile]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     await this.virsh(['start', spec.name]);
   }
 
@@ -187,6 +196,11 @@ export class Libvirt {
     }
     const join = procs.map((f) => `echo $$ > '${f}' 2>/dev/null;`).join(' ');
     return runOk('sh', ['-c', `${join} exec nsenter -t ${pid} -a /bin/sh -c "$0"`, command], { timeoutMs: 120_000 });
+  }
+
+  /** Sets the MTU of the container's eth0 (libvirt's LXC driver does not apply the interface's <mtu>). */
+  async setMtu(name: string, mtu: number): Promise<void> {
+    await runOk('nsenter', ['-t', String(await this.initPid(name)), '-n', 'ip', 'link', 'set', 'eth0', 'mtu', String(mtu)]);
   }
 
   /** The container's cgroup (v1) path under a controller, e.g. memory → /sys/fs/cgroup/memory/machine/lxc-…. */

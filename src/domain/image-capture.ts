@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { ImageStore } from '../adapters/image-store';
-import type { Libvirt } from '../adapters/libvirt';
+import { pipeBetween, untarInto, type ComputeNodes } from '../adapters/compute-node';
 import { newId } from './ids';
 import { Images, type ImageRow } from './images';
 import type { EventLog } from './events';
@@ -28,7 +28,7 @@ export class ImageCapturer {
   constructor(
     private readonly db: Knex,
     private readonly store: ImageStore,
-    private readonly libvirt: Libvirt,
+    private readonly nodes: ComputeNodes,
     private readonly events: EventLog,
     private readonly exclusive: <T>(instanceId: string, work: () => Promise<T>) => Promise<T>,
     private readonly log: Logger,
@@ -67,25 +67,32 @@ export class ImageCapturer {
     const layerId = image.layers[0];
     this.capturingLayers.add(layerId);
     let frozen = false;
+    const node = inst ? this.nodes.get(inst.disk_node ?? inst.oar_node) : undefined;
     try {
-      if (!inst) throw new Error('the instance was terminated before its image was captured');
+      if (!inst || !node) throw new Error('the instance was terminated before its image was captured');
       const flatten = image.layers.length > MAX_LAYERS;
       const size = await this.exclusive(inst.id, async () => {
         const current = await this.db('instances').where('id', inst.id).first('state');
         if (!current || current.state === 'terminated' || current.state === 'shutting-down')
           throw new Error('the instance was terminated before its image was captured');
-        if (!image.no_reboot && (await this.libvirt.state(inst.id)) === 'running') {
-          await this.libvirt.suspend(inst.id);
+        if (!image.no_reboot && (await node.libvirt.state(inst.id)) === 'running') {
+          await node.libvirt.suspend(inst.id);
           frozen = true;
         }
-        const below = image.layers.slice(1);
-        const sources = flatten ? [this.store.upperDir(inst.id), ...below.map((l) => this.store.layerPath(l))] : [this.store.upperDir(inst.id)];
-        const bytes = await this.store.createLayer(layerId, sources, INSTANCE_FILES, this.idmapBase);
-        if (frozen) {
-          await this.libvirt.resume(inst.id);
-          frozen = false;
+        // an instance on another node: its upper layer is first copied here
+        const upper = node.local ? this.store.upperDir(inst.id) : `${this.store.layerPath(layerId)}.upper`;
+        try {
+          if (!node.local) await pipeBetween(node.readUpper(inst.id), untarInto(upper), `copying the disk of ${inst.id} from ${node.address}`);
+          if (frozen) {
+            await node.libvirt.resume(inst.id);
+            frozen = false;
+          }
+          const below = image.layers.slice(1);
+          const sources = flatten ? [upper, ...below.map((l) => this.store.layerPath(l))] : [upper];
+          return await this.store.createLayer(layerId, sources, INSTANCE_FILES, this.idmapBase);
+        } finally {
+          if (!node.local) await this.store.removeScratch(upper);
         }
-        return bytes;
       });
       const layers = flatten ? [layerId] : image.layers;
       await this.db('images').where('id', imageId).update({ state: 'available', layers, size_bytes: size, state_reason: null });
@@ -97,7 +104,7 @@ export class ImageCapturer {
       );
       this.log.info({ image: imageId, instance: inst.id, bytes: size, ms: Date.now() - started, flattened: flatten }, 'image available');
     } catch (err: any) {
-      if (frozen) await this.libvirt.resume(inst!.id).catch(() => undefined);
+      if (frozen) await node!.libvirt.resume(inst!.id).catch(() => undefined);
       await this.store.removeLayer(layerId).catch(() => undefined);
       const reason = String(err?.message ?? err).slice(0, 500);
       await this.db('images').where('id', imageId).update({ state: 'failed', state_reason: reason });

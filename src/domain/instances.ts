@@ -102,6 +102,8 @@ export interface InstanceRow {
   shutdown_behavior: 'stop' | 'terminate';
   oar_job_id: number | null;
   oar_node: string | null;
+  /** The node that holds the instance's disk (where it last ran); null before its first start. */
+  disk_node: string | null;
   reboot_requested: boolean;
   client_token: string | null;
   created_at: Date;

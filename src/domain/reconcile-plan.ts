@@ -9,6 +9,7 @@
  *   any         libvirt unreachable                          wait (a container is never assumed gone)
  *   running     no job id yet                                submit (adopts a job a crash left, by its name)
  *   running     job gone or ended, not asked by us           end: desired terminated, Server.ScheduledStop
+ *               (also when its node died: the disk was there)
  *   running     job Waiting/Launching/…                      note pending (why, predicted start)
  *   running     job Running, container up                    mark running; reboot if asked
  *   running     job Running, container down, was running     it shut itself down: stop or terminate as its
@@ -50,7 +51,7 @@ export function isUp(domain: ObservedDomain): boolean {
   return domain === 'running' || domain === 'paused';
 }
 
-const jobEnded = (job: OarJob | undefined): boolean => !job || FINAL_JOB_STATES.has(job.state);
+export const jobEnded = (job: OarJob | undefined): boolean => !job || FINAL_JOB_STATES.has(job.state);
 
 /** Why a job ended that we did not end: an admin's oardel, its walltime, or an OAR failure. */
 export function whyJobEnded(job: OarJob | undefined): string {
@@ -60,18 +61,19 @@ export function whyJobEnded(job: OarJob | undefined): string {
   return `OAR job ${job.id} ended (${job.state})`;
 }
 
-export function plan(inst: InstanceRow, job: OarJob | undefined, domain: ObservedDomain): Step[] {
+/** `lostNode`: the instance's node stopped answering and OAR ended its job there (the container went with it). */
+export function plan(inst: InstanceRow, job: OarJob | undefined, domain: ObservedDomain, lostNode?: string): Step[] {
   if (inst.state === 'terminated') return [];
   if (domain === 'unreachable') return [{ do: 'wait', why: 'libvirtd does not answer' }];
   if (inst.desired_state === 'terminated') return toTerminated(inst, job, domain);
   if (inst.desired_state === 'stopped') return toStopped(inst, job, domain);
-  return toRunning(inst, job, domain);
+  return toRunning(inst, job, domain, lostNode);
 }
 
-function toRunning(inst: InstanceRow, job: OarJob | undefined, domain: DomainState | undefined): Step[] {
+function toRunning(inst: InstanceRow, job: OarJob | undefined, domain: DomainState | undefined, lostNode?: string): Step[] {
   if (!inst.oar_job_id) return [{ do: 'submit' }];
   if (jobEnded(job)) {
-    const why = whyJobEnded(job);
+    const why = lostNode ? `node ${lostNode} stopped answering; ${whyJobEnded(job)}` : whyJobEnded(job);
     return [{ do: 'end', desired: 'terminated', reason: stateReasons.scheduledStop(why), transition: transitionReasons.service(why) }];
   }
   const running = job!;

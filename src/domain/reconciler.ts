@@ -13,18 +13,17 @@
  * walltime end is followed within seconds. Work on one instance is serialised (`exclusive`, which image capture
  * uses too); different instances proceed in parallel.
  */
-import path from 'node:path';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 import { OarSubmitError, type Oar, type OarJob } from '../adapters/oar';
-import type { Libvirt } from '../adapters/libvirt';
-import type { ImageStore } from '../adapters/image-store';
+import { pipeBetween, type ComputeNode, type ComputeNodes } from '../adapters/compute-node';
+import type { DomainState } from '../adapters/libvirt';
 import type { AddressPool } from './addresses';
 import type { NetworkView } from './network';
 import type { InstanceRow, InstanceStore } from './instances';
 import type { EventLog } from './events';
 import type { NetworkRuleSync } from './network-rule-sync';
-import { needsWork, plan, type ObservedDomain, type Step } from './reconcile-plan';
+import { jobEnded, needsWork, plan, type ObservedDomain, type Step } from './reconcile-plan';
 import { stateReasons, type StateReason } from './state-reasons';
 import { isInstanceId } from './ids';
 
@@ -33,6 +32,8 @@ const IDLE_PASS_INTERVAL_MS = 1000;
 const MAX_START_FAILURES = 3;
 const SUBMIT_RETRY_MS = 3000;
 const MAX_PARALLEL_RECONCILES = 8;
+/** How long a node whose libvirtd did not answer is left alone by the pass (its instances wait for OAR or the user). */
+const UNREACHABLE_RETRY_MS = 5000;
 
 export class Reconciler {
   /** Per instance: the tail of its serialised work. */
@@ -54,8 +55,7 @@ export class Reconciler {
     private readonly instances: InstanceStore,
     private readonly config: Config,
     private readonly oar: Oar,
-    private readonly libvirt: Libvirt,
-    private readonly store: ImageStore,
+    private readonly nodes: ComputeNodes,
     private readonly addresses: AddressPool,
     private readonly network: NetworkView,
     private readonly rules: NetworkRuleSync,
@@ -65,12 +65,7 @@ export class Reconciler {
 
   start(): void {
     this.running = true;
-    this.libvirt.watch(
-      (domain) => {
-        if (isInstanceId(domain)) this.kick(domain);
-      },
-      (err) => this.log.warn({ err: err.message }, 'libvirt event stream failed'),
-    );
+    this.watch(this.nodes.local);
     this.timer = setInterval(() => void this.pass(), PASS_INTERVAL_MS);
     void this.pass();
   }
@@ -79,8 +74,34 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.timer);
-    this.libvirt.stop();
+    for (const node of this.watched) node.libvirt.stop();
+    this.watched.clear();
     await Promise.allSettled([...this.queue.values()]);
+  }
+
+  private readonly watched = new Set<ComputeNode>();
+  private readonly listRetryAt = new Map<ComputeNode, number>();
+
+  /** Follows the node's libvirt lifecycle events (once per node): a container that stops is looked at at once. */
+  private watch(node: ComputeNode): void {
+    if (!this.running || this.watched.has(node)) return;
+    this.watched.add(node);
+    node.libvirt.watch(
+      (domain) => {
+        if (isInstanceId(domain)) this.kick(domain);
+      },
+      (err) => this.log.warn({ node: node.address, err: err.message }, 'libvirt event stream failed'),
+    );
+  }
+
+  /** The node where the instance's container runs or would run: where it was started, else where OAR placed its job. */
+  private nodeOf(inst: InstanceRow, job?: OarJob): ComputeNode {
+    return this.nodes.get(inst.oar_node ?? job?.node ?? inst.disk_node);
+  }
+
+  /** The node that holds the instance's disk. */
+  private diskNodeOf(inst: InstanceRow, job?: OarJob): ComputeNode {
+    return this.nodes.get(inst.disk_node ?? inst.oar_node ?? job?.node);
   }
 
   /** Whether work on this instance is queued or under way (the sweeper leaves such instances alone). */
@@ -142,10 +163,24 @@ export class Reconciler {
       this.busy = rows.some((r) => r.state !== 'running' || r.desired_state !== 'running');
       if (!rows.length) return;
       const jobs = await this.oar.jobs(rows.filter((r) => r.oar_job_id).map((r) => r.oar_job_id!));
-      const domains = await this.libvirt.list();
+      // one libvirt list per node that holds (or is about to hold) one of these instances
+      const nodeOf = new Map(rows.map((r) => [r.id, this.nodeOf(r, r.oar_job_id ? jobs.get(r.oar_job_id) : undefined)]));
+      const lists = new Map<ComputeNode, Map<string, DomainState> | undefined>();
+      await Promise.all(
+        [...new Set(nodeOf.values())].map(async (node) => {
+          // a node that did not answer is asked again after a while, not on every pass
+          if ((this.listRetryAt.get(node) ?? 0) > Date.now()) return;
+          this.watch(node);
+          const list = await node.libvirt.list().catch(() => undefined);
+          if (list) this.listRetryAt.delete(node);
+          else this.listRetryAt.set(node, Date.now() + UNREACHABLE_RETRY_MS);
+          lists.set(node, list);
+        }),
+      );
       for (const r of rows) {
         const job = r.oar_job_id ? jobs.get(r.oar_job_id) : undefined;
-        if (needsWork(r, job, domains.get(r.id))) this.kick(r.id);
+        const domains = lists.get(nodeOf.get(r.id)!);
+        if (domains ? needsWork(r, job, domains.get(r.id)) : r.desired_state !== r.state || jobEnded(job)) this.kick(r.id);
       }
     } catch (err: any) {
       this.log.warn({ err: String(err?.message ?? err) }, 'reconcile pass failed');
@@ -158,21 +193,33 @@ export class Reconciler {
     const inst = await this.instances.get(id);
     if (!inst || inst.state === 'terminated') return;
     const job = inst.oar_job_id ? (await this.oar.jobs([inst.oar_job_id])).get(inst.oar_job_id) : undefined;
+    const node = this.nodeOf(inst, job);
     let domain: ObservedDomain;
+    let lostNode: string | undefined;
     try {
-      domain = await this.libvirt.state(id);
+      domain = await node.libvirt.state(id);
     } catch (err: any) {
-      // while libvirtd is down the containers keep running: never read that as "the container is gone"
-      this.log.warn({ instance: id, err: String(err?.message ?? err) }, 'libvirt unreachable');
+      // while libvirtd is down the containers keep running: never read that as "the container is gone"...
+      this.log.warn({ instance: id, node: node.address, err: String(err?.message ?? err) }, 'libvirt unreachable');
       domain = 'unreachable';
+      // ...unless the node itself is gone: another node does not answer and OAR has ended the job it held there
+      if (!node.local && inst.oar_job_id && jobEnded(job)) {
+        domain = undefined;
+        lostNode = node.address;
+      }
     }
-    for (const step of plan(inst, job, domain)) {
-      if (!(await this.execute(inst, step))) break;
+    for (const step of plan(inst, job, domain, lostNode)) {
+      if (!(await this.execute(inst, step, job, lostNode))) break;
     }
   }
 
   /** Carries out one step; false when the plan cannot go on now (a failure the next look retries). */
-  private async execute(inst: InstanceRow, step: Step): Promise<boolean> {
+  private async execute(inst: InstanceRow, step: Step, job: OarJob | undefined, lostNode: string | undefined): Promise<boolean> {
+    // what lived on a node that is gone cannot be cleaned there: it went with the node
+    const onNode = async (work: () => Promise<unknown>) => {
+      if (!lostNode) return void (await work());
+      await work().catch((err) => this.log.warn({ instance: inst.id, node: lostNode, err: String(err?.message ?? err) }, 'node gone: skipped'));
+    };
     switch (step.do) {
       case 'wait':
         return false;
@@ -189,7 +236,7 @@ export class Reconciler {
         await this.update(inst, { state: 'running', oar_node: step.node }, null, '');
         return true;
       case 'reboot':
-        await this.libvirt.reboot(inst.id);
+        await this.nodeOf(inst, job).libvirt.reboot(inst.id);
         await this.instances.update(inst.id, { reboot_requested: false });
         await this.events.record('reboot', inst.account_id, inst.id, 'container rebooted');
         return true;
@@ -199,26 +246,30 @@ export class Reconciler {
         await this.update(inst, { state: step.state });
         return true;
       case 'shutdown-container':
-        await this.libvirt.shutdown(inst.id);
+        await this.nodeOf(inst, job).libvirt.shutdown(inst.id);
         return true;
       case 'remove-container':
-        await this.libvirt.remove(inst.id);
+        await onNode(() => this.nodeOf(inst, job).removeContainer(inst.id));
         return true;
       case 'delete-job':
         await this.oar.delete(step.jobId);
         return true;
       case 'unmount':
-        await this.store.unmount(inst.id);
+        await onNode(() => this.diskNodeOf(inst, job).unmount(inst.id));
         return true;
       case 'stopped':
         await this.update(inst, { state: 'stopped', oar_job_id: null, oar_node: null }, this.reasonUnlessGiven(inst));
         return true;
       case 'release':
-        await this.store.remove(inst.id);
+        await onNode(() => this.diskNodeOf(inst, job).removeDisk(inst.id));
         await this.addresses.release(inst.id);
         return true;
       case 'terminated':
-        await this.update(inst, { state: 'terminated', private_ip: null, terminated_at: new Date(), oar_node: null }, this.reasonUnlessGiven(inst));
+        await this.update(
+          inst,
+          { state: 'terminated', private_ip: null, terminated_at: new Date(), oar_node: null, disk_node: null },
+          this.reasonUnlessGiven(inst),
+        );
         return true;
     }
   }
@@ -261,30 +312,34 @@ export class Reconciler {
   }
 
   private async startContainer(inst: InstanceRow, job: OarJob, replace: boolean): Promise<boolean> {
+    const node = this.nodes.get(job.node);
+    const owner = this.config.idmapBase ?? 0;
     try {
-      if (replace) await this.libvirt.remove(inst.id);
-      await this.rules.sync(); // fail closed: no container starts before its account's rules exist
-      await this.store.mount(inst.id, inst.layers, this.config.idmapBase ?? 0);
-      await this.store.writeFiles(inst.id, this.instanceFiles(inst), this.config.idmapBase ?? 0);
-      await this.libvirt.defineAndStart(
-        {
-          name: inst.id,
-          rootfs: this.store.rootfs(inst.id),
-          vcpus: inst.vcpus,
-          memoryMib: inst.memory_mib,
-          cpuset: job.cpuset ?? undefined,
-          network: this.config.network,
-          ip: inst.private_ip!,
-          prefix: 24,
-          gateway: this.network.gateway,
-          mac: inst.mac!,
-          idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
-        },
-        path.join(this.store.instanceDir(inst.id), 'domain.xml'),
-      );
-      await this.libvirt.limitPids(inst.id, this.config.pidsMax);
+      if (replace) await node.removeContainer(inst.id);
+      await this.rules.sync(node.isolation); // fail closed: no container starts before its node has its account's rules
+      await this.moveDisk(inst, node);
+      const rootfs = await node.mount(inst.id, inst.layers, owner);
+      await node.writeFiles(inst.id, this.instanceFiles(inst), owner);
+      await node.libvirt.defineAndStart({
+        name: inst.id,
+        rootfs,
+        vcpus: inst.vcpus,
+        memoryMib: inst.memory_mib,
+        cpuset: job.cpuset ?? undefined,
+        network: this.config.network,
+        // other nodes reach this machine's instance network through a VXLAN port on their own bridge
+        ...(node.local ? {} : { bridge: this.config.nodeBridge }),
+        ip: inst.private_ip!,
+        prefix: 24,
+        gateway: this.network.gateway,
+        mac: inst.mac!,
+        idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
+      });
+      await node.limitPids(inst.id, this.config.pidsMax);
+      // every instance, wherever it runs, may talk to one on another node: its packets must fit in VXLAN
+      await node.setMtu(inst.id, this.config.overlayMtu);
       this.startFailures.delete(inst.id);
-      await this.update(inst, { state: 'running', oar_node: job.node, launch_time: new Date() }, null, '');
+      await this.update(inst, { state: 'running', oar_node: job.node, disk_node: job.node, launch_time: new Date() }, null, '');
       return true;
     } catch (err: any) {
       const failures = (this.startFailures.get(inst.id) ?? 0) + 1;
@@ -302,6 +357,19 @@ export class Reconciler {
       }
       return false;
     }
+  }
+
+  /** A stopped instance that OAR placed on another node than its disk's: the disk (upper layer) goes there first. */
+  private async moveDisk(inst: InstanceRow, to: ComputeNode): Promise<void> {
+    if (!inst.disk_node) return;
+    const from = this.nodes.get(inst.disk_node);
+    if (from === to) return;
+    const started = Date.now();
+    await pipeBetween(from.readUpper(inst.id), to.writeUpper(inst.id), `moving the disk of ${inst.id} from ${from.address} to ${to.address}`);
+    await from.removeDisk(inst.id);
+    await this.instances.update(inst.id, { disk_node: to.address });
+    inst.disk_node = to.address;
+    await this.events.record('state', inst.account_id, inst.id, `disk moved from ${from.address} to ${to.address} in ${Date.now() - started} ms`);
   }
 
   /** What the instance's init reads at boot: hostname, root's authorized key, user data (run once). */

@@ -5,8 +5,7 @@
  */
 import type { Logger } from '../log';
 import type { Oar } from '../adapters/oar';
-import type { Libvirt } from '../adapters/libvirt';
-import type { ImageStore } from '../adapters/image-store';
+import type { ComputeNode, ComputeNodes } from '../adapters/compute-node';
 import type { AddressPool } from './addresses';
 import type { InstanceStore } from './instances';
 import { isInstanceId } from './ids';
@@ -21,8 +20,7 @@ export class Sweeper {
   constructor(
     private readonly instances: InstanceStore,
     private readonly oar: Oar,
-    private readonly libvirt: Libvirt,
-    private readonly store: ImageStore,
+    private readonly nodes: ComputeNodes,
     private readonly addresses: AddressPool,
     private readonly isBusy: (instanceId: string) => boolean,
     private readonly purgeAfterSeconds: number,
@@ -54,17 +52,8 @@ export class Sweeper {
           await this.oar.delete(job.id);
         }
       }
-      for (const [name] of await this.libvirt.list()) {
-        if (isInstanceId(name) && !live.has(name) && !this.isBusy(name)) {
-          this.log.warn({ domain: name }, 'removing orphan container');
-          await this.libvirt.remove(name);
-        }
-      }
-      for (const id of this.store.mountedInstances()) {
-        if (isInstanceId(id) && !live.has(id) && !this.isBusy(id)) {
-          this.log.warn({ instance: id }, 'removing orphan overlay');
-          await this.store.remove(id);
-        }
+      for (const node of [this.nodes.local, ...this.nodes.remotes()]) {
+        await this.sweepNode(node, live).catch((err) => this.log.warn({ node: node.address, err: String(err?.message ?? err) }, 'node sweep failed'));
       }
       await this.addresses.releaseTerminated();
       const purged = await this.instances.purgeTerminated(this.purgeAfterSeconds);
@@ -73,6 +62,22 @@ export class Sweeper {
       this.log.warn({ err: String(err?.message ?? err) }, 'sweep failed');
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** Containers and overlay mounts on the node that no live instance owns. */
+  private async sweepNode(node: ComputeNode, live: Map<string, unknown>): Promise<void> {
+    for (const [name] of await node.libvirt.list()) {
+      if (isInstanceId(name) && !live.has(name) && !this.isBusy(name)) {
+        this.log.warn({ domain: name, node: node.address }, 'removing orphan container');
+        await node.removeContainer(name);
+      }
+    }
+    for (const id of await node.mountedInstances()) {
+      if (isInstanceId(id) && !live.has(id) && !this.isBusy(id)) {
+        this.log.warn({ instance: id, node: node.address }, 'removing orphan overlay');
+        await node.removeDisk(id);
+      }
     }
   }
 }

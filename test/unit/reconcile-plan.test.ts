@@ -35,6 +35,7 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     shutdown_behavior: 'stop',
     oar_job_id: null,
     oar_node: null,
+    disk_node: null,
     reboot_requested: false,
     client_token: null,
     created_at: new Date(0),

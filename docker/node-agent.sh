@@ -1,0 +1,170 @@
+#!/bin/bash
+# OAR Cloud's node agent: what the API server does on a compute node that only the node itself can do (its
+# mounts, its /proc, its cgroups, its bridges). The server runs it as root over ssh, one operation per call:
+#
+#   check                              prints "ok <hostname> <cgroup layout>"; fails if libvirtd does not answer
+#   layers                             the complete cached layers, one "<id> <sha256>" per line
+#   receive-layer ID                   stores a tar stream (stdin) as ID.tar, unverified
+#   commit-layer ID SHA256             checks ID.tar against the server's hash, unpacks it, marks the layer complete
+#   mount ID OWNER LAYER...            mounts the instance's overlay (layers top first); prints the root directory
+#   write-files ID OWNER               stdin: one "<octal mode> <path> <base64 content>" per line, into the rootfs
+#   unmount ID | remove ID             unmount (the upper layer stays) | unmount and delete the instance's disk
+#   mounts                             instance ids with a mounted overlay
+#   send-upper ID | receive-upper ID   the instance's upper layer as a tar stream on stdout | from stdin
+#   limit-pids NAME MAX                moves the container's processes into a pids cgroup capped at MAX
+#   cgroup-dir NAME CONTROLLER         the container's cgroup directory for a controller
+#   exec NAME COMMAND                  runs a shell command in the container, as its root (tests, diagnosis)
+#   set-mtu NAME MTU                   the MTU of the container's eth0 (libvirt's LXC driver ignores <mtu>)
+#   net-setup BRIDGE VXLAN VNI LOCAL MTU PEER...   the instance bridge and its VXLAN port, flooding to the peers
+#
+# Instance data lives under $OARCLOUD_NODE_DATA (/var/lib/oarcloud-node). Installed by `oarcloud node join`.
+set -euo pipefail
+export LANG=C LC_ALL=C
+DATA=${OARCLOUD_NODE_DATA:-/var/lib/oarcloud-node}
+LAYERS=$DATA/layers
+INSTANCES=$DATA/instances
+PIDS_ROOT=/sys/fs/cgroup/pids/oarcloud
+VIRSH="virsh -q -c lxc:///"
+TAR_OPTS=(--numeric-owner --xattrs --xattrs-include='*')
+
+die() { echo "node-agent: $*" >&2; exit 2; }
+instance_id() { [[ ${1:-} =~ ^i-[0-9a-f]+$ ]] || die "bad instance id '${1:-}'"; }
+layer_id() { [[ ${1:-} =~ ^[A-Za-z0-9_-][A-Za-z0-9_.-]*$ && ${1:-} != *..* ]] || die "bad layer id '${1:-}'"; }
+owner() { [[ ${1:-} =~ ^[0-9]+$ ]] || die "bad owner '${1:-}'"; }
+mounted() { awk -v m="$INSTANCES/$1/rootfs" '$2 == m && $3 == "overlay" { found = 1 } END { exit !found }' /proc/mounts; }
+# the container's init: the child of its libvirt_lxc controller, whose pid libvirt gives (in this node's pid namespace)
+init_pid() {
+  local controller children
+  controller=$($VIRSH domid "$1" | tr -d ' \n')
+  read -r children < "/proc/$controller/task/$controller/children" || true
+  [ -n "${children:-}" ] || die "container $1 has no init process"
+  echo "${children%% *}"
+}
+cgroup_dir() {
+  local pid line
+  pid=$(init_pid "$1")
+  line=$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$pid/cgroup" | head -1)
+  [ -n "$line" ] || die "no $2 cgroup for $1"
+  echo "/sys/fs/cgroup/$2$line"
+}
+
+op=${1:-}; shift || true
+case "$op" in
+  check)
+    $VIRSH version >/dev/null || die "libvirtd does not answer on this node"
+    echo "ok $(uname -n) $(stat -fc %T /sys/fs/cgroup)" ;;
+  layers)
+    mkdir -p "$LAYERS"
+    for d in "$LAYERS"/*/; do
+      [ -f "$d.complete" ] && echo "$(basename "$d") $(cat "$d.digest" 2>/dev/null || echo -)"
+    done; true ;;
+  receive-layer)
+    layer_id "${1:-}"; mkdir -p "$LAYERS"
+    cat > "$LAYERS/$1.tar" ;;
+  commit-layer)
+    layer_id "${1:-}"; [[ ${2:-} =~ ^[0-9a-f]{64}$ ]] || die "bad digest '${2:-}'"
+    tarfile=$LAYERS/$1.tar; building=$LAYERS/$1.building
+    got=$(sha256sum < "$tarfile" | cut -d' ' -f1)
+    if [ "$got" != "$2" ]; then rm -f "$tarfile"; die "layer $1: content hash $got differs from the server's $2"; fi
+    rm -rf "$building"; mkdir -p "$building"
+    tar -C "$building" "${TAR_OPTS[@]}" -xpf "$tarfile"
+    rm -f "$tarfile"; rm -rf "${LAYERS:?}/$1"
+    mv "$building" "$LAYERS/$1"
+    echo "$2" > "$LAYERS/$1/.digest"; : > "$LAYERS/$1/.complete" ;;
+  mount)
+    instance_id "${1:-}"; owner "${2:-}"; id=$1 uid=$2; shift 2
+    dir=$INSTANCES/$id
+    if ! mounted "$id"; then
+      mkdir -p "$dir/upper" "$dir/work" "$dir/rootfs"
+      chown "$uid:$uid" "$dir/upper"
+      lower=""
+      for l in "$@"; do
+        layer_id "$l"; [ -f "$LAYERS/$l/.complete" ] || die "layer $l is missing from $LAYERS"
+        lower="${lower:+$lower:}$LAYERS/$l"
+      done
+      [ -n "$lower" ] || die "no layers"
+      mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$dir/rootfs"
+    fi
+    echo "$dir/rootfs" ;;
+  write-files)
+    instance_id "${1:-}"; owner "${2:-}"; rootfs=$INSTANCES/$1/rootfs; uid=$2
+    mounted "$1" || die "$1 is not mounted"
+    while read -r mode file content; do
+      [[ $mode =~ ^[0-7]{3,4}$ ]] || die "bad mode '$mode'"
+      case "/$file/" in */../*) die "refusing to write outside the rootfs: $file" ;; esac
+      target=$rootfs/$file
+      # directories we create belong to the container's root too
+      missing=(); d=$(dirname "$target")
+      while [ ! -d "$d" ]; do missing+=("$d"); d=$(dirname "$d"); done
+      mkdir -p -m 700 "$(dirname "$target")"
+      for d in "${missing[@]}"; do chown "$uid:$uid" "$d"; done
+      printf '%s' "$content" | base64 -d > "$target"
+      chmod "$mode" "$target"; chown "$uid:$uid" "$target"
+    done ;;
+  unmount)
+    instance_id "${1:-}"; if mounted "$1"; then umount "$INSTANCES/$1/rootfs"; fi ;;
+  remove)
+    instance_id "${1:-}"; if mounted "$1"; then umount "$INSTANCES/$1/rootfs"; fi
+    rm -rf "${INSTANCES:?}/$1" ;;
+  mounts)
+    awk -v p="$INSTANCES/" '$3 == "overlay" && index($2, p) == 1 { n = split($2, a, "/"); print a[n - 1] }' /proc/mounts ;;
+  send-upper)
+    instance_id "${1:-}"; [ -d "$INSTANCES/$1/upper" ] || die "$1 has no disk on this node"
+    tar -C "$INSTANCES/$1/upper" "${TAR_OPTS[@]}" -cf - . ;;
+  receive-upper)
+    instance_id "${1:-}"; mounted "$1" && die "$1 is mounted"
+    rm -rf "${INSTANCES:?}/$1"; mkdir -p "$INSTANCES/$1/upper.new"
+    tar -C "$INSTANCES/$1/upper.new" "${TAR_OPTS[@]}" -xpf -
+    mv "$INSTANCES/$1/upper.new" "$INSTANCES/$1/upper" ;;
+  limit-pids)
+    [[ ${2:-} =~ ^[0-9]+$ ]] || die "bad limit"; instance_id "${1:-}"
+    dir=$PIDS_ROOT/$1; mkdir -p "$dir"; echo "$2" > "$dir/pids.max"
+    source=$(cgroup_dir "$1" memory)/cgroup.procs
+    # processes may fork while they are moved: repeat until every one is inside
+    for _ in 1 2 3 4 5; do
+      moved=0
+      while read -r p; do
+        grep -qx "$p" "$dir/cgroup.procs" && continue
+        echo "$p" > "$dir/cgroup.procs" 2>/dev/null || true; moved=1
+      done < "$source"
+      [ $moved = 0 ] && break
+    done ;;
+  unlimit-pids)
+    instance_id "${1:-}"; rmdir "$PIDS_ROOT/$1" 2>/dev/null || true ;;
+  cgroup-dir)
+    instance_id "${1:-}"; cgroup_dir "$1" "${2:?controller}" ;;
+  exec)
+    instance_id "${1:-}"; pid=$(init_pid "$1")
+    # in the container's cgroups first, so that what runs is held to its limits like its own processes
+    while IFS=: read -r _ controllers path; do
+      c=${controllers%%,*}; [ -n "$c" ] || continue
+      for dir in "/sys/fs/cgroup/$controllers" "/sys/fs/cgroup/$c"; do
+        [ -w "$dir$path/cgroup.procs" ] && { echo $$ > "$dir$path/cgroup.procs" 2>/dev/null || true; break; }
+      done
+    done < "/proc/$pid/cgroup"
+    exec nsenter -t "$pid" -a /bin/sh -c "${2:?command}" ;;
+  set-mtu)
+    instance_id "${1:-}"; [[ ${2:-} =~ ^[0-9]+$ ]] || die "bad MTU"
+    nsenter -t "$(init_pid "$1")" -n ip link set eth0 mtu "$2" ;;
+  net-setup)
+    bridge=${1:?bridge} vxlan=${2:?vxlan} vni=${3:?vni} local=${4:?local address} mtu=${5:?mtu}; shift 5
+    if ! ip link show "$bridge" >/dev/null 2>&1; then
+      ip link add "$bridge" type bridge stp_state 0 forward_delay 0
+    fi
+    if ! ip link show "$vxlan" >/dev/null 2>&1; then
+      ip link add "$vxlan" type vxlan id "$vni" local "$local" dstport 4789 nolearning
+    fi
+    ip link set "$vxlan" mtu "$mtu" master "$bridge" up
+    ip link set "$bridge" up
+    # the flood list is exactly the peers given
+    want=" $* "
+    for dst in $(bridge fdb show dev "$vxlan" | awk '$1 == "00:00:00:00:00:00" { for (i = 1; i < NF; i++) if ($i == "dst") print $(i + 1) }'); do
+      [[ $want == *" $dst "* ]] || bridge fdb del 00:00:00:00:00:00 dev "$vxlan" dst "$dst"
+    done
+    for peer in "$@"; do bridge fdb append 00:00:00:00:00:00 dev "$vxlan" dst "$peer" 2>/dev/null || true; done
+    # bridged frames go through this node's iptables, where the isolation rules live
+    [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
+    true ;;
+  *)
+    die "unknown operation '$op' (see the head of $0)" ;;
+esac
