@@ -29,6 +29,14 @@ export interface Config {
   /** The libvirt network's bridge, where accounts are isolated from each other. */
   bridge: string;
   subnetPrefix: string;
+  /**
+   * The instance network spans the nodes as one VXLAN segment: this machine's bridge gets port `overlayPort`, each
+   * other node a bridge `nodeBridge` with its own; instance interfaces on other nodes use `overlayMtu`.
+   */
+  overlayVni: number;
+  overlayPort: string;
+  nodeBridge: string;
+  overlayMtu: number;
   /** First and last host number handed to instances in the subnet. */
   addressRange: [number, number];
   /** Container uid/gid 0 maps to this host id (libvirt <idmap>): containers are unprivileged. null: privileged. */
@@ -91,6 +99,10 @@ export function loadConfig(): Config {
     network: env.OARCLOUD_NETWORK ?? 'oarcloud',
     bridge: env.OARCLOUD_BRIDGE ?? 'virbr-oarcloud',
     subnetPrefix: env.OARCLOUD_SUBNET_PREFIX ?? '10.77.0',
+    overlayVni: int(env.OARCLOUD_OVERLAY_VNI, 4077),
+    overlayPort: 'ocvx0',
+    nodeBridge: 'ocbr0',
+    overlayMtu: 1450,
     addressRange: [10, 254],
     idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),
     idmapCount: 65_536,

@@ -7,8 +7,9 @@ import { createLogger, type Logger } from './log';
 import { connect, migrate, type Db } from './adapters/db';
 import { Oar } from './adapters/oar';
 import { Libvirt } from './adapters/libvirt';
+import { ComputeNodes, isThisMachine, probeNode } from './adapters/compute-node';
+import { NodeHealth } from './domain/node-health';
 import { ImageStore } from './adapters/image-store';
-import { NetworkIsolation } from './adapters/isolation';
 import { Accounts } from './domain/accounts';
 import { SecretBox } from './domain/secrets';
 import { InstanceStore } from './domain/instances';
@@ -44,7 +45,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const addresses = new AddressPool(config, db);
   const oar = new Oar(config);
   const store = new ImageStore(config.dataDir);
-  const libvirt = new Libvirt(config.libvirtUri);
+  const nodes = new ComputeNodes(new Libvirt(config.libvirtUri), store, { ...config, gateway: network.gateway, subnet: network.cidr });
   const events = new EventLog(db);
   const tags = new Tags(db);
   const images = new Images(db);
@@ -66,13 +67,12 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     retentionSeconds: config.terminatedRetentionSeconds,
     kick,
   });
-  const rules = new NetworkRuleSync(instances, new NetworkIsolation(config.bridge), log.child({ component: 'network' }));
-  const reconciler = new Reconciler(instances, config, oar, libvirt, store, addresses, network, rules, events, log.child({ component: 'reconciler' }));
+  const rules = new NetworkRuleSync(instances, () => [nodes.local, ...nodes.remotes()].map((n) => n.isolation), log.child({ component: 'network' }));
+  const reconciler = new Reconciler(instances, config, oar, nodes, addresses, network, rules, events, log.child({ component: 'reconciler' }));
   const sweeper = new Sweeper(
     instances,
     oar,
-    libvirt,
-    store,
+    nodes,
     addresses,
     (id) => reconciler.isBusy(id),
     config.terminatedPurgeSeconds,
@@ -81,7 +81,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const capturer = new ImageCapturer(
     db,
     store,
-    libvirt,
+    nodes,
     events,
     (id, work) => reconciler.exclusive(id, work),
     log.child({ component: 'images' }),
@@ -102,6 +102,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     capturer,
     admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick }),
     adminSessions: new AdminSessions(db, credentials),
+    nodeHealth: new NodeHealth(db, oar.nodes, (address) => !isThisMachine(address), probeNode, events, log.child({ component: 'nodes' })),
   };
   return { services, loops: { reconciler, sweeper, rules, oar } };
 }
@@ -162,6 +163,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       loops.rules.start();
       loops.reconciler.start();
       loops.sweeper.start();
+      services.nodeHealth.start();
       services.capturer.setActive(true);
       void services.capturer.resumePending().catch(warn('image capture not resumed'));
       images = setInterval(() => void services.capturer.resumePending().catch(warn('image capture not resumed')), 1000);
@@ -173,6 +175,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       clearInterval(collector);
       services.capturer.setActive(false);
       loops.sweeper.stop();
+      services.nodeHealth.stop();
       await loops.reconciler.stop();
       await loops.rules.stop();
       await services.capturer.idle();

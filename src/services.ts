@@ -16,6 +16,7 @@ import type { ImageCapturer } from './domain/image-capture';
 import type { CredentialCache } from './domain/credential-cache';
 import type { Administration } from './domain/administration';
 import type { AdminSessions } from './domain/admin-sessions';
+import type { NodeHealth } from './domain/node-health';
 
 export interface Services {
   config: Config;
@@ -33,4 +34,6 @@ export interface Services {
   /** Cluster-wide views and changes, for admins. */
   admin: Administration;
   adminSessions: AdminSessions;
+  /** Which compute nodes answer (DescribeInstanceStatus reports their instances impaired when one does not). */
+  nodeHealth: NodeHealth;
 }

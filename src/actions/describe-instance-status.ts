@@ -30,23 +30,34 @@ export function statusFiltersToStates(filters: Filter[] = []): Filter[] {
   });
 }
 
+/** The checks of an instance whose node does not answer: its host failed, and nothing can reach the instance. */
+function impaired(since: Date) {
+  return { Status: 'impaired', Details: [{ Name: 'reachability', Status: 'failed', ImpairedSince: since }] };
+}
+
 /**
- * Status checks: "ok" once the container runs, "initializing" while pending. Only running instances are listed
- * unless IncludeAllInstances is set, as in EC2.
+ * Status checks: "ok" once the container runs, "initializing" while pending, "impaired" (both checks, since when)
+ * while the node it runs on does not answer. Only running instances are listed unless IncludeAllInstances is set,
+ * as in EC2.
  */
 export default defineAction('DescribeInstanceStatus', async (input, { caller, services }) => {
   const onlyRunning = input.IncludeAllInstances ? [] : [{ Name: 'instance-state-name', Values: ['running'] }];
   const filters = statusFiltersToStates(input.Filters);
   const { rows, nextToken } = await services.instances.describeRequest(caller.accountId, { ...input, Filters: filters }, onlyRunning);
+  const unreachable = rows.some((r) => r.oar_node) ? await services.nodeHealth.unreachable() : new Map<string, Date>();
   return {
-    InstanceStatuses: rows.map((r) => ({
-      InstanceId: r.id,
-      AvailabilityZone: r.availability_zone,
-      InstanceState: { Code: STATE_CODES[r.state], Name: r.state },
-      InstanceStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
-      SystemStatus: { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] },
-      Events: [],
-    })),
+    InstanceStatuses: rows.map((r) => {
+      const lostSince = r.state === 'running' && r.oar_node ? unreachable.get(r.oar_node) : undefined;
+      const check = { Status: status(r.state), Details: [{ Name: 'reachability', Status: reachability(r.state) }] };
+      return {
+        InstanceId: r.id,
+        AvailabilityZone: r.availability_zone,
+        InstanceState: { Code: STATE_CODES[r.state], Name: r.state },
+        InstanceStatus: lostSince ? impaired(lostSince) : check,
+        SystemStatus: lostSince ? impaired(lostSince) : check,
+        Events: [],
+      };
+    }),
     NextToken: nextToken,
   };
 });

@@ -4,8 +4,9 @@
  * OAR counts one resource per core; a node is the set of resources that share a network address.
  */
 import { lookup } from 'node:dns/promises';
-import { networkInterfaces, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { run } from './exec';
+import { isThisMachine, probeNode } from './compute-node';
 import type { Db } from './db';
 
 /** OAR job states in which a job holds its resources. */
@@ -154,7 +155,7 @@ export class OarNodes {
     if (!Number.isInteger(memoryMib) || memoryMib < cores * slotsPerCore)
       throw new NodeAdminError(`The memory must be a whole number of MiB, at least one per slot (${cores * slotsPerCore}).`, 'invalid');
     if ((await this.list()).some((n) => n.host === host)) throw new NodeAdminError(`The OAR node '${host}' already exists.`, 'conflict');
-    await assertThisMachine(host);
+    await assertComputeNode(host);
     const last = await this.lastNumbers();
     // the memory is shared out so that the slots add up to exactly what was declared
     const total = cores * slotsPerCore;
@@ -227,11 +228,21 @@ export class OarNodes {
     return this.waitFor(host, (n) => n.state === state);
   }
 
+  /** Dead: the node stopped answering. OAR ends the jobs it held (their processes went with the node). */
+  async markDead(host: string): Promise<void> {
+    await oarTool('oarnodesetting', ['-h', host, '-s', 'Dead', '-n']);
+  }
+
   /** Removes the node's resources from OAR (they must be Dead first, which OAR applies asynchronously). */
   async remove(host: string, force = false): Promise<void> {
-    const node = await this.get(host);
+    let node = await this.get(host);
+    // drained first: OAR places nothing new there while its jobs end
+    if (!node.drain) node = await this.drain(host, true);
     if (node.jobs.length > 0 && !force) {
-      throw new NodeAdminError(`${host} runs ${node.jobs.length} job(s) (${describeJobs(node)}); drain it and wait, or force.`, 'conflict');
+      throw new NodeAdminError(
+        `${host} is drained and still runs ${node.jobs.length} job(s) (${describeJobs(node)}); wait for them to end, or force.`,
+        'conflict',
+      );
     }
     await oarTool('oarnodesetting', ['-h', host, '-s', 'Dead', '-n']);
     await this.waitFor(host, (n) => n.state === 'Dead' && n.jobs.length === 0);
@@ -271,20 +282,21 @@ async function oarTool(command: string, args: string[]): Promise<string> {
 }
 
 /**
- * Containers start on the machine the server runs on (its libvirt, its layer store): a node must be an address of
- * this machine (any 127.x address, or one of its interfaces) until remote libvirt hosts are supported.
+ * A node is this machine (any 127.x address, or one of its interfaces), or a host where the node agent answers
+ * (made so by `oarcloud node join`): OAR must never place an instance's job where no container can start.
  */
-async function assertThisMachine(host: string): Promise<void> {
+async function assertComputeNode(host: string): Promise<void> {
   let address: string;
   try {
     address = (await lookup(host, { family: 4 })).address;
   } catch {
     throw new NodeAdminError(`'${host}' does not resolve to an address.`, 'invalid');
   }
-  const local = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
-  if (!address.startsWith('127.') && !local.has(address)) {
+  if (isThisMachine(address)) return;
+  const probe = await probeNode(host);
+  if (!probe.ok) {
     throw new NodeAdminError(
-      `'${host}' (${address}) is not this machine: OAR Cloud starts containers with this machine's libvirt, so its OAR nodes must be addresses of this machine (any 127.x address or one of its interfaces). Remote nodes are not supported yet.`,
+      `'${host}' (${address}) is not a compute node yet: the node agent does not answer there (${probe.message.split('\n').pop()}). Run: oarcloud node join root@${host}`,
       'invalid',
     );
   }

@@ -12,11 +12,12 @@ import { Quotas } from '../domain/quotas';
 import { EventLog } from '../domain/events';
 import { Accounts } from '../domain/accounts';
 import { SecretBox } from '../domain/secrets';
+import { joinAndAdd, removeNode } from './nodes';
 
 /** Who changes things from the shell, as the event log records it. */
 const operator = () => `${process.env.SUDO_USER || userInfo().username}@cli`;
 
-async function withAdministration<T>(config: Config, fn: (admin: Administration, accounts: Accounts) => Promise<T>): Promise<T> {
+export async function withAdministration<T>(config: Config, fn: (admin: Administration, accounts: Accounts) => Promise<T>): Promise<T> {
   return withDatabase(config.databaseUrl, async (db) => {
     const oar = new Oar(config);
     try {
@@ -90,11 +91,23 @@ export function registerAdminCommands(program: Command, config: Config): void {
     .description('add a host to OAR as N cores of OARCLOUD_SLOTS_PER_CORE slots each, sharing a memory size')
     .requiredOption('--cores <n>', 'number of cores', positiveInt('--cores'))
     .requiredOption('--memory <mib>', 'memory of the host in MiB', positiveInt('--memory'))
+    .option('--slots-per-core <n>', 'OAR resources per core (default OARCLOUD_SLOTS_PER_CORE)', positiveInt('--slots-per-core'))
     .action((host, opts) =>
       withAdministration(config, async (admin) => {
-        const n = await admin.addNode(operator(), host, opts.cores, opts.memory);
+        const n = await admin.addNode(operator(), host, opts.cores, opts.memory, opts.slotsPerCore);
         console.log(`added ${n.host}: ${n.cores} core(s) of ${n.slots / n.cores} slots, ${n.memoryMib} MiB, ${n.state}`);
       }),
+    );
+  node
+    .command('join <root@host>')
+    .description('make a Debian 12 host a compute node over ssh (packages, OAR node, libvirtd, node agent, network), then add it; idempotent')
+    .option('--cores <n>', 'cores to offer (default: all of the host)', positiveInt('--cores'))
+    .option('--memory <mib>', 'memory to offer in MiB (default: all of the host)', positiveInt('--memory'))
+    .option('--slots-per-core <n>', 'OAR resources per core (default OARCLOUD_SLOTS_PER_CORE)', positiveInt('--slots-per-core'))
+    .action((target, opts) =>
+      withAdministration(config, (admin) =>
+        joinAndAdd(config, admin, operator(), target, { cores: opts.cores, memoryMib: opts.memory, slotsPerCore: opts.slotsPerCore }),
+      ),
     );
   node
     .command('drain <host>')
@@ -135,11 +148,11 @@ export function registerAdminCommands(program: Command, config: Config): void {
     );
   node
     .command('remove <host>')
-    .description('remove the host from OAR (refused while instances run there, unless --force)')
+    .description('drain the host, then remove it from OAR (refused while instances still run there, unless --force)')
     .option('--force', 'end the instances running there')
     .action((host, opts) =>
       withAdministration(config, async (admin) => {
-        await admin.removeNode(operator(), host, Boolean(opts.force));
+        await removeNode(config, admin, operator(), host, Boolean(opts.force));
         console.log(`removed ${host}`);
       }),
     );

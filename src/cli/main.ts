@@ -14,7 +14,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './bootstrap';
-import { registerAdminCommands } from './admin';
+import { registerAdminCommands, withAdministration } from './admin';
+import { ensureSimulatedNodes, removeSimulatedNodes } from './nodes';
+import { simulatedNodes } from '../adapters/node-join';
 
 const config = loadConfig();
 
@@ -34,10 +36,19 @@ program
   .command('up')
   .description('provision what is missing, start the API server in the background, print how to use it')
   .option('--skip-provision', 'do not run docker/provision.sh (services already set up)')
+  .option('--nodes <n>', 'also run N simulated compute nodes on this machine (namespaces; for tests and demos)', (v) => {
+    if (!/^\d+$/.test(v) || Number(v) > 50) throw new Error('--nodes must be a whole number up to 50');
+    return Number(v);
+  })
   .action(async (opts) => {
     if (!opts.skipProvision) provision();
     const creds = await prepareDatabase(config);
     await startServerInBackground(config);
+    if (opts.nodes) {
+      // each simulated node offers one core and that core's share of this machine's memory
+      const size = { cores: 1, memoryMib: Math.floor(config.localMemoryMib / config.localCores), slotsPerCore: config.slotsPerCore };
+      await withAdministration(config, (admin) => ensureSimulatedNodes(config, admin, opts.nodes, size));
+    }
     const images = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages({ publicOnly: true }));
     console.log(`\nOAR Cloud is up at ${endpointUrl(config)} (account ${creds.accountId}).`);
     console.log(`Images: ${images.map((i) => `${i.name}=${i.id}`).join('  ')}`);
@@ -65,6 +76,8 @@ program
   .description('stop the API server')
   .option('--all', 'also stop Almighty, the OAR sshd, libvirtd and PostgreSQL')
   .action(async (opts) => {
+    // simulated nodes go first, while the server can still see their instances end
+    if (simulatedNodes().length) await withAdministration(config, (admin) => removeSimulatedNodes(config, admin));
     console.log((await stopServer(config)) ? 'API server stopped' : 'API server was not running');
     if (opts.all) spawnSync('bash', [path.join(ROOT, 'docker', 'provision.sh'), '--stop'], { stdio: 'inherit' });
   });

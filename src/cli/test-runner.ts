@@ -14,6 +14,7 @@ import { run } from '../adapters/exec';
 import { ImageStore } from '../adapters/image-store';
 import { Oar } from '../adapters/oar';
 import { ROOT, type BootstrapCredentials } from './bootstrap';
+import { simulatedNodes } from '../adapters/node-join';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -49,6 +50,14 @@ export async function leftovers(config: Config): Promise<string[]> {
   }
   const mounts = [...new ImageStore(config.dataDir).mountedInstances()];
   if (mounts.length) found.push(`overlay mounts: ${mounts.join(' ')}`);
+  const namespaces = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith('ocn'));
+  if (namespaces.length) found.push(`simulated node namespaces: ${namespaces.map((l) => l.split(' ')[0]).join(' ')}`);
+  if (simulatedNodes().length)
+    found.push(
+      `simulated node state: ${simulatedNodes()
+        .map((n) => `node${n}`)
+        .join(' ')}`,
+    );
   const leases = await withDatabase(config.databaseUrl, (db) => new AddressPool(config, db).leases());
   if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId})`).join(' ')}`);
   return found;
@@ -73,7 +82,7 @@ export async function runTests(config: Config, creds: BootstrapCredentials, opts
   if (left.length) {
     failed += 1;
     console.log(`\nLEAK CHECK FAILED: the suite left behind:\n  ${left.join('\n  ')}`);
-  } else console.log('\nleak check: no domain, OAR job, overlay mount or address lease left behind');
+  } else console.log('\nleak check: no domain, OAR job, overlay mount, address lease or simulated node left behind');
   console.log(`${stats.passes} passed, ${failed} failed${stats.pending ? `, ${stats.pending} skipped` : ''}`);
   return failed === 0 && stats.passes > 0;
 }

@@ -251,8 +251,8 @@ export class Administration {
 
   // ------------------------------------------------------------------------------------------ changes
 
-  async addNode(who: string, host: string, cores: number, memoryMib: number): Promise<OarNode> {
-    const node = await this.oar.nodes.add(host, cores, memoryMib, this.slotsPerCore).catch(nodeError);
+  async addNode(who: string, host: string, cores: number, memoryMib: number, slotsPerCore = this.slotsPerCore): Promise<OarNode> {
+    const node = await this.oar.nodes.add(host, cores, memoryMib, slotsPerCore).catch(nodeError);
     await this.changed(who, host, `added OAR node ${host}: ${cores} core(s), ${memoryMib} MiB`);
     return node;
   }

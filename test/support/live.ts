@@ -14,6 +14,8 @@ import { Accounts } from '../../src/domain/accounts';
 import { SecretBox } from '../../src/domain/secrets';
 import { systemImageId } from '../../src/domain/images';
 import { Libvirt } from '../../src/adapters/libvirt';
+import { ComputeNodes } from '../../src/adapters/compute-node';
+import { ImageStore } from '../../src/adapters/image-store';
 
 export const execFileAsync = promisify(execFile);
 export const config = loadConfig();
@@ -114,10 +116,25 @@ export async function waitForStates(ec2: EC2Client, ids: string[], states: strin
 }
 
 export const libvirt = new Libvirt(config.libvirtUri);
+export const computeNodes = new ComputeNodes(libvirt, new ImageStore(config.dataDir), {
+  ...config,
+  gateway: `${config.subnetPrefix}.1`,
+  subnet: `${config.subnetPrefix}.0/24`,
+});
 
-/** Runs a shell command inside the container, as its root (the adapter's nsenter, which also works unprivileged). */
-export function execIn(instanceId: string, command: string): Promise<string> {
-  return libvirt.exec(instanceId, command);
+/** The OAR node an instance runs on (null before it ever ran), as the server recorded it. */
+export async function nodeOf(instanceId: string): Promise<string | null> {
+  const db = connect(config.databaseUrl, { min: 0, max: 1 });
+  try {
+    return (await db('instances').where('id', instanceId).first('oar_node'))?.oar_node ?? null;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Runs a shell command inside the container, as its root, on whichever node it runs (nsenter there). */
+export async function execIn(instanceId: string, command: string): Promise<string> {
+  return computeNodes.get(await nodeOf(instanceId)).exec(instanceId, command);
 }
 
 /** A raw EC2 Query request, signed with aws4 (or not), for cases the SDKs refuse to send. */

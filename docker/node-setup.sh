@@ -1,0 +1,61 @@
+#!/bin/bash
+# Makes this host an OAR Cloud compute node; run as root by `oarcloud node join` (over ssh, from the server) after
+# it copied its payload to $PAYLOAD: this script, host-lib.sh, node-agent.sh, instance-job, the server's oar.conf
+# and OAR's ssh keys (oar-ssh/). Idempotent: every step checks before it acts.
+#
+# Usage: node-setup.sh JOB_USER JOB_UID JOB_GID SERVER_NAME SERVER_ADDRESS
+set -euo pipefail
+export LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive
+PAYLOAD=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+JOB_USER=$1 JOB_UID=$2 JOB_GID=$3 SERVER_NAME=$4 SERVER_ADDRESS=$5
+log() { echo "[node $(uname -n)] $*"; }
+die() { echo "[node $(uname -n)] ERROR: $*" >&2; exit 1; }
+# shellcheck source=host-lib.sh
+. "$PAYLOAD/host-lib.sh"
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# OAR 2.5's cpuset manager and OAR Cloud's pids limits use cgroup v1 hierarchies; a host booted with only the unified
+# v2 hierarchy (systemd's default since Debian 11) has none
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  die "this host uses the unified cgroup v2 hierarchy only; OAR 2.5 and OAR Cloud need cgroup v1. Fix: add
+  systemd.unified_cgroup_hierarchy=false systemd.legacy_systemd_cgroup_controller=true to GRUB_CMDLINE_LINUX in
+  /etc/default/grub, run update-grub, reboot, then run oarcloud node join again."
+fi
+
+PKGS="oar-node libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients iproute2 iptables openssh-server tar coreutils util-linux"
+missing=""
+for p in $PKGS; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  log "apt-get install$missing"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/var/log/oarcloud-node-apt.log 2>&1 \
+    || { tail -20 /var/log/oarcloud-node-apt.log; die "apt-get install failed"; }
+fi
+
+# files from the server: replaced only when they differ (a simulated node shares them with the server)
+put() {  # SOURCE TARGET MODE OWNER
+  cmp -s "$1" "$2" 2>/dev/null && return 0
+  install -D -m "$3" -o "${4%%:*}" -g "${4##*:}" "$1" "$2.new" && mv -f "$2.new" "$2"
+}
+put "$PAYLOAD/node-agent.sh" /usr/lib/oarcloud/node-agent 755 root:root
+put "$PAYLOAD/instance-job" /usr/lib/oarcloud/instance-job 755 root:root
+put "$PAYLOAD/oar.conf" /etc/oar/oar.conf 600 oar:root
+for f in "$PAYLOAD"/oar-ssh/*; do put "$f" "/var/lib/oar/.ssh/$(basename "$f")" 600 oar:oar; done
+chmod 700 /var/lib/oar/.ssh 2>/dev/null || true
+
+# the job user: same uid everywhere (the job body runs as it on the node)
+if ! getent passwd "$JOB_USER" >/dev/null; then
+  getent group "$JOB_USER" >/dev/null || groupadd -g "$JOB_GID" "$JOB_USER"
+  useradd -m -u "$JOB_UID" -g "$JOB_GID" -s /bin/bash "$JOB_USER"
+fi
+[ "$(id -u "$JOB_USER")" = "$JOB_UID" ] || die "user $JOB_USER has uid $(id -u "$JOB_USER") here and $JOB_UID on the server"
+
+# oarexec reports the end of a job to the server by its host name
+getent ahostsv4 "$SERVER_NAME" >/dev/null || echo "$SERVER_ADDRESS $SERVER_NAME" >> /etc/hosts
+
+start_libvirtd
+start_oar_node_sshd
+enable_bridge_netfilter
+mkdir -p /var/lib/oarcloud-node
+/usr/lib/oarcloud/node-agent check
