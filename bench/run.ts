@@ -34,6 +34,20 @@ import { SecretBox } from '../src/domain/secrets';
 import { systemImageId } from '../src/domain/images';
 import { newId } from '../src/domain/ids';
 import { Libvirt } from '../src/adapters/libvirt';
+import { ComputeNodes } from '../src/adapters/compute-node';
+import { ImageStore } from '../src/adapters/image-store';
+import { Oar } from '../src/adapters/oar';
+import { migrate } from '../src/adapters/db';
+import { InstanceStore } from '../src/domain/instances';
+import { NetworkView } from '../src/domain/network';
+import { Images } from '../src/domain/images';
+import { KeyPairs } from '../src/domain/key-pairs';
+import { Quotas } from '../src/domain/quotas';
+import { AddressPool } from '../src/domain/addresses';
+import { Tags } from '../src/domain/tags';
+import { needsWork } from '../src/domain/reconcile-plan';
+import { withAdministration } from '../src/cli/admin';
+import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { mixedLoad, type LoadResult } from './load';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
@@ -259,6 +273,123 @@ async function benchLaunch(quick: boolean) {
     floorVirsh,
     burst: { n: burstN, cores, api: burstApi, firstWave, firstWaveAt, ranAll },
   };
+}
+
+// ------------------------------------------------------------------------------------------------------ cluster
+/**
+ * Over three simulated nodes (this machine's server drained): a burst of MaxCount=20 from the call to all running,
+ * and what one reconciler pass reads with 1,000 running instances spread over them.
+ */
+async function benchCluster(quick: boolean) {
+  const perSlotMib = Math.floor(config.localMemoryMib / (config.localCores * config.slotsPerCore));
+  const slots = quick ? 1 : 7;
+  const size = { cores: 1, slotsPerCore: slots, memoryMib: slots * perSlotMib };
+  const say = () => undefined;
+  const nodes = await withAdministration(config, async (admin) => {
+    await removeSimulatedNodes(config, admin, say);
+    return ensureSimulatedNodes(config, admin, 3, size, say);
+  });
+  const acct = await benchAccount('bench-cluster');
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', 'drain', 'localhost']);
+    const n = quick ? 3 : 20;
+    const t0 = now();
+    const burst = await acct.ec2.send(new RunInstancesCommand({ ImageId: systemImageId('busybox'), InstanceType: 't2.nano', MinCount: n, MaxCount: n }));
+    const api = now() - t0;
+    const ids = burst.Instances!.map((i) => i.InstanceId!);
+    const allRunning = await waitFor(
+      async () => {
+        const d = await acct.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+        return d.Reservations!.flatMap((r) => r.Instances!).every((i) => i.State!.Name === 'running') ? now() - t0 : undefined;
+      },
+      300_000,
+      100,
+    );
+    const placement = await withDb(async (db) => (await db('instances').whereIn('id', ids).pluck('oar_node')) as string[]);
+    const perNode = nodes.map((node) => placement.filter((p) => p === node).length);
+    await terminate(acct.ec2, ids);
+    const pass = await reconcilerPassCost(nodes, quick ? 100 : 1000);
+    return { n, api, allRunning, perNode, nodes, pass };
+  } finally {
+    execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'node', 'undrain', 'localhost']);
+    await withAdministration(config, (admin) => removeSimulatedNodes(config, admin, say));
+    await dropBenchAccount(acct.accountId);
+  }
+}
+
+/**
+ * What one reconciler pass reads, with `total` running instances spread over the nodes: the unsettled instances
+ * (one SQL query), their OAR jobs (one SQL query on OAR's database, real job ids) and each node's containers (one
+ * libvirt list per node, in parallel), then the pure check of every instance. The instances are rows in a database
+ * of their own (a copy of the schema), so that the live server's reconciler never sees them.
+ */
+async function reconcilerPassCost(nodes: string[], total: number) {
+  const name = 'oarcloud_bench_pass';
+  const admin = (sql: string) => execFileSync('su', ['postgres', '-c', `psql -qAtX -c "${sql}"`]);
+  admin(`drop database if exists ${name}`);
+  admin(`create database ${name} owner oarcloud`);
+  const db = connect(config.databaseUrl.replace(/\/oarcloud$/, `/${name}`), { min: 0, max: 2 });
+  const oar = new Oar(config);
+  try {
+    await migrate(db);
+    const jobIds = (await withDatabase(config.oarDatabaseUrl, (o) => o('jobs').orderBy('job_id', 'desc').limit(total).pluck('job_id'))).map(Number);
+    const accountId = '000000000001';
+    await db('accounts').insert({ id: accountId, name: 'bench-pass' });
+    await db('reservations').insert({ id: 'r-0000000000000000b', account_id: accountId, request_hash: 'bench' });
+    const rows = Array.from({ length: total }, (_, i) => ({
+      id: newId('i'),
+      account_id: accountId,
+      reservation_id: 'r-0000000000000000b',
+      ami_launch_index: i,
+      image_id: systemImageId('busybox'),
+      layers: ['base-busybox'],
+      instance_type: 't2.nano',
+      vcpus: 1,
+      memory_mib: 512,
+      oar_cores: 1,
+      state: 'running',
+      desired_state: 'running',
+      availability_zone: `${region}a`,
+      transition_reason: '',
+      oar_job_id: jobIds[i % jobIds.length],
+      oar_node: nodes[i % nodes.length],
+      disk_node: nodes[i % nodes.length],
+    }));
+    for (let i = 0; i < rows.length; i += 500) await db('instances').insert(rows.slice(i, i + 500));
+    const store = new InstanceStore({
+      db,
+      network: new NetworkView(config),
+      images: new Images(db),
+      keyPairs: new KeyPairs(db),
+      quotas: new Quotas(db),
+      addresses: new AddressPool(config, db),
+      tags: new Tags(db),
+      capacity: oar,
+      retentionSeconds: 3600,
+    });
+    const computeNodes = new ComputeNodes(libvirt, new ImageStore(config.dataDir), { ...config, gateway: '', subnet: '' });
+    const samples: { rows: number; jobs: number; lists: number; check: number; total: number }[] = [];
+    for (let round = 0; round < 10; round++) {
+      const t0 = now();
+      const unsettled = await store.unsettled();
+      const t1 = now();
+      const jobs = await oar.jobs(unsettled.map((r) => r.oar_job_id!));
+      const t2 = now();
+      const lists = new Map(await Promise.all(nodes.map(async (node) => [node, await computeNodes.get(node).libvirt.list()] as const)));
+      const t3 = now();
+      let work = 0;
+      for (const r of unsettled) if (needsWork(r, jobs.get(r.oar_job_id!), lists.get(r.oar_node!)?.get(r.id))) work += 1;
+      const t4 = now();
+      samples.push({ rows: t1 - t0, jobs: t2 - t1, lists: t3 - t2, check: t4 - t3, total: t4 - t0 });
+      void work;
+    }
+    const p50 = (k: keyof (typeof samples)[number]) => median(samples.map((x) => x[k]));
+    return { instances: total, nodes: nodes.length, rows: p50('rows'), jobs: p50('jobs'), lists: p50('lists'), check: p50('check'), total: p50('total') };
+  } finally {
+    await oar.close();
+    await db.destroy();
+    admin(`drop database if exists ${name}`);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------------ api
@@ -660,6 +791,45 @@ function loadReport(l: LoadResult): string[] {
   ];
 }
 
+function clusterReport(c: Awaited<ReturnType<typeof benchCluster>>): string[] {
+  return [
+    '',
+    '## Cluster: three simulated nodes',
+    '',
+    `Three simulated nodes (namespaces on this machine, \`up --nodes\`'s code; see the README), each one core of slots, the`,
+    `server's own node drained. They share this machine's two cores with OAR, the server and each other: the figures show`,
+    'the cost of acting on other nodes (ssh, the agent, layer transfers), not more capacity.',
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| MaxCount=${c.n} t2.nano: RunInstances answered | ${fmt(c.api)} |`,
+    `| MaxCount=${c.n} t2.nano: call → all running | ${fmt(c.allRunning)} (per node: ${c.perNode.join(' / ')}) |`,
+    `| reconciler pass, ${c.pass.instances} running instances over ${c.pass.nodes} nodes: unsettled rows (SQL) | ${fmt(c.pass.rows)} |`,
+    `| … their OAR jobs (one SQL query on OAR's database) | ${fmt(c.pass.jobs)} |`,
+    `| … each node's containers (one libvirt list per node, in parallel, over ssh) | ${fmt(c.pass.lists)} |`,
+    `| … the check of every instance (pure) | ${fmt(c.pass.check)} |`,
+    `| **one pass in all** (p50 of 10) | **${fmt(c.pass.total)}** |`,
+    '',
+  ];
+}
+
+/** Runs only the named parts (launch, api, images, load, cluster) and returns their figures; writes nothing. */
+export async function runBenchParts(parts: string[], quick: boolean): Promise<Record<string, unknown>> {
+  const all: Record<string, (quick: boolean) => Promise<unknown>> = {
+    launch: benchLaunch,
+    api: benchApi,
+    images: benchImages,
+    load: benchLoad,
+    cluster: benchCluster,
+  };
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    if (!all[part]) throw new Error(`no bench part '${part}' (${Object.keys(all).join(', ')})`);
+    out[part] = await all[part](quick);
+  }
+  return out;
+}
+
 export async function runBench(opts: { quick: boolean; write: boolean }) {
   const m = machine();
   process.stderr.write('bench: launch...\n');
@@ -670,7 +840,9 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const images = await benchImages(opts.quick);
   process.stderr.write('bench: load...\n');
   const load = await benchLoad(opts.quick);
-  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n');
+  process.stderr.write('bench: cluster...\n');
+  const cluster = await benchCluster(opts.quick);
+  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n');
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, load, text };
+  return { machine: m, launch, api, images, load, cluster, text };
 }

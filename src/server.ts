@@ -1,5 +1,5 @@
 /** The API server process: builds the services, starts the reconciler, serves HTTP, shuts down gracefully. */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config';
@@ -102,7 +102,15 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     capturer,
     admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick }),
     adminSessions: new AdminSessions(db, credentials),
-    nodeHealth: new NodeHealth(db, oar.nodes, (address) => !isThisMachine(address), probeNode, events, log.child({ component: 'nodes' })),
+    nodeHealth: new NodeHealth(
+      db,
+      oar.nodes,
+      (address) => !isThisMachine(address),
+      probeNode,
+      events,
+      log.child({ component: 'nodes' }),
+      (addresses) => nodes.retain(addresses),
+    ),
   };
   return { services, loops: { reconciler, sweeper, rules, oar } };
 }
@@ -142,7 +150,8 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
       await services.credentials.stop();
       await loops.oar.close();
       await db.destroy();
-      rmSync(config.pidFile, { force: true });
+      // only our own: a server started after this one was asked to stop has written its pid there by now
+      if (existsSync(config.pidFile) && readFileSync(config.pidFile, 'utf8').trim() === String(process.pid)) rmSync(config.pidFile, { force: true });
     },
   };
   return { server, runtime };

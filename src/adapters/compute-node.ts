@@ -1,8 +1,8 @@
 /**
  * Compute nodes: where an instance's container, overlay disk, pids cgroup and network port live, which is the node
  * OAR chose for its job. The server's own machine (OAR's `localhost`, any 127.x address or one of its interfaces)
- * is acted on directly; any other node through the node agent (docker/node-agent.sh) run as root over ssh, and
- * its libvirtd over `lxc+ssh://`. Both ride one shared ssh connection per node (/usr/lib/oarcloud/node-ssh).
+ * is acted on directly; any other node through the node agent (docker/node-agent.sh) and virsh, both run as root
+ * over ssh on the node, riding one shared ssh connection per node (/usr/lib/oarcloud/node-ssh).
  *
  * Image layers are immutable: a remote node caches each one the first time an instance needs it, sent as a tar
  * stream from the server's layer store and checked against the stream's SHA-256 before it is unpacked.
@@ -160,7 +160,7 @@ export class RemoteNode implements ComputeNode {
     private readonly store: ImageStore,
     names: BridgeNames,
   ) {
-    this.libvirt = new Libvirt(`lxc+ssh://root@${address}/system?no_verify=1&no_tty=1&command=${NODE_SSH}`);
+    this.libvirt = new Libvirt('lxc:///', [NODE_SSH, `root@${address}`, '--']);
     const onNode = (cmd: string, args: string[], opts?: { input?: string }) => run(NODE_SSH, [`root@${address}`, '--', cmd, ...args.map(shellQuote)], opts);
     this.isolation = new NetworkIsolation(names.nodeBridge, onNode, {
       overlayPort: names.overlayPort,
@@ -217,9 +217,17 @@ export class RemoteNode implements ComputeNode {
   }
 
   async mount(instanceId: string, layers: string[], owner: number): Promise<string> {
-    const have = await this.layers();
-    await Promise.all(layers.filter((l) => !have.has(l)).map((l) => this.sendLayer(l)));
-    return (await this.agent(['mount', instanceId, String(owner), ...layers])).trim();
+    for (let attempt = 1; ; attempt++) {
+      const have = await this.layers();
+      await Promise.all(layers.filter((l) => !have.has(l)).map((l) => this.sendLayer(l)));
+      try {
+        return (await this.agent(['mount', instanceId, String(owner), ...layers])).trim();
+      } catch (err) {
+        // the node lost layers we believed it had (rebuilt under the same address): ask it again, once
+        if (attempt > 1 || !/is missing from/.test(String(err))) throw err;
+        this.cached = undefined;
+      }
+    }
   }
 
   async writeFiles(instanceId: string, files: InstanceFile[], owner: number): Promise<void> {
@@ -270,11 +278,6 @@ export class RemoteNode implements ComputeNode {
   writeUpper(instanceId: string): ChildProcess {
     return this.agentProcess(['receive-upper', instanceId], ['pipe', 'ignore', 'pipe']);
   }
-
-  /** Forgets the layer cache (the node may have been rebuilt). */
-  forget(): void {
-    this.cached = undefined;
-  }
 }
 
 /** Quotes one argument for the remote shell ssh hands the command to. */
@@ -306,9 +309,14 @@ export class ComputeNodes {
     return node;
   }
 
-  /** The remote nodes met so far. */
+  /** The remote nodes met so far (and not forgotten since). */
   remotes(): RemoteNode[] {
     return [...this.remote.values()];
+  }
+
+  /** Forgets the remote nodes that are not among `addresses` (removed from the cluster). */
+  retain(addresses: string[]): void {
+    for (const address of this.remote.keys()) if (!addresses.includes(address)) this.remote.delete(address);
   }
 }
 

@@ -88,10 +88,29 @@ export class Libvirt {
   private watcher?: ChildProcess;
   private stopped = false;
 
-  constructor(private readonly uri: string) {}
+  /**
+   * `via`: a command that runs virsh on another node (ssh), where it talks to that node's libvirtd locally: one
+   * process over a shared ssh connection costs a third of a remote libvirt connection (lxc+ssh://) per call.
+   */
+  constructor(
+    private readonly uri: string,
+    private readonly via: string[] = [],
+  ) {}
 
-  private virsh(args: string[]) {
-    return runOk('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs: 30_000 });
+  /** Runs virsh with these arguments (all plain words, as every caller passes) here or through `via`. */
+  private command(args: string[], flags = ['-q']): [string, string[]] {
+    const argv = ['virsh', ...flags, '-c', this.uri, ...args];
+    return this.via.length ? [this.via[0], [...this.via.slice(1), ...argv]] : [argv[0], argv.slice(1)];
+  }
+
+  private run(args: string[], input?: string) {
+    const [cmd, argv] = this.command(args);
+    return run(cmd, argv, { timeoutMs: 30_000, input });
+  }
+
+  private virsh(args: string[], input?: string) {
+    const [cmd, argv] = this.command(args);
+    return runOk(cmd, argv, { timeoutMs: 30_000, input });
   }
 
   /** Every domain and its state, in one call. */
@@ -107,15 +126,22 @@ export class Libvirt {
 
   /** The domain's state, undefined when no such domain exists; throws when libvirtd cannot be reached. */
   async state(name: string): Promise<DomainState | undefined> {
-    const r = await run('virsh', ['-q', '-c', this.uri, 'domstate', name]);
+    const r = await this.run(['domstate', name]);
     if (r.code === 0) return r.stdout.trim() as DomainState;
     // while libvirtd is down the containers keep running: never read that as "the domain is gone"
     if (NO_DOMAIN.test(r.stderr)) return undefined;
     throw new Error(`virsh domstate ${name}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
-  /** Defines the domain from a file (virsh cannot reopen a socket stdin; a remote virsh reads it here) and starts it. */
+  /** Defines the domain from its XML and starts it. */
   async defineAndStart(spec: DomainSpec): Promise<void> {
+    if (this.via.length) {
+      // there, virsh reads the XML from its stdin, the ssh channel's pipe
+      await this.virsh(['define', '/dev/stdin'], domainXml(spec));
+      await this.virsh(['start', spec.name]);
+      return;
+    }
+    // here, from a file: virsh cannot reopen a socket stdin
     const dir = await mkdtemp(path.join(tmpdir(), 'oarcloud-domain-'));
     try {
       const xmlFile = path.join(dir, `${spec.name}.xml`);
@@ -129,7 +155,7 @@ export class Libvirt {
 
   /** Stops the container: SIGTERM to its init (ours exits at once), then a hard stop if it lingers. */
   async shutdown(name: string, graceMs = 5000): Promise<void> {
-    await run('virsh', ['-q', '-c', this.uri, 'shutdown', name, '--mode', 'signal']);
+    await this.run(['shutdown', name, '--mode', 'signal']);
     for (let waited = 0; waited < graceMs; waited += 100) {
       const s = await this.state(name);
       if (s !== 'running' && s !== 'in shutdown') return;
@@ -152,12 +178,12 @@ export class Libvirt {
   }
 
   async destroy(name: string): Promise<void> {
-    const r = await run('virsh', ['-q', '-c', this.uri, 'destroy', name]);
+    const r = await this.run(['destroy', name]);
     if (r.code !== 0 && !/not running/i.test(r.stderr) && !NO_DOMAIN.test(r.stderr)) throw new Error(`virsh destroy ${name}: ${r.stderr.trim()}`);
   }
 
   async undefine(name: string): Promise<void> {
-    const r = await run('virsh', ['-q', '-c', this.uri, 'undefine', name]);
+    const r = await this.run(['undefine', name]);
     if (r.code !== 0 && !NO_DOMAIN.test(r.stderr)) throw new Error(`virsh undefine ${name}: ${r.stderr.trim()}`);
   }
 
@@ -240,7 +266,8 @@ export class Libvirt {
 
   private follow(onEvent: (domain: string, event: string) => void, onError: (err: Error) => void): void {
     if (this.stopped) return;
-    const child = spawn('virsh', ['-c', this.uri, 'event', '--all', '--loop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = this.command(['event', '--all', '--loop'], []);
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.watcher = child;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /event '([\w-]+)' for domain '?([^':]+)'?: (.*)$/.exec(line);

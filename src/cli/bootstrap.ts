@@ -164,7 +164,16 @@ export async function stopServer(config: Config): Promise<boolean> {
   } catch {
     return false;
   }
-  for (let i = 0; i < 100 && (await serverHealthy(config)); i++) await new Promise((r) => setTimeout(r, 200));
+  // until it is gone, not merely silent: it finishes its loops' work after it stopped answering
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 150 && alive(); i++) await new Promise((r) => setTimeout(r, 200));
   return true;
 }
 

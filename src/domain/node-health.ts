@@ -30,6 +30,8 @@ export class NodeHealth {
     private readonly probe: NodeProbe,
     private readonly events: EventLog,
     private readonly log: Logger,
+    /** Told, after each check, which nodes other than this machine the cluster has. */
+    private readonly onNodes: (remoteAddresses: string[]) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -52,7 +54,9 @@ export class NodeHealth {
     if (this.checking) return;
     this.checking = true;
     try {
-      const nodes = (await this.nodes.list()).filter((n) => this.isRemote(n.host) && n.state !== 'Dead');
+      const all = (await this.nodes.list()).filter((n) => this.isRemote(n.host));
+      this.onNodes(all.map((n) => n.host));
+      const nodes = all.filter((n) => n.state !== 'Dead');
       await Promise.all(nodes.map(async (n) => this.record(n.host, n.state, await this.probe(n.host))));
       // nodes OAR no longer has are forgotten
       const present = nodes.map((n) => n.host);

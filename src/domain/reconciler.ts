@@ -94,6 +94,17 @@ export class Reconciler {
     );
   }
 
+  /** Stops following nodes that left the cluster. */
+  private unwatchForgottenNodes(): void {
+    const current = new Set<ComputeNode>([this.nodes.local, ...this.nodes.remotes()]);
+    for (const node of this.watched) {
+      if (current.has(node)) continue;
+      node.libvirt.stop();
+      this.watched.delete(node);
+      this.listRetryAt.delete(node);
+    }
+  }
+
   /** The node where the instance's container runs or would run: where it was started, else where OAR placed its job. */
   private nodeOf(inst: InstanceRow, job?: OarJob): ComputeNode {
     return this.nodes.get(inst.oar_node ?? job?.node ?? inst.disk_node);
@@ -159,6 +170,7 @@ export class Reconciler {
     this.passBusy = true;
     this.lastPass = Date.now();
     try {
+      this.unwatchForgottenNodes();
       const rows = await this.instances.unsettled();
       this.busy = rows.some((r) => r.state !== 'running' || r.desired_state !== 'running');
       if (!rows.length) return;
@@ -314,32 +326,44 @@ export class Reconciler {
   private async startContainer(inst: InstanceRow, job: OarJob, replace: boolean): Promise<boolean> {
     const node = this.nodes.get(job.node);
     const owner = this.config.idmapBase ?? 0;
+    // how long each step took, logged with the start: where a slow launch spends its time
+    const ms: Record<string, number> = {};
+    let mark = Date.now();
+    const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+      const result = await work();
+      ms[name] = Date.now() - mark;
+      mark = Date.now();
+      return result;
+    };
     try {
-      if (replace) await node.removeContainer(inst.id);
-      await this.rules.sync(node.isolation); // fail closed: no container starts before its node has its account's rules
-      await this.moveDisk(inst, node);
-      const rootfs = await node.mount(inst.id, inst.layers, owner);
-      await node.writeFiles(inst.id, this.instanceFiles(inst), owner);
-      await node.libvirt.defineAndStart({
-        name: inst.id,
-        rootfs,
-        vcpus: inst.vcpus,
-        memoryMib: inst.memory_mib,
-        cpuset: job.cpuset ?? undefined,
-        network: this.config.network,
-        // other nodes reach this machine's instance network through a VXLAN port on their own bridge
-        ...(node.local ? {} : { bridge: this.config.nodeBridge }),
-        ip: inst.private_ip!,
-        prefix: 24,
-        gateway: this.network.gateway,
-        mac: inst.mac!,
-        idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
-      });
-      await node.limitPids(inst.id, this.config.pidsMax);
+      if (replace) await step('replace', () => node.removeContainer(inst.id));
+      await step('rules', () => this.rules.sync(node.isolation)); // fail closed: no container starts before its node has its account's rules
+      await step('disk', () => this.moveDisk(inst, node));
+      const rootfs = await step('mount', () => node.mount(inst.id, inst.layers, owner));
+      await step('files', () => node.writeFiles(inst.id, this.instanceFiles(inst), owner));
+      await step('define', () =>
+        node.libvirt.defineAndStart({
+          name: inst.id,
+          rootfs,
+          vcpus: inst.vcpus,
+          memoryMib: inst.memory_mib,
+          cpuset: job.cpuset ?? undefined,
+          network: this.config.network,
+          // other nodes reach this machine's instance network through a VXLAN port on their own bridge
+          ...(node.local ? {} : { bridge: this.config.nodeBridge }),
+          ip: inst.private_ip!,
+          prefix: 24,
+          gateway: this.network.gateway,
+          mac: inst.mac!,
+          idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
+        }),
+      );
+      await step('pids', () => node.limitPids(inst.id, this.config.pidsMax));
       // every instance, wherever it runs, may talk to one on another node: its packets must fit in VXLAN
-      await node.setMtu(inst.id, this.config.overlayMtu);
+      await step('mtu', () => node.setMtu(inst.id, this.config.overlayMtu));
       this.startFailures.delete(inst.id);
       await this.update(inst, { state: 'running', oar_node: job.node, disk_node: job.node, launch_time: new Date() }, null, '');
+      this.log.info({ instance: inst.id, node: node.address, ms }, 'container started');
       return true;
     } catch (err: any) {
       const failures = (this.startFailures.get(inst.id) ?? 0) + 1;

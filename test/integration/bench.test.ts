@@ -25,5 +25,11 @@ describe('bench --quick (real services)', function () {
     expect(r.text).to.contain('## Targets');
     expect(r.text).to.contain('## Load');
     expect(r.text).to.contain('## Admin dashboard');
+    expect(
+      r.cluster.perNode.reduce((a, b) => a + b, 0),
+      'the cluster burst ran on the simulated nodes',
+    ).to.equal(r.cluster.n);
+    expect(r.cluster.pass.total).to.be.above(0);
+    expect(r.text).to.contain('## Cluster');
   });
 });
