@@ -56,3 +56,25 @@ enable_bridge_netfilter() {
     log "WARNING: br_netfilter is not available: instances of different accounts can reach each other"
   fi
 }
+
+# Installs the Debian packages of the list that are missing (apt's output goes to LOG).
+install_packages() {
+  local log_file=$1 p missing=""; shift
+  for p in "$@"; do
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
+  done
+  [ -n "$missing" ] || return 0
+  log "apt-get install$missing"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >"$log_file" 2>&1 || { tail -20 "$log_file"; die "apt-get install failed"; }
+}
+
+# OAR 2.5's cpuset manager and OAR Cloud's pids limits use cgroup v1 hierarchies (this machine kind's hybrid layout
+# has them); a host booted with only the unified v2 hierarchy (systemd's default since Debian 11) has none.
+require_cgroup_v1() {  # WHAT_TO_RUN_AGAIN
+  if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    die "this host uses the unified cgroup v2 hierarchy only; OAR 2.5 and OAR Cloud need cgroup v1. Fix: add
+  systemd.unified_cgroup_hierarchy=false systemd.legacy_systemd_cgroup_controller=true to GRUB_CMDLINE_LINUX in
+  /etc/default/grub, run update-grub, reboot, then run $1 again."
+  fi
+}

@@ -14,24 +14,10 @@ die() { echo "[node $(uname -n)] ERROR: $*" >&2; exit 1; }
 . "$PAYLOAD/host-lib.sh"
 [ "$(id -u)" = 0 ] || die "must run as root"
 
-# OAR 2.5's cpuset manager and OAR Cloud's pids limits use cgroup v1 hierarchies; a host booted with only the unified
-# v2 hierarchy (systemd's default since Debian 11) has none
-if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
-  die "this host uses the unified cgroup v2 hierarchy only; OAR 2.5 and OAR Cloud need cgroup v1. Fix: add
-  systemd.unified_cgroup_hierarchy=false systemd.legacy_systemd_cgroup_controller=true to GRUB_CMDLINE_LINUX in
-  /etc/default/grub, run update-grub, reboot, then run oarcloud node join again."
-fi
+require_cgroup_v1 "oarcloud node join"
 
 PKGS="oar-node libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients iproute2 iptables openssh-server tar coreutils util-linux"
-missing=""
-for p in $PKGS; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  log "apt-get install$missing"
-  apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/var/log/oarcloud-node-apt.log 2>&1 \
-    || { tail -20 /var/log/oarcloud-node-apt.log; die "apt-get install failed"; }
-fi
+install_packages /var/log/oarcloud-node-apt.log $PKGS
 
 # files from the server: replaced only when they differ (a simulated node shares them with the server)
 put() {  # SOURCE TARGET MODE OWNER

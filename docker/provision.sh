@@ -48,21 +48,15 @@ if [ "${1:-}" = "--stop" ]; then
   log "stopped"; exit 0
 fi
 
+require_cgroup_v1 "bin/oarcloud up"
+
 # ------------------------------------------------------------------------------------------------ packages
 PKGS="postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql openssh-server openssh-client
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables bridge-utils iproute2
   debootstrap busybox-static zstd tar ca-certificates util-linux attr"
 # the dashboard's browser tests drive Debian's Chromium headless; a server-only image (Dockerfile) goes without
 [ "${OARCLOUD_SKIP_CHROMIUM:-}" = 1 ] || PKGS="$PKGS chromium"
-missing=""
-for p in $PKGS; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" = "install ok installed" ] || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  log "apt-get install$missing"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $missing >"$LOG_DIR/apt.log" 2>&1 || { tail -20 "$LOG_DIR/apt.log"; die "apt-get install failed"; }
-fi
+install_packages "$LOG_DIR/apt.log" $PKGS
 log "packages ok"
 
 # ------------------------------------------------------------------------------------------------ secrets

@@ -15,17 +15,8 @@ import {
   DeleteSnapshotCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { config, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../support/live';
+import { config, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForImage, waitForStates, type TestAccount } from '../support/live';
 import { ImageStore } from '../../src/adapters/image-store';
-
-async function waitForImage(ec2: EC2Client, imageId: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0];
-    if (image.State !== 'pending' || Date.now() > deadline) return image;
-    await sleep(200);
-  }
-}
 
 async function runOne(ec2: EC2Client, imageId: string): Promise<string> {
   const id = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0].InstanceId!;

@@ -7,7 +7,14 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { Agent } from 'node:http';
 import aws4 from 'aws4';
-import { EC2Client, TerminateInstancesCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
+import {
+  EC2Client,
+  TerminateInstancesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  ModifyInstanceAttributeCommand,
+  type Instance,
+} from '@aws-sdk/client-ec2';
 import { loadConfig } from '../../src/config';
 import { connect } from '../../src/adapters/db';
 import { Accounts } from '../../src/domain/accounts';
@@ -123,6 +130,16 @@ export const computeNodes = new ComputeNodes(libvirt, new ImageStore(config.data
 });
 
 /** The OAR node an instance runs on (null before it ever ran), as the server recorded it. */
+/** Polls an image until it is no longer pending (or the time is up); its last description. */
+export async function waitForImage(ec2: EC2Client, imageId: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0];
+    if (image.State !== 'pending' || Date.now() > deadline) return image;
+    await sleep(200);
+  }
+}
+
 export async function nodeOf(instanceId: string): Promise<string | null> {
   const db = connect(config.databaseUrl, { min: 0, max: 1 });
   try {
