@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './bootstrap';
 import { registerAdminCommands, withAdministration } from './admin';
-import { ensureSimulatedNodes, removeSimulatedNodes } from './nodes';
+import { ensureSimulatedNodes, reconnectNodes, removeSimulatedNodes } from './nodes';
 import { simulatedNodes } from '../adapters/node-join';
 
 const config = loadConfig();
@@ -48,7 +48,7 @@ program
       // each simulated node offers one core and that core's share of this machine's memory
       const size = { cores: 1, memoryMib: Math.floor(config.localMemoryMib / config.localCores), slotsPerCore: config.slotsPerCore };
       await withAdministration(config, (admin) => ensureSimulatedNodes(config, admin, opts.nodes, size));
-    }
+    } else await withAdministration(config, (admin) => reconnectNodes(config, admin));
     const images = await withDatabase(config.databaseUrl, (db) => new Images(db).systemImages({ publicOnly: true }));
     console.log(`\nOAR Cloud is up at ${endpointUrl(config)} (account ${creds.accountId}).`);
     console.log(`Images: ${images.map((i) => `${i.name}=${i.id}`).join('  ')}`);

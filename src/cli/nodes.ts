@@ -41,9 +41,22 @@ export async function joinAndAdd(config: Config, admin: Administration, who: str
     const memoryMib = opts.memoryMib ?? size.memoryMib;
     const node = await admin.addNode(who, address, cores, memoryMib, opts.slotsPerCore ?? config.slotsPerCore);
     say(`== ${address}: added to OAR: ${node.cores} core(s) of ${node.slots / node.cores} slots, ${node.memoryMib} MiB`);
-  } else say(`== ${address}: already an OAR node`);
+  } else {
+    const node = (await admin.nodes()).find((n) => n.host === address)!;
+    // joined again after a repair (or a reboot of a simulated node): it answers now, so OAR may use it again
+    if (/Dead|Suspected/.test(node.state)) {
+      await admin.setNodeState(who, address, 'Alive');
+      say(`== ${address}: was ${node.state} in OAR, now Alive`);
+    } else say(`== ${address}: already an OAR node`);
+  }
   for (const problem of await syncOverlay(config, await remoteNodes(admin))) say(`WARNING: ${problem}`);
   say(`== ${address}: joined in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Rejoins every remote node to this machine's end of the instance network (gone after a reboot of this machine). */
+export async function reconnectNodes(config: Config, admin: Administration, say = console.log): Promise<void> {
+  const remotes = await remoteNodes(admin);
+  for (const problem of await syncOverlay(config, remotes)) say(`WARNING: ${problem}`);
 }
 
 /** Removes the node from OAR (drained first) and from the instance network. */
