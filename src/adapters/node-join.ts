@@ -78,10 +78,14 @@ export interface OverlayNames {
 /**
  * Joins this machine's instance bridge and every remote node's to one VXLAN segment: each end floods to all the
  * others (head-end replication, no multicast). Rerun whenever the set of nodes changes; an unreachable node is
- * reported and skipped.
+ * reported and skipped; with no remote node, this machine's VXLAN port is removed.
  */
 export async function syncOverlay(names: OverlayNames, remotes: string[]): Promise<string[]> {
-  if (!remotes.length) return [];
+  if (!remotes.length) {
+    // no node left: this machine's VXLAN port goes too (the single host as it was)
+    await run('ip', ['link', 'del', names.overlayPort]);
+    return [];
+  }
   const server = await localAddressToward(remotes[0]);
   const problems: string[] = [];
   await localAgent(['net-setup', names.bridge, names.overlayPort, String(names.overlayVni), server, String(names.overlayMtu), ...remotes]);
