@@ -12,7 +12,6 @@
 #   mounts                             instance ids with a mounted overlay
 #   send-upper ID | receive-upper ID   the instance's upper layer as a tar stream on stdout | from stdin
 #   limit-pids NAME MAX                moves the container's processes into a pids cgroup capped at MAX
-#   cgroup-dir NAME CONTROLLER         the container's cgroup directory for a controller
 #   exec NAME COMMAND                  runs a shell command in the container, as its root (tests, diagnosis)
 #   set-mtu NAME MTU                   the MTU of the container's eth0 (libvirt's LXC driver ignores <mtu>)
 #   net-setup BRIDGE VXLAN VNI LOCAL MTU PEER...   the instance bridge and its VXLAN port, flooding to the peers
@@ -131,8 +130,6 @@ case "$op" in
     done ;;
   unlimit-pids)
     instance_id "${1:-}"; rmdir "$PIDS_ROOT/$1" 2>/dev/null || true ;;
-  cgroup-dir)
-    instance_id "${1:-}"; cgroup_dir "$1" "${2:?controller}" ;;
   exec)
     instance_id "${1:-}"; pid=$(init_pid "$1")
     # in the container's cgroups first, so that what runs is held to its limits like its own processes

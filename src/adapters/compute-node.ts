@@ -40,7 +40,6 @@ export interface ComputeNode {
   exec(instanceId: string, command: string): Promise<string>;
   /** Destroys and undefines the container and removes its pids cgroup. */
   removeContainer(instanceId: string): Promise<void>;
-  cgroupDir(instanceId: string, controller: string): Promise<string>;
   /** The instance's upper layer as a tar stream / replaced by one (moving a stopped instance's disk between nodes). */
   readUpper(instanceId: string): ChildProcess;
   writeUpper(instanceId: string): ChildProcess;
@@ -63,7 +62,7 @@ function finished(child: ChildProcess, what: string): Promise<void> {
 
 /** A tar that replaces directory `dir` (on this machine) with the tree it reads on its stdin. */
 export function untarInto(dir: string): ChildProcess {
-  return spawn('sh', ['-c', `rm -rf "$1" && mkdir -p "$1" && exec tar -C "$1" ${TAR_OPTS.join(' ')} -xpf -`, 'sh', dir], {
+  return spawn('sh', ['-c', 'dir=$1; shift; rm -rf "$dir" && mkdir -p "$dir" && exec tar -C "$dir" "$@" -xpf -', 'sh', dir, ...TAR_OPTS], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
 }
@@ -132,10 +131,6 @@ export class LocalNode implements ComputeNode {
 
   removeContainer(instanceId: string): Promise<void> {
     return this.libvirt.remove(instanceId);
-  }
-
-  cgroupDir(instanceId: string, controller: string): Promise<string> {
-    return this.libvirt.cgroupDir(instanceId, controller);
   }
 
   readUpper(instanceId: string): ChildProcess {
@@ -265,10 +260,6 @@ export class RemoteNode implements ComputeNode {
   async removeContainer(instanceId: string): Promise<void> {
     await this.libvirt.remove(instanceId);
     await this.agent(['unlimit-pids', instanceId]);
-  }
-
-  async cgroupDir(instanceId: string, controller: string): Promise<string> {
-    return (await this.agent(['cgroup-dir', instanceId, controller])).trim();
   }
 
   readUpper(instanceId: string): ChildProcess {
