@@ -193,6 +193,9 @@ export class Libvirt {
     await rmdir(path.join(PIDS_ROOT, name)).catch(() => undefined);
   }
 
+  // What follows reads this machine's /proc and cgroups: meaningful for a Libvirt of this machine only (another node's
+  // containers are reached through its node agent, see compute-node.ts).
+
   /** PID (on the host) of the container's init: the child of its libvirt_lxc controller. */
   async initPid(name: string): Promise<number> {
     const controller = (await this.virsh(['domid', name])).trim();
