@@ -272,10 +272,12 @@ describe('oarcloud node commands, checked in OAR', function () {
     expect(events.stdout).to.match(/removed OAR node 127\.0\.0\.3/);
   });
 
-  it('refuses a host that is not this machine, and unknown hosts, with a clear message', async () => {
+  it('refuses a host that was never joined, and unknown hosts, with a clear message', async () => {
     const remote = await oarcloud('node', 'add', '192.0.2.10', '--cores', '1', '--memory', '512');
     expect(remote.code).to.equal(1);
-    expect(remote.stderr).to.match(/is not this machine/);
+    expect(remote.stderr).to.match(/is not a compute node yet/);
+    expect(remote.stderr).to.include('Run: oarcloud node join root@192.0.2.10');
+    expect(await oarnodes('192.0.2.10')).to.have.length(0);
     const unknown = await oarcloud('node', 'drain', 'no-such-node');
     expect(unknown.code).to.equal(1);
     expect(unknown.stderr).to.match(/no OAR node 'no-such-node'/);
