@@ -155,6 +155,7 @@ describe('dashboard in headless Chromium', function () {
     await page.locator('#confirm-dialog[open]').waitFor();
     await page.click('#confirm-ok');
     await page.click('#state-filter button[data-state=""]');
+    await page.locator('#state-filter button[data-state=""][aria-pressed="true"]').waitFor();
     await page.locator(`tr[data-instance-id="${id}"] [data-state="terminated"]`).waitFor({ timeout: 60_000 });
     const seen = (await aws('describe-instances', '--instance-ids', id)).Reservations[0].Instances[0];
     expect(seen.State.Name).to.equal('terminated');

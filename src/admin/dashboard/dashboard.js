@@ -280,10 +280,18 @@ function renderInstances(s) {
   const counts = Object.fromEntries(STATES.map((st) => [st, 0]));
   for (const i of s.instances) counts[i.state] = (counts[i.state] ?? 0) + 1;
   const active = s.instances.length - counts.terminated;
-  $('state-filter').innerHTML = [
-    `<button class="chip" data-state="active" aria-pressed="${view.stateFilter === 'active'}">active ${active}</button>`,
-    `<button class="chip" data-state="" aria-pressed="${view.stateFilter === ''}">all ${s.instances.length}</button>`]
-    .concat(STATES.map((st) => `<button class="chip" data-state="${st}" aria-pressed="${view.stateFilter === st}">${st} ${counts[st]}</button>`)).join('');
+  // the chips are made once and then updated in place: a chip replaced by a snapshot while it is being clicked
+  // would swallow the click
+  const chips = [['active', `active ${active}`], ['', `all ${s.instances.length}`]].concat(STATES.map((st) => [st, `${st} ${counts[st]}`]));
+  const bar = $('state-filter');
+  if (bar.children.length !== chips.length) {
+    bar.innerHTML = chips.map(([st]) => `<button class="chip" data-state="${st}"></button>`).join('');
+  }
+  chips.forEach(([st, label], n) => {
+    const chip = bar.children[n];
+    if (chip.textContent !== label) chip.textContent = label;
+    chip.setAttribute('aria-pressed', String(view.stateFilter === st));
+  });
 
   const select = $('account-filter');
   const options = ['<option value="">all accounts</option>'].concat(s.accounts.map((a) => `<option value="${esc(a.id)}">${esc(a.name)} (${a.usage.instances})</option>`)).join('');
