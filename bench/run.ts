@@ -11,6 +11,8 @@
  * `--quick` runs each part briefly (CI runs it through the test suite so that it cannot rot); `--no-write`
  * prints the results as JSON instead of rewriting BENCHMARKS.md.
  */
+import { Vpcs } from '../src/domain/vpcs';
+import { SecurityGroups } from '../src/domain/security-groups';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -364,6 +366,8 @@ async function reconcilerPassCost(nodes: string[], total: number) {
       quotas: new Quotas(db),
       addresses: new AddressPool(config, db),
       tags: new Tags(db),
+      vpcs: new Vpcs(db, new NetworkView(config), () => `${region}a`),
+      securityGroups: new SecurityGroups(db),
       capacity: oar,
       retentionSeconds: 3600,
     });

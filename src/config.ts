@@ -37,6 +37,8 @@ export interface Config {
   overlayPort: string;
   nodeBridge: string;
   overlayMtu: number;
+  /** The public addresses elastic IPs are allocated from (an admin-configured block routed to this machine). */
+  publicPool: string;
   /** First and last host number handed to instances in the subnet. */
   addressRange: [number, number];
   /** Container uid/gid 0 maps to this host id (libvirt <idmap>): containers are unprivileged. null: privileged. */
@@ -104,6 +106,7 @@ export function loadConfig(): Config {
     nodeBridge: 'ocbr0',
     overlayMtu: 1450,
     addressRange: [10, 254],
+    publicPool: env.OARCLOUD_PUBLIC_POOL ?? '198.51.100.0/24',
     idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),
     idmapCount: 65_536,
     pidsMax: int(env.OARCLOUD_PIDS_MAX, 1024),

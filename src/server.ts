@@ -21,6 +21,10 @@ import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
 import { Sweeper } from './domain/sweeper';
 import { NetworkRuleSync } from './domain/network-rule-sync';
+import { Vpcs } from './domain/vpcs';
+import { SecurityGroups } from './domain/security-groups';
+import { ElasticIps } from './domain/elastic-ips';
+import { defaultZone } from './domain/zones';
 import { EventLog } from './domain/events';
 import { Tags } from './domain/tags';
 import { AdminSessions } from './domain/admin-sessions';
@@ -53,6 +57,10 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const quotas = new Quotas(db);
   const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
   const credentials = new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' }));
+  const vpcs = new Vpcs(db, network, () => defaultZone(config));
+  const securityGroups = new SecurityGroups(db);
+  vpcs.attach(securityGroups);
+  const elasticIps = new ElasticIps(db, config.publicPool);
   // the instance store hands changed instances to the reconciler, which is built after it (it reads the store)
   const kick = (id: string) => reconciler.kick(id);
   const instances = new InstanceStore({
@@ -63,6 +71,8 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     quotas,
     addresses,
     tags,
+    vpcs,
+    securityGroups,
     capacity: oar,
     retentionSeconds: config.terminatedRetentionSeconds,
     kick,
@@ -97,6 +107,9 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     keyPairs,
     tags,
     network,
+    vpcs,
+    securityGroups,
+    elasticIps,
     quotas,
     addresses,
     capturer,

@@ -17,6 +17,9 @@ import type { CredentialCache } from './domain/credential-cache';
 import type { Administration } from './domain/administration';
 import type { AdminSessions } from './domain/admin-sessions';
 import type { NodeHealth } from './domain/node-health';
+import type { Vpcs } from './domain/vpcs';
+import type { SecurityGroups } from './domain/security-groups';
+import type { ElasticIps } from './domain/elastic-ips';
 
 export interface Services {
   config: Config;
@@ -28,6 +31,9 @@ export interface Services {
   keyPairs: KeyPairs;
   tags: Tags;
   network: NetworkView;
+  vpcs: Vpcs;
+  securityGroups: SecurityGroups;
+  elasticIps: ElasticIps;
   quotas: Quotas;
   addresses: AddressPool;
   capturer: ImageCapturer;

@@ -15,7 +15,42 @@ import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-a
 import { createImage, deleteSnapshot, deregisterImage, describeImageAttribute, modifyImageAttribute } from './images';
 import { describeInstanceCreditSpecifications, describeInstanceTypes } from './instance-types';
 import describeVolumes from './volumes';
-import { describeSecurityGroups, describeSubnets, describeVpcs } from './network';
+import { createVpc, deleteVpc, describeVpcAttribute, describeVpcs, modifyVpcAttribute } from './vpcs';
+import { createSubnet, deleteSubnet, describeSubnets, modifySubnetAttribute } from './subnets';
+import { attachInternetGateway, createInternetGateway, deleteInternetGateway, describeInternetGateways, detachInternetGateway } from './internet-gateways';
+import {
+  associateRouteTable,
+  createRoute,
+  createRouteTable,
+  deleteRoute,
+  deleteRouteTable,
+  describeRouteTables,
+  disassociateRouteTable,
+  replaceRoute,
+  replaceRouteTableAssociation,
+} from './route-tables';
+import {
+  createNetworkAcl,
+  createNetworkAclEntry,
+  deleteNetworkAcl,
+  deleteNetworkAclEntry,
+  describeNetworkAcls,
+  replaceNetworkAclAssociation,
+  replaceNetworkAclEntry,
+} from './network-acls';
+import {
+  authorizeSecurityGroupEgress,
+  authorizeSecurityGroupIngress,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  describeSecurityGroupRules,
+  describeSecurityGroups,
+  modifySecurityGroupRules,
+  revokeSecurityGroupEgress,
+  revokeSecurityGroupIngress,
+} from './security-groups';
+import { allocateAddress, associateAddress, describeAddresses, describeAddressesAttribute, disassociateAddress, releaseAddress } from './addresses';
+import { describeNetworkInterfaces } from './network-interfaces';
 import getInstanceUefiData from './get-instance-uefi-data';
 import { createTags, deleteTags, describeTags } from './tags';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './key-pairs';
@@ -46,9 +81,52 @@ const ALL: Action[] = [
   describeInstanceTypes,
   describeInstanceCreditSpecifications,
   describeVolumes,
+  createVpc,
+  deleteVpc,
   describeVpcs,
+  modifyVpcAttribute,
+  describeVpcAttribute,
+  createSubnet,
+  deleteSubnet,
   describeSubnets,
+  modifySubnetAttribute,
+  createInternetGateway,
+  attachInternetGateway,
+  detachInternetGateway,
+  deleteInternetGateway,
+  describeInternetGateways,
+  createRouteTable,
+  deleteRouteTable,
+  describeRouteTables,
+  createRoute,
+  replaceRoute,
+  deleteRoute,
+  associateRouteTable,
+  disassociateRouteTable,
+  replaceRouteTableAssociation,
+  createNetworkAcl,
+  deleteNetworkAcl,
+  describeNetworkAcls,
+  createNetworkAclEntry,
+  replaceNetworkAclEntry,
+  deleteNetworkAclEntry,
+  replaceNetworkAclAssociation,
+  createSecurityGroup,
+  deleteSecurityGroup,
   describeSecurityGroups,
+  authorizeSecurityGroupIngress,
+  authorizeSecurityGroupEgress,
+  revokeSecurityGroupIngress,
+  revokeSecurityGroupEgress,
+  describeSecurityGroupRules,
+  modifySecurityGroupRules,
+  describeNetworkInterfaces,
+  allocateAddress,
+  associateAddress,
+  disassociateAddress,
+  releaseAddress,
+  describeAddresses,
+  describeAddressesAttribute,
   getInstanceUefiData,
   createTags,
   deleteTags,

@@ -9,11 +9,12 @@ import { MAX_USER_DATA_BYTES } from './run-instances';
 import type { InstanceRow } from '../domain/instances';
 import type { InstanceAttribute } from '../protocol/model/ec2-shapes';
 import { instanceRootMapping, ROOT_DEVICE_NAME } from './views/root-device';
+import { interfacePlaces } from './views/instance';
 
 /** DescribeInstanceAttribute's Attribute (an enum in the model; an unknown one is refused). */
 type Attribute = string;
 
-function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Omit<InstanceAttribute, 'InstanceId'> {
+function attributeValue(r: InstanceRow, attribute: Attribute, groups: { GroupId: string; GroupName: string }[]): Omit<InstanceAttribute, 'InstanceId'> {
   switch (attribute) {
     case 'instanceType':
       return { InstanceType: { Value: r.instance_type } };
@@ -38,7 +39,7 @@ function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Omi
     case 'sourceDestCheck':
       return { SourceDestCheck: { Value: true } };
     case 'groupSet':
-      return { Groups: [{ GroupId: sgId, GroupName: 'default' }] };
+      return { Groups: groups };
     case 'ebsOptimized':
       return { EbsOptimized: { Value: false } };
     case 'sriovNetSupport':
@@ -54,7 +55,8 @@ function attributeValue(r: InstanceRow, attribute: Attribute, sgId: string): Omi
 
 export const describeInstanceAttribute = defineAction('DescribeInstanceAttribute', async (input, { caller, services }) => {
   const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
-  return { InstanceId: r.id, ...attributeValue(r, input.Attribute, services.network.defaultSecurityGroupId(r.account_id)) };
+  const place = (await interfacePlaces([r], services)).get(r.id)!;
+  return { InstanceId: r.id, ...attributeValue(r, input.Attribute, place.groups) };
 });
 
 type ModifyInput = Input<'ModifyInstanceAttribute'>;
@@ -98,6 +100,13 @@ export const modifyInstanceAttribute = defineAction('ModifyInstanceAttribute', a
     if (asked.UserData.Value.length > MAX_USER_DATA_BYTES) throw errors.invalidUserDataSize();
     update.user_data = asked.UserData.Value;
   }
-  if (r.state === 'terminated' && (Object.keys(update).length || newType)) throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
+  if (input.Attribute === 'groupSet') throw errors.invalidParameterCombination('Give the groups with GroupId.N.');
+  const groups = asked.Groups ?? [];
+  if (r.state === 'terminated' && (Object.keys(update).length || newType || groups.length))
+    throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
   await services.instances.modify(r, update, newType);
+  if (groups.length) {
+    const place = (await interfacePlaces([r], services)).get(r.id)!;
+    await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);
+  }
 });

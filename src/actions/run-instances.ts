@@ -8,7 +8,8 @@ import { defineAction, type Input } from './action';
 import { errors } from '../domain/errors';
 import { DEFAULT_INSTANCE_TYPE, findInstanceType } from '../domain/instance-types';
 import { tagsFor } from '../domain/tags';
-import { defaultZone, zones } from '../domain/zones';
+import { zones } from '../domain/zones';
+import type { Services } from '../services';
 import { reservationViews } from './views/instance';
 
 export const MAX_USER_DATA_BYTES = 16 * 1024;
@@ -29,6 +30,40 @@ function requestHash(input: Input<'RunInstances'>): string {
     .digest('hex');
 }
 
+/**
+ * The subnet, groups and address the instance's primary interface gets: from SubnetId / SecurityGroupId.N /
+ * SecurityGroup.N (names, in the subnet's VPC) / PrivateIpAddress, or the same inside NetworkInterfaces (one
+ * interface, device index 0), never both.
+ */
+async function networkPlacement(
+  input: Input<'RunInstances'>,
+  accountId: string,
+  services: Services,
+): Promise<{ subnetId?: string; groupIds: string[]; privateIp?: string }> {
+  const interfaces = input.NetworkInterfaces ?? [];
+  if (interfaces.length > 1) throw errors.unsupportedOperation('Instances have one network interface here (device index 0).');
+  const eni = interfaces[0];
+  if (eni && (input.SubnetId || input.SecurityGroupIds?.length || input.SecurityGroups?.length || input.PrivateIpAddress))
+    throw errors.invalidParameterCombination(
+      'Network interfaces and an instance-level subnet, security groups or private IP address may not be specified on the same request',
+    );
+  if (eni && (eni.DeviceIndex ?? 0) !== 0)
+    throw errors.invalidParameterValue('NetworkInterface.1.DeviceIndex', String(eni.DeviceIndex), 'The primary interface has device index 0.');
+  if (eni?.NetworkInterfaceId)
+    throw errors.unsupportedOperation('Attaching an existing network interface at launch is not supported; give SubnetId and Groups instead.');
+  if (eni?.AssociatePublicIpAddress)
+    throw errors.unsupportedOperation('Automatic public addresses are not offered yet: allocate an elastic IP (AllocateAddress) and associate it.');
+  const subnetId = eni?.SubnetId || input.SubnetId || undefined;
+  const privateIp = eni?.PrivateIpAddress || input.PrivateIpAddress || undefined;
+  const groupIds = [...(eni?.Groups ?? []), ...(input.SecurityGroupIds ?? [])];
+  if (input.SecurityGroups?.length) {
+    await services.vpcs.ensureDefaults(accountId);
+    const vpcId = subnetId ? (await services.vpcs.getSubnet(accountId, subnetId)).vpc_id : services.network.defaultVpcId(accountId);
+    for (const name of input.SecurityGroups) groupIds.push((await services.securityGroups.resolve(accountId, { name }, vpcId)).id);
+  }
+  return { subnetId, groupIds, privateIp };
+}
+
 export default defineAction('RunInstances', async (input, { caller, services }) => {
   const { config, instances } = services;
   if (input.ClientToken !== undefined && (input.ClientToken.length > 64 || !/^[\x21-\x7e]*$/.test(input.ClientToken))) {
@@ -39,8 +74,9 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
   if (input.MaxCount < input.MinCount) throw errors.invalidParameterValue('MaxCount', String(input.MaxCount), 'It must be at least MinCount.');
   const type = findInstanceType(input.InstanceType || DEFAULT_INSTANCE_TYPE);
   if (!type) throw errors.invalidInstanceType(input.InstanceType!);
-  const zone = input.Placement?.AvailabilityZone || defaultZone(config);
-  if (!zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
+  const zone = input.Placement?.AvailabilityZone || undefined;
+  if (zone && !zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
+  const placement = await networkPlacement(input, caller.accountId, services);
   const shutdownBehavior = input.InstanceInitiatedShutdownBehavior ?? 'stop';
   if (shutdownBehavior !== 'stop' && shutdownBehavior !== 'terminate') {
     throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', shutdownBehavior, 'It must be stop or terminate.');
@@ -54,6 +90,7 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
     keyName: input.KeyName || undefined,
     userData: decodeUserData(input.UserData),
     zone,
+    ...placement,
     shutdownBehavior,
     disableApiTermination: input.DisableApiTermination ?? false,
     disableApiStop: input.DisableApiStop ?? false,

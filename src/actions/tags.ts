@@ -9,13 +9,15 @@ export const createTags = defineAction('CreateTags', async (input, { caller, ser
   if (!input.Resources?.length) throw errors.missingParameter('ResourceId.1');
   if (!input.Tags?.length) throw errors.missingParameter('Tag.1.Key');
   const tags = validateTags(input.Tags);
-  const types = await services.tags.resolveTaggable(caller.accountId, input.Resources, services.network.defaults(caller.accountId));
+  await services.vpcs.ensureDefaults(caller.accountId);
+  const types = await services.tags.resolveTaggable(caller.accountId, input.Resources);
   await services.tags.tag(caller.accountId, types, tags);
 });
 
 export const deleteTags = defineAction('DeleteTags', async (input, { caller, services }) => {
   if (!input.Resources?.length) throw errors.missingParameter('ResourceId.1');
-  const types = await services.tags.resolveTaggable(caller.accountId, input.Resources, services.network.defaults(caller.accountId));
+  await services.vpcs.ensureDefaults(caller.accountId);
+  const types = await services.tags.resolveTaggable(caller.accountId, input.Resources);
   await services.tags.untag(caller.accountId, [...types.keys()], input.Tags);
 });
 

@@ -1,7 +1,25 @@
 /** Resource identifiers in EC2's forms: a prefix and 17 lowercase hex digits (i-0123456789abcdef0). */
 import { randomBytes, randomInt } from 'node:crypto';
 
-export type IdPrefix = 'i' | 'r' | 'ami' | 'key' | 'vol' | 'snap' | 'vpc' | 'subnet' | 'sg' | 'eni';
+export type IdPrefix =
+  | 'i'
+  | 'r'
+  | 'ami'
+  | 'key'
+  | 'vol'
+  | 'snap'
+  | 'vpc'
+  | 'subnet'
+  | 'sg'
+  | 'sgr'
+  | 'eni'
+  | 'igw'
+  | 'rtb'
+  | 'rtbassoc'
+  | 'acl'
+  | 'aclassoc'
+  | 'eipalloc'
+  | 'eipassoc';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;

@@ -11,7 +11,9 @@ import type { NetworkView } from './network';
 import type { Images } from './images';
 import type { KeyPairs } from './key-pairs';
 import type { Quotas } from './quotas';
-import type { AddressPool } from './addresses';
+import { SHARED, type AddressPool, type LeaseScope } from './addresses';
+import type { Vpcs } from './vpcs';
+import type { SecurityGroups } from './security-groups';
 import type { Tags } from './tags';
 import { oarSizingFor, type InstanceType, type OarSizing } from './instance-types';
 import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
@@ -95,6 +97,8 @@ export interface InstanceRow {
   transition_reason: string;
   private_ip: string | null;
   mac: string | null;
+  /** The subnet of its primary interface (null only for rows from before VPCs: the account's default subnet). */
+  subnet_id: string | null;
   availability_zone: string;
   launch_time: Date;
   disable_api_termination: boolean;
@@ -168,13 +172,19 @@ export interface LaunchRequest {
   type: InstanceType;
   keyName?: string;
   userData: Buffer | null;
-  zone: string;
+  /** Placement.AvailabilityZone when given: it must be the subnet's. */
+  zone?: string;
   shutdownBehavior: 'stop' | 'terminate';
   disableApiTermination: boolean;
   disableApiStop: boolean;
   tags: { key: string; value: string }[];
   minCount: number;
   maxCount: number;
+  /** The subnet (default: the account's default subnet), its security groups (default: the VPC's default group). */
+  subnetId?: string;
+  groupIds: string[];
+  /** One address of the subnet asked for (a launch of one instance only). */
+  privateIp?: string;
 }
 
 export interface Launched {
@@ -203,6 +213,8 @@ export interface InstanceStoreDeps {
   quotas: Quotas;
   addresses: AddressPool;
   tags: Tags;
+  vpcs: Vpcs;
+  securityGroups: SecurityGroups;
   capacity: CapacitySource;
   retentionSeconds: number;
   /** Hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
@@ -235,8 +247,14 @@ export class InstanceStore {
       const previous = await this.replay(req);
       if (previous) return previous;
     }
-    const { images, keyPairs, quotas, addresses, tags, capacity } = this.deps;
+    const { images, keyPairs, quotas, addresses, tags, capacity, vpcs, securityGroups } = this.deps;
     const image = await images.launchable(req.accountId, req.imageId);
+    const subnet = await vpcs.getSubnet(req.accountId, req.subnetId ?? this.network.defaultSubnetId(req.accountId));
+    if (req.zone && subnet.availability_zone !== req.zone)
+      throw errors.invalidParameterValue('Placement.AvailabilityZone', req.zone, `The subnet ${subnet.id} is in ${subnet.availability_zone}.`);
+    const groupIds = await securityGroups.checkMembership(req.accountId, subnet.vpc_id, req.groupIds);
+    if (req.privateIp && req.maxCount > 1) throw errors.invalidParameterCombination('PrivateIpAddress can be given for one instance only (MaxCount 1).');
+    const scope: LeaseScope = subnet.is_default ? SHARED : { network: subnet.vpc_id, cidr: subnet.cidr };
     const key = req.keyName ? await keyPairs.get(req.accountId, req.keyName) : undefined;
     // the type must fit on one OAR node; instances beyond the free slots wait in OAR's queue
     const sizing = await sizingOn(capacity, req.type);
@@ -275,14 +293,15 @@ export class InstanceStore {
           desired_state: 'running',
           state_reason_code: 'pending',
           state_reason_message: stateReasons.pending('accepted, submitting to OAR').message,
-          availability_zone: req.zone,
+          availability_zone: subnet.availability_zone,
+          subnet_id: subnet.id,
           disable_api_termination: req.disableApiTermination,
           disable_api_stop: req.disableApiStop,
           shutdown_behavior: req.shutdownBehavior,
           client_token: req.clientToken || null,
         }));
         await trx('instances').insert(rows);
-        const ips = await addresses.lease(trx, ids);
+        const ips = await addresses.lease(trx, ids, scope, req.privateIp);
         if (ips.length < req.minCount) throw errors.insufficientCapacity('There are not enough free private addresses in the subnet.');
         if (ips.length < ids.length) {
           await trx('instances').whereIn('id', ids.slice(ips.length)).delete();
@@ -292,6 +311,7 @@ export class InstanceStore {
           await trx('instances')
             .where('id', ids[i])
             .update({ private_ip: ip, mac: this.network.macFor(ip) });
+        await securityGroups.setMembership(trx, ids, groupIds);
         await tags.insert(req.accountId, 'instance', ids, req.tags, trx);
       });
     } catch (err: any) {
@@ -485,7 +505,7 @@ export class InstanceStore {
       .where('i.account_id', query.accountId);
     this.hideExpired(q, 'i.');
     if (ids) q.whereIn('i.id', ids);
-    for (const { name, values } of filters) this.applyFilter(q, name, values, query.accountId);
+    for (const { name, values } of filters) this.applyFilter(q, name, values);
     const after = decodeToken(query.nextToken);
     if (after) q.where('i.id', '>', after);
     q.orderBy('i.id');
@@ -516,7 +536,7 @@ export class InstanceStore {
     });
   }
 
-  private applyFilter(q: Knex.QueryBuilder, name: string, values: string[], accountId: string): void {
+  private applyFilter(q: Knex.QueryBuilder, name: string, values: string[]): void {
     const likes = values.map(wildcardToLike);
     if (likes.length === 0) {
       q.whereRaw('false');
@@ -539,17 +559,19 @@ export class InstanceStore {
     } else if (name === 'tag-key' || name === 'tag-value') {
       const col = name === 'tag-key' ? 't.key' : 't.value';
       q.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw(`t.resource_id = i.id and ${col} like any(?::text[])`, [likes]));
+    } else if (name === 'vpc-id' || name === 'subnet-id') {
+      const column = name === 'vpc-id' ? 's.vpc_id' : 's.id';
+      q.whereExists((w) => w.select(this.db.raw('1')).from('subnets as s').whereRaw(`s.id = i.subnet_id and ${column} like any(?::text[])`, [likes]));
     } else {
-      // per-account constants (the default VPC, subnet and security group)
-      const constant: Record<string, string> = {
-        'vpc-id': this.network.defaultVpcId(accountId),
-        'subnet-id': this.network.defaultSubnetId(accountId),
-        'group-id': this.network.defaultSecurityGroupId(accountId),
-        'instance.group-id': this.network.defaultSecurityGroupId(accountId),
-        'group-name': 'default',
-        'instance.group-name': 'default',
-      };
-      q.whereRaw('?::text like any(?::text[])', [constant[name], likes]);
+      // group-id, group-name and their instance.* forms
+      const column = name.endsWith('group-id') ? 'g.id' : 'g.name';
+      q.whereExists((w) =>
+        w
+          .select(this.db.raw('1'))
+          .from('instance_security_groups as m')
+          .join('security_groups as g', 'g.id', 'm.group_id')
+          .whereRaw(`m.instance_id = i.id and ${column} like any(?::text[])`, [likes]),
+      );
     }
   }
 }

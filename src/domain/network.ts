@@ -1,7 +1,7 @@
 /**
- * The instance network as EC2 describes it: every account sees one default VPC, subnet and security group,
- * which stand for the libvirt NAT network all instances share. Their ids are derived from the account id,
- * so they are stable without rows of their own.
+ * The shared instance network (the libvirt NAT network every account's default VPC stands for) and the ids of
+ * each account's default VPC, subnet, security group, main route table and ACL, derived from the account id so
+ * that they never change (domain/vpcs.ts makes their rows).
  */
 import { createHash } from 'node:crypto';
 import type { Config } from '../config';
@@ -19,6 +19,10 @@ export class NetworkView {
   }
   defaultSecurityGroupId(accountId: string): string {
     return `sg-${hex17(`sg:${accountId}`)}`;
+  }
+  /** Another id of the account's default VPC (its main route table, default ACL...), stable in the same way. */
+  derivedId(prefix: 'rtb' | 'acl' | 'aclassoc', accountId: string): string {
+    return `${prefix}-${hex17(`${prefix}:${accountId}`)}`;
   }
   /** The account's default VPC, subnet and security group ids. */
   defaults(accountId: string): { vpc: string; subnet: string; group: string } {

@@ -51,12 +51,17 @@ export interface TagRow {
   value: string;
 }
 
-/** The default VPC, subnet and security group of an account: taggable without rows of their own. */
-export interface DefaultNetworkIds {
-  vpc: string;
-  subnet: string;
-  group: string;
-}
+/** The network resources' tables and the resource type their tags carry. */
+const NETWORK_RESOURCES: [string, string][] = [
+  ['vpcs', 'vpc'],
+  ['subnets', 'subnet'],
+  ['security_groups', 'security-group'],
+  ['security_group_rules', 'security-group-rule'],
+  ['internet_gateways', 'internet-gateway'],
+  ['route_tables', 'route-table'],
+  ['network_acls', 'network-acl'],
+  ['elastic_ips', 'elastic-ip'],
+];
 
 export class Tags {
   constructor(private readonly db: Knex) {}
@@ -129,10 +134,10 @@ export class Tags {
 
   /**
    * The resource type of each id the caller may tag, checking that it owns the resource (instances, their root
-   * volumes, images and their snapshots, key pairs, and its default VPC, subnet and security group).
+   * volumes, images and their snapshots, key pairs, and its network resources).
    * Another account's or an unknown id is NotFound, as for any other action.
    */
-  async resolveTaggable(accountId: string, ids: string[], defaults: DefaultNetworkIds): Promise<Map<string, string>> {
+  async resolveTaggable(accountId: string, ids: string[]): Promise<Map<string, string>> {
     const db = this.db;
     const out = new Map<string, string>();
     const hex = (id: string) => id.slice(id.indexOf('-') + 1);
@@ -143,6 +148,10 @@ export class Tags {
       imageIds.length ? await db('images').where('account_id', accountId).whereNot('state', 'deregistered').whereIn('id', imageIds).pluck('id') : [],
     );
     const keys = new Set(await db('key_pairs').where('account_id', accountId).whereIn('id', ids).pluck('id'));
+    const network = new Map<string, string>();
+    for (const [table, type] of NETWORK_RESOURCES) {
+      for (const id of await db(table).where('account_id', accountId).whereIn('id', ids).pluck('id')) network.set(id, type);
+    }
     for (const id of ids) {
       const prefix = id.slice(0, id.indexOf('-'));
       let type: string | undefined;
@@ -151,9 +160,7 @@ export class Tags {
       else if (prefix === 'ami' && images.has(id)) type = 'image';
       else if (prefix === 'snap' && images.has(`ami-${hex(id)}`)) type = 'snapshot';
       else if (prefix === 'key' && keys.has(id)) type = 'key-pair';
-      else if (id === defaults.vpc) type = 'vpc';
-      else if (id === defaults.subnet) type = 'subnet';
-      else if (id === defaults.group) type = 'security-group';
+      else if (network.has(id)) type = network.get(id);
       if (!type) {
         if (!/^[a-z]+-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidId(id);
         if (prefix === 'i') throw errors.instanceNotFound([id]);
@@ -161,6 +168,9 @@ export class Tags {
         if (prefix === 'key') throw errors.keyPairNotFound(id);
         if (prefix === 'vol') throw errors.volumeNotFound(id);
         if (prefix === 'snap') throw errors.snapshotNotFound(id);
+        if (prefix === 'vpc') throw errors.vpcNotFound(id);
+        if (prefix === 'subnet') throw errors.subnetNotFound(id);
+        if (prefix === 'sg') throw errors.groupNotFound(id);
         throw errors.invalidId(id);
       }
       out.set(id, type);

@@ -27,6 +27,7 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     state_reason_message: 'pending: accepted, submitting to OAR',
     transition_reason: '',
     private_ip: '10.77.0.10',
+    subnet_id: null,
     mac: '02:00:0a:4d:00:0a',
     availability_zone: 'us-east-1a',
     launch_time: new Date(0),

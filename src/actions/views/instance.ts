@@ -7,17 +7,27 @@ import { instanceRootMapping, ROOT_DEVICE_NAME } from './root-device';
 
 type RowWithTags = InstanceRow & { tag_list?: Tag[] };
 
-export function instanceView(r: InstanceRow, tags: Tag[], network: Services['network']): Instance {
+/** Where an instance's primary interface is: its subnet and VPC, its groups and its elastic IP. */
+export interface InterfacePlace {
+  subnetId: string;
+  vpcId: string;
+  groups: { GroupId: string; GroupName: string }[];
+  publicIp?: string;
+}
+
+export function instanceView(r: InstanceRow, tags: Tag[], network: Services['network'], place: InterfacePlace): Instance {
   const ip = r.private_ip;
   const live = r.state !== 'terminated';
-  const ids = network.defaults(r.account_id);
-  const sg = [{ GroupId: ids.group, GroupName: 'default' }];
+  const ids = { subnet: place.subnetId, vpc: place.vpcId };
+  const sg = place.groups;
+  const association = place.publicIp ? { IpOwnerId: r.account_id, PublicIp: place.publicIp, PublicDnsName: '' } : undefined;
   return {
     InstanceId: r.id,
     ImageId: r.image_id,
     State: { Code: STATE_CODES[r.state], Name: r.state },
     PrivateDnsName: network.privateDnsName(ip),
     PublicDnsName: '',
+    PublicIpAddress: live ? place.publicIp : undefined,
     StateTransitionReason: r.transition_reason,
     KeyName: r.key_name ?? undefined,
     AmiLaunchIndex: r.ami_launch_index,
@@ -52,6 +62,7 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
                 Status: 'attached',
                 NetworkCardIndex: 0,
               },
+              Association: association,
               Description: 'Primary network interface',
               Groups: sg,
               Ipv6Addresses: [],
@@ -60,7 +71,7 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
               OwnerId: r.account_id,
               PrivateDnsName: network.privateDnsName(ip),
               PrivateIpAddress: ip,
-              PrivateIpAddresses: [{ Primary: true, PrivateDnsName: network.privateDnsName(ip), PrivateIpAddress: ip }],
+              PrivateIpAddresses: [{ Association: association, Primary: true, PrivateDnsName: network.privateDnsName(ip), PrivateIpAddress: ip }],
               SourceDestCheck: true,
               Status: 'in-use',
               SubnetId: ids.subnet,
@@ -91,11 +102,34 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
   };
 }
 
+/** Where each instance's interface is, for rows of one account (three queries whatever their number). */
+export async function interfacePlaces(rows: InstanceRow[], services: Services): Promise<Map<string, InterfacePlace>> {
+  const out = new Map<string, InterfacePlace>();
+  if (!rows.length) return out;
+  const accountId = rows[0].account_id;
+  const [subnets, groups, addresses] = await Promise.all([
+    services.vpcs.listSubnets(accountId),
+    services.securityGroups.groupsOf(rows.map((r) => r.id)),
+    services.elasticIps.list(accountId),
+  ]);
+  const defaults = services.network.defaults(accountId);
+  for (const r of rows) {
+    const subnet = subnets.find((s) => s.id === r.subnet_id);
+    out.set(r.id, {
+      subnetId: subnet?.id ?? defaults.subnet,
+      vpcId: subnet?.vpc_id ?? defaults.vpc,
+      groups: (groups.get(r.id) ?? [{ id: defaults.group, name: 'default' }]).map((g) => ({ GroupId: g.id, GroupName: g.name })),
+      publicIp: addresses.find((a) => a.instance_id === r.id)?.public_ip,
+    });
+  }
+  return out;
+}
+
 /** Instance views for rows of one account, tags included (one query for all rows that came without them). */
 export async function instanceViews(rows: RowWithTags[], services: Services): Promise<Instance[]> {
   const needTags = rows.filter((r) => !r.tag_list).map((r) => r.id);
-  const tags = needTags.length ? await services.tags.load(needTags) : new Map<string, Tag[]>();
-  return rows.map((r) => instanceView(r, r.tag_list ?? tags.get(r.id) ?? [], services.network));
+  const [tags, places] = await Promise.all([needTags.length ? services.tags.load(needTags) : new Map<string, Tag[]>(), interfacePlaces(rows, services)]);
+  return rows.map((r) => instanceView(r, r.tag_list ?? tags.get(r.id) ?? [], services.network, places.get(r.id)!));
 }
 
 /** Groups instance views into EC2 reservations, keeping the order in which reservations first appear. */

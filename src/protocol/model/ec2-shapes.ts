@@ -11,12 +11,129 @@ export interface AccountAttributeValue {
   AttributeValue?: string;
 }
 export type AccountAttributeValueList = AccountAttributeValue[];
+export interface Address {
+  AllocationId?: string;
+  AssociationId?: string;
+  Domain?: string;
+  NetworkInterfaceId?: string;
+  NetworkInterfaceOwnerId?: string;
+  PrivateIpAddress?: string;
+  Tags?: TagList;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  CustomerOwnedIp?: string;
+  CustomerOwnedIpv4Pool?: string;
+  CarrierIp?: string;
+  SubnetId?: string;
+  ServiceManaged?: string;
+  InstanceId?: string;
+  PublicIp?: string;
+}
+export interface AddressAttribute {
+  PublicIp?: string;
+  AllocationId?: string;
+  PtrRecord?: string;
+  PtrRecordUpdate?: PtrUpdateStatus;
+}
+export type AddressList = Address[];
+export type AddressSet = AddressAttribute[];
+export interface AllocateAddressRequest {
+  Domain?: string;
+  Address?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  CustomerOwnedIpv4Pool?: string;
+  TagSpecifications?: TagSpecificationList;
+  IpamPoolId?: string;
+  DryRun?: boolean;
+}
+export interface AllocateAddressResult {
+  AllocationId?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  Domain?: string;
+  CustomerOwnedIp?: string;
+  CustomerOwnedIpv4Pool?: string;
+  CarrierIp?: string;
+  PublicIp?: string;
+}
+export type AllocationIdList = string[];
+export type AllocationIds = string[];
 export type ArchitectureTypeList = string[];
+export interface AssociateAddressRequest {
+  AllocationId?: string;
+  InstanceId?: string;
+  PublicIp?: string;
+  DryRun?: boolean;
+  NetworkInterfaceId?: string;
+  PrivateIpAddress?: string;
+  AllowReassociation?: boolean;
+}
+export interface AssociateAddressResult {
+  AssociationId?: string;
+}
+export interface AssociateRouteTableRequest {
+  GatewayId?: string;
+  PublicIpv4Pool?: string;
+  DryRun?: boolean;
+  SubnetId?: string;
+  RouteTableId: string;
+}
+export interface AssociateRouteTableResult {
+  AssociationId?: string;
+  AssociationState?: RouteTableAssociationState;
+}
+export type AssociatedSubnetList = string[];
+export interface AttachInternetGatewayRequest {
+  DryRun?: boolean;
+  InternetGatewayId: string;
+  VpcId: string;
+}
+export interface AttachmentEnaSrdSpecification {
+  EnaSrdEnabled?: boolean;
+  EnaSrdUdpSpecification?: AttachmentEnaSrdUdpSpecification;
+}
+export interface AttachmentEnaSrdUdpSpecification {
+  EnaSrdUdpEnabled?: boolean;
+}
 export interface AttributeBooleanValue {
   Value?: boolean;
 }
 export interface AttributeValue {
   Value?: string;
+}
+export interface AuthorizeSecurityGroupEgressRequest {
+  TagSpecifications?: TagSpecificationList;
+  DryRun?: boolean;
+  GroupId: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIp?: string;
+  IpPermissions?: IpPermissionList;
+}
+export interface AuthorizeSecurityGroupEgressResult {
+  Return?: boolean;
+  SecurityGroupRules?: SecurityGroupRuleList;
+}
+export interface AuthorizeSecurityGroupIngressRequest {
+  CidrIp?: string;
+  FromPort?: number;
+  GroupId?: string;
+  GroupName?: string;
+  IpPermissions?: IpPermissionList;
+  IpProtocol?: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  ToPort?: number;
+  TagSpecifications?: TagSpecificationList;
+  DryRun?: boolean;
+}
+export interface AuthorizeSecurityGroupIngressResult {
+  Return?: boolean;
+  SecurityGroupRules?: SecurityGroupRuleList;
 }
 export interface AvailabilityZone {
   OptInStatus?: string;
@@ -79,6 +196,11 @@ export interface CapacityReservationTargetResponse {
   CapacityReservationId?: string;
   CapacityReservationResourceGroupArn?: string;
 }
+export interface ConnectionTrackingConfiguration {
+  TcpEstablishedTimeout?: number;
+  UdpStreamTimeout?: number;
+  UdpTimeout?: number;
+}
 export interface ConnectionTrackingSpecificationRequest {
   TcpEstablishedTimeout?: number;
   UdpStreamTimeout?: number;
@@ -115,6 +237,13 @@ export interface CreateImageRequest {
 export interface CreateImageResult {
   ImageId?: string;
 }
+export interface CreateInternetGatewayRequest {
+  TagSpecifications?: TagSpecificationList;
+  DryRun?: boolean;
+}
+export interface CreateInternetGatewayResult {
+  InternetGateway?: InternetGateway;
+}
 export interface CreateKeyPairRequest {
   KeyName: string;
   KeyType?: string;
@@ -122,10 +251,112 @@ export interface CreateKeyPairRequest {
   KeyFormat?: string;
   DryRun?: boolean;
 }
+export interface CreateNetworkAclEntryRequest {
+  DryRun?: boolean;
+  NetworkAclId: string;
+  RuleNumber: number;
+  Protocol: string;
+  RuleAction: string;
+  Egress: boolean;
+  CidrBlock?: string;
+  Ipv6CidrBlock?: string;
+  IcmpTypeCode?: IcmpTypeCode;
+  PortRange?: PortRange;
+}
+export interface CreateNetworkAclRequest {
+  TagSpecifications?: TagSpecificationList;
+  ClientToken?: string;
+  DryRun?: boolean;
+  VpcId: string;
+}
+export interface CreateNetworkAclResult {
+  NetworkAcl?: NetworkAcl;
+  ClientToken?: string;
+}
+export interface CreateRouteRequest {
+  DestinationPrefixListId?: string;
+  VpcEndpointId?: string;
+  TransitGatewayId?: string;
+  LocalGatewayId?: string;
+  CarrierGatewayId?: string;
+  CoreNetworkArn?: string;
+  OdbNetworkArn?: string;
+  DryRun?: boolean;
+  RouteTableId: string;
+  DestinationCidrBlock?: string;
+  GatewayId?: string;
+  DestinationIpv6CidrBlock?: string;
+  EgressOnlyInternetGatewayId?: string;
+  InstanceId?: string;
+  NetworkInterfaceId?: string;
+  VpcPeeringConnectionId?: string;
+  NatGatewayId?: string;
+}
+export interface CreateRouteResult {
+  Return?: boolean;
+}
+export interface CreateRouteTableRequest {
+  TagSpecifications?: TagSpecificationList;
+  ClientToken?: string;
+  DryRun?: boolean;
+  VpcId: string;
+}
+export interface CreateRouteTableResult {
+  RouteTable?: RouteTable;
+  ClientToken?: string;
+}
+export interface CreateSecurityGroupRequest {
+  Description: string;
+  GroupName: string;
+  VpcId?: string;
+  TagSpecifications?: TagSpecificationList;
+  DryRun?: boolean;
+}
+export interface CreateSecurityGroupResult {
+  GroupId?: string;
+  Tags?: TagList;
+  SecurityGroupArn?: string;
+}
+export interface CreateSubnetRequest {
+  TagSpecifications?: TagSpecificationList;
+  AvailabilityZone?: string;
+  AvailabilityZoneId?: string;
+  CidrBlock?: string;
+  Ipv6CidrBlock?: string;
+  OutpostArn?: string;
+  VpcId: string;
+  Ipv6Native?: boolean;
+  Ipv4IpamPoolId?: string;
+  Ipv4NetmaskLength?: number;
+  Ipv6IpamPoolId?: string;
+  Ipv6NetmaskLength?: number;
+  DryRun?: boolean;
+}
+export interface CreateSubnetResult {
+  Subnet?: Subnet;
+}
 export interface CreateTagsRequest {
   DryRun?: boolean;
   Resources: ResourceIdList;
   Tags: TagList;
+}
+export interface CreateVpcRequest {
+  CidrBlock?: string;
+  Ipv6Pool?: string;
+  Ipv6CidrBlock?: string;
+  Ipv4IpamPoolId?: string;
+  Ipv4NetmaskLength?: number;
+  Ipv6IpamPoolId?: string;
+  Ipv6NetmaskLength?: number;
+  Ipv6CidrBlockNetworkBorderGroup?: string;
+  VpcEncryptionControl?: VpcEncryptionControlConfiguration;
+  TagSpecifications?: TagSpecificationList;
+  DryRun?: boolean;
+  InstanceTenancy?: string;
+  AmazonProvidedIpv6CidrBlock?: boolean;
+}
+export interface CreateVpcResult {
+  Vpc?: Vpc;
 }
 export interface CreditSpecificationRequest {
   CpuCredits: string;
@@ -134,6 +365,10 @@ export interface DefaultConnectionTrackingConfiguration {
   DefaultTcpEstablishedTimeout?: number;
   DefaultUdpTimeout?: number;
   DefaultUdpStreamTimeout?: number;
+}
+export interface DeleteInternetGatewayRequest {
+  DryRun?: boolean;
+  InternetGatewayId: string;
 }
 export interface DeleteKeyPairRequest {
   KeyName?: string;
@@ -144,6 +379,36 @@ export interface DeleteKeyPairResult {
   Return?: boolean;
   KeyPairId?: string;
 }
+export interface DeleteNetworkAclEntryRequest {
+  DryRun?: boolean;
+  NetworkAclId: string;
+  RuleNumber: number;
+  Egress: boolean;
+}
+export interface DeleteNetworkAclRequest {
+  DryRun?: boolean;
+  NetworkAclId: string;
+}
+export interface DeleteRouteRequest {
+  DestinationPrefixListId?: string;
+  DryRun?: boolean;
+  RouteTableId: string;
+  DestinationCidrBlock?: string;
+  DestinationIpv6CidrBlock?: string;
+}
+export interface DeleteRouteTableRequest {
+  DryRun?: boolean;
+  RouteTableId: string;
+}
+export interface DeleteSecurityGroupRequest {
+  GroupId?: string;
+  GroupName?: string;
+  DryRun?: boolean;
+}
+export interface DeleteSecurityGroupResult {
+  Return?: boolean;
+  GroupId?: string;
+}
 export interface DeleteSnapshotRequest {
   SnapshotId: string;
   DryRun?: boolean;
@@ -153,10 +418,18 @@ export interface DeleteSnapshotReturnCode {
   SnapshotId?: string;
   ReturnCode?: string;
 }
+export interface DeleteSubnetRequest {
+  SubnetId: string;
+  DryRun?: boolean;
+}
 export interface DeleteTagsRequest {
   DryRun?: boolean;
   Resources: ResourceIdList;
   Tags?: TagList;
+}
+export interface DeleteVpcRequest {
+  VpcId: string;
+  DryRun?: boolean;
 }
 export interface DeregisterImageRequest {
   ImageId: string;
@@ -173,6 +446,26 @@ export interface DescribeAccountAttributesRequest {
 }
 export interface DescribeAccountAttributesResult {
   AccountAttributes?: AccountAttributeList;
+}
+export interface DescribeAddressesAttributeRequest {
+  AllocationIds?: AllocationIds;
+  Attribute?: string;
+  NextToken?: string;
+  MaxResults?: number;
+  DryRun?: boolean;
+}
+export interface DescribeAddressesAttributeResult {
+  Addresses?: AddressSet;
+  NextToken?: string;
+}
+export interface DescribeAddressesRequest {
+  PublicIps?: PublicIpStringList;
+  DryRun?: boolean;
+  Filters?: FilterList;
+  AllocationIds?: AllocationIdList;
+}
+export interface DescribeAddressesResult {
+  Addresses?: AddressList;
 }
 export interface DescribeAvailabilityZonesRequest {
   ZoneNames?: ZoneNameStringList;
@@ -257,6 +550,17 @@ export interface DescribeInstancesResult {
   NextToken?: string;
   Reservations?: ReservationList;
 }
+export interface DescribeInternetGatewaysRequest {
+  NextToken?: string;
+  MaxResults?: number;
+  DryRun?: boolean;
+  InternetGatewayIds?: InternetGatewayIdList;
+  Filters?: FilterList;
+}
+export interface DescribeInternetGatewaysResult {
+  InternetGateways?: InternetGatewayList;
+  NextToken?: string;
+}
 export interface DescribeKeyPairsRequest {
   KeyNames?: KeyNameStringList;
   KeyPairIds?: KeyPairIdStringList;
@@ -267,6 +571,29 @@ export interface DescribeKeyPairsRequest {
 export interface DescribeKeyPairsResult {
   KeyPairs?: KeyPairList;
 }
+export interface DescribeNetworkAclsRequest {
+  NextToken?: string;
+  MaxResults?: number;
+  DryRun?: boolean;
+  NetworkAclIds?: NetworkAclIdStringList;
+  Filters?: FilterList;
+}
+export interface DescribeNetworkAclsResult {
+  NetworkAcls?: NetworkAclList;
+  NextToken?: string;
+}
+export interface DescribeNetworkInterfacesRequest {
+  NextToken?: string;
+  MaxResults?: number;
+  IncludeManagedResources?: boolean;
+  DryRun?: boolean;
+  NetworkInterfaceIds?: NetworkInterfaceIdList;
+  Filters?: FilterList;
+}
+export interface DescribeNetworkInterfacesResult {
+  NetworkInterfaces?: NetworkInterfaceList;
+  NextToken?: string;
+}
 export interface DescribeRegionsRequest {
   RegionNames?: RegionNameStringList;
   AllRegions?: boolean;
@@ -275,6 +602,28 @@ export interface DescribeRegionsRequest {
 }
 export interface DescribeRegionsResult {
   Regions?: RegionList;
+}
+export interface DescribeRouteTablesRequest {
+  NextToken?: string;
+  MaxResults?: number;
+  DryRun?: boolean;
+  RouteTableIds?: RouteTableIdStringList;
+  Filters?: FilterList;
+}
+export interface DescribeRouteTablesResult {
+  RouteTables?: RouteTableList;
+  NextToken?: string;
+}
+export interface DescribeSecurityGroupRulesRequest {
+  Filters?: FilterList;
+  SecurityGroupRuleIds?: SecurityGroupRuleIdList;
+  DryRun?: boolean;
+  NextToken?: string;
+  MaxResults?: number;
+}
+export interface DescribeSecurityGroupRulesResult {
+  SecurityGroupRules?: SecurityGroupRuleList;
+  NextToken?: string;
 }
 export interface DescribeSecurityGroupsRequest {
   GroupIds?: GroupIdStringList;
@@ -321,6 +670,17 @@ export interface DescribeVolumesResult {
   NextToken?: string;
   Volumes?: VolumeList;
 }
+export interface DescribeVpcAttributeRequest {
+  Attribute: string;
+  VpcId: string;
+  DryRun?: boolean;
+}
+export interface DescribeVpcAttributeResult {
+  EnableDnsHostnames?: AttributeBooleanValue;
+  EnableDnsSupport?: AttributeBooleanValue;
+  EnableNetworkAddressUsageMetrics?: AttributeBooleanValue;
+  VpcId?: string;
+}
 export interface DescribeVpcsRequest {
   Filters?: FilterList;
   VpcIds?: VpcIdStringList;
@@ -331,6 +691,20 @@ export interface DescribeVpcsRequest {
 export interface DescribeVpcsResult {
   NextToken?: string;
   Vpcs?: VpcList;
+}
+export interface DetachInternetGatewayRequest {
+  DryRun?: boolean;
+  InternetGatewayId: string;
+  VpcId: string;
+}
+export interface DisassociateAddressRequest {
+  AssociationId?: string;
+  PublicIp?: string;
+  DryRun?: boolean;
+}
+export interface DisassociateRouteTableRequest {
+  DryRun?: boolean;
+  AssociationId: string;
 }
 export interface DiskInfo {
   SizeInGB?: number;
@@ -509,6 +883,10 @@ export interface IamInstanceProfile {
 export interface IamInstanceProfileSpecification {
   Arn?: string;
   Name?: string;
+}
+export interface IcmpTypeCode {
+  Code?: number;
+  Type?: number;
 }
 export interface Image {
   PlatformDetails?: string;
@@ -941,6 +1319,19 @@ export interface InstanceTypeInfo {
   SupportedInRegion?: boolean;
 }
 export type InstanceTypeInfoList = InstanceTypeInfo[];
+export interface InternetGateway {
+  Attachments?: InternetGatewayAttachmentList;
+  InternetGatewayId?: string;
+  OwnerId?: string;
+  Tags?: TagList;
+}
+export interface InternetGatewayAttachment {
+  State?: string;
+  VpcId?: string;
+}
+export type InternetGatewayAttachmentList = InternetGatewayAttachment[];
+export type InternetGatewayIdList = string[];
+export type InternetGatewayList = InternetGateway[];
 export interface IpPermission {
   IpProtocol?: string;
   FromPort?: number;
@@ -957,13 +1348,21 @@ export interface IpRange {
 }
 export type IpRangeList = IpRange[];
 export type Ipv4PrefixList = Ipv4PrefixSpecificationRequest[];
+export interface Ipv4PrefixSpecification {
+  Ipv4Prefix?: string;
+}
 export interface Ipv4PrefixSpecificationRequest {
   Ipv4Prefix?: string;
 }
+export type Ipv4PrefixesList = Ipv4PrefixSpecification[];
 export type Ipv6PrefixList = Ipv6PrefixSpecificationRequest[];
+export interface Ipv6PrefixSpecification {
+  Ipv6Prefix?: string;
+}
 export interface Ipv6PrefixSpecificationRequest {
   Ipv6Prefix?: string;
 }
+export type Ipv6PrefixesList = Ipv6PrefixSpecification[];
 export interface Ipv6Range {
   Description?: string;
   CidrIpv6?: string;
@@ -1063,9 +1462,64 @@ export interface ModifyInstanceAttributeRequest {
   SriovNetSupport?: AttributeValue;
   EnaSupport?: AttributeBooleanValue;
 }
+export interface ModifySecurityGroupRulesRequest {
+  GroupId: string;
+  SecurityGroupRules: SecurityGroupRuleUpdateList;
+  DryRun?: boolean;
+}
+export interface ModifySecurityGroupRulesResult {
+  Return?: boolean;
+}
+export interface ModifySubnetAttributeRequest {
+  AssignIpv6AddressOnCreation?: AttributeBooleanValue;
+  MapPublicIpOnLaunch?: AttributeBooleanValue;
+  SubnetId: string;
+  MapCustomerOwnedIpOnLaunch?: AttributeBooleanValue;
+  CustomerOwnedIpv4Pool?: string;
+  EnableDns64?: AttributeBooleanValue;
+  PrivateDnsHostnameTypeOnLaunch?: string;
+  EnableResourceNameDnsARecordOnLaunch?: AttributeBooleanValue;
+  EnableResourceNameDnsAAAARecordOnLaunch?: AttributeBooleanValue;
+  EnableLniAtDeviceIndex?: number;
+  DisableLniAtDeviceIndex?: AttributeBooleanValue;
+}
+export interface ModifyVpcAttributeRequest {
+  EnableDnsHostnames?: AttributeBooleanValue;
+  EnableDnsSupport?: AttributeBooleanValue;
+  VpcId: string;
+  EnableNetworkAddressUsageMetrics?: AttributeBooleanValue;
+}
 export interface Monitoring {
   State?: string;
 }
+export interface NetworkAcl {
+  Associations?: NetworkAclAssociationList;
+  Entries?: NetworkAclEntryList;
+  IsDefault?: boolean;
+  NetworkAclId?: string;
+  Tags?: TagList;
+  VpcId?: string;
+  OwnerId?: string;
+}
+export interface NetworkAclAssociation {
+  NetworkAclAssociationId?: string;
+  NetworkAclId?: string;
+  SubnetId?: string;
+}
+export type NetworkAclAssociationList = NetworkAclAssociation[];
+export interface NetworkAclEntry {
+  CidrBlock?: string;
+  Egress?: boolean;
+  IcmpTypeCode?: IcmpTypeCode;
+  Ipv6CidrBlock?: string;
+  PortRange?: PortRange;
+  Protocol?: string;
+  RuleAction?: string;
+  RuleNumber?: number;
+}
+export type NetworkAclEntryList = NetworkAclEntry[];
+export type NetworkAclIdStringList = string[];
+export type NetworkAclList = NetworkAcl[];
 export interface NetworkCardInfo {
   NetworkCardIndex?: number;
   NetworkPerformance?: string;
@@ -1099,6 +1553,76 @@ export interface NetworkInfo {
   MaximumSecondaryNetworkInterfaces?: number;
   Ipv4AddressesPerSecondaryInterface?: number;
 }
+export interface NetworkInterface {
+  Association?: NetworkInterfaceAssociation;
+  Attachment?: NetworkInterfaceAttachment;
+  AvailabilityZone?: string;
+  ConnectionTrackingConfiguration?: ConnectionTrackingConfiguration;
+  Description?: string;
+  Groups?: GroupIdentifierList;
+  InterfaceType?: string;
+  Ipv6Addresses?: NetworkInterfaceIpv6AddressesList;
+  MacAddress?: string;
+  NetworkInterfaceId?: string;
+  OutpostArn?: string;
+  OwnerId?: string;
+  PrivateDnsName?: string;
+  PublicDnsName?: string;
+  PublicIpDnsNameOptions?: PublicIpDnsNameOptions;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: NetworkInterfacePrivateIpAddressList;
+  Ipv4Prefixes?: Ipv4PrefixesList;
+  Ipv6Prefixes?: Ipv6PrefixesList;
+  RequesterId?: string;
+  RequesterManaged?: boolean;
+  SourceDestCheck?: boolean;
+  Status?: string;
+  SubnetId?: string;
+  TagSet?: TagList;
+  VpcId?: string;
+  DenyAllIgwTraffic?: boolean;
+  Ipv6Native?: boolean;
+  Ipv6Address?: string;
+  Operator?: OperatorResponse;
+  AssociatedSubnets?: AssociatedSubnetList;
+  AvailabilityZoneId?: string;
+}
+export interface NetworkInterfaceAssociation {
+  AllocationId?: string;
+  AssociationId?: string;
+  IpOwnerId?: string;
+  PublicDnsName?: string;
+  PublicIp?: string;
+  CustomerOwnedIp?: string;
+  CarrierIp?: string;
+}
+export interface NetworkInterfaceAttachment {
+  AttachTime?: Date | string;
+  AttachmentId?: string;
+  DeleteOnTermination?: boolean;
+  DeviceIndex?: number;
+  NetworkCardIndex?: number;
+  InstanceId?: string;
+  InstanceOwnerId?: string;
+  Status?: string;
+  EnaSrdSpecification?: AttachmentEnaSrdSpecification;
+  EnaQueueCount?: number;
+}
+export type NetworkInterfaceIdList = string[];
+export interface NetworkInterfaceIpv6Address {
+  Ipv6Address?: string;
+  PublicIpv6DnsName?: string;
+  IsPrimaryIpv6?: boolean;
+}
+export type NetworkInterfaceIpv6AddressesList = NetworkInterfaceIpv6Address[];
+export type NetworkInterfaceList = NetworkInterface[];
+export interface NetworkInterfacePrivateIpAddress {
+  Association?: NetworkInterfaceAssociation;
+  Primary?: boolean;
+  PrivateDnsName?: string;
+  PrivateIpAddress?: string;
+}
+export type NetworkInterfacePrivateIpAddressList = NetworkInterfacePrivateIpAddress[];
 export interface NeuronDeviceCoreInfo {
   Count?: number;
   Version?: number;
@@ -1148,6 +1672,10 @@ export interface PlacementGroupInfo {
   SupportedStrategies?: PlacementGroupStrategyList;
 }
 export type PlacementGroupStrategyList = string[];
+export interface PortRange {
+  From?: number;
+  To?: number;
+}
 export interface PrefixListId {
   Description?: string;
   PrefixListId?: string;
@@ -1185,9 +1713,32 @@ export interface ProductCode {
 }
 export type ProductCodeList = ProductCode[];
 export type ProductCodeStringList = string[];
+export interface PropagatingVgw {
+  GatewayId?: string;
+}
+export type PropagatingVgwList = PropagatingVgw[];
+export interface PtrUpdateStatus {
+  Value?: string;
+  Status?: string;
+  Reason?: string;
+}
+export interface PublicIpDnsNameOptions {
+  DnsHostnameType?: string;
+  PublicIpv4DnsName?: string;
+  PublicIpv6DnsName?: string;
+  PublicDualStackDnsName?: string;
+}
+export type PublicIpStringList = string[];
 export interface RebootInstancesRequest {
   InstanceIds: InstanceIdStringList;
   DryRun?: boolean;
+}
+export interface ReferencedSecurityGroup {
+  GroupId?: string;
+  PeeringStatus?: string;
+  UserId?: string;
+  VpcId?: string;
+  VpcPeeringConnectionId?: string;
 }
 export interface Region {
   OptInStatus?: string;
@@ -1201,6 +1752,61 @@ export interface RegionGeography {
 export type RegionGeographyList = RegionGeography[];
 export type RegionList = Region[];
 export type RegionNameStringList = string[];
+export interface ReleaseAddressRequest {
+  AllocationId?: string;
+  PublicIp?: string;
+  NetworkBorderGroup?: string;
+  DryRun?: boolean;
+}
+export interface ReplaceNetworkAclAssociationRequest {
+  DryRun?: boolean;
+  AssociationId: string;
+  NetworkAclId: string;
+}
+export interface ReplaceNetworkAclAssociationResult {
+  NewAssociationId?: string;
+}
+export interface ReplaceNetworkAclEntryRequest {
+  DryRun?: boolean;
+  NetworkAclId: string;
+  RuleNumber: number;
+  Protocol: string;
+  RuleAction: string;
+  Egress: boolean;
+  CidrBlock?: string;
+  Ipv6CidrBlock?: string;
+  IcmpTypeCode?: IcmpTypeCode;
+  PortRange?: PortRange;
+}
+export interface ReplaceRouteRequest {
+  DestinationPrefixListId?: string;
+  VpcEndpointId?: string;
+  LocalTarget?: boolean;
+  TransitGatewayId?: string;
+  LocalGatewayId?: string;
+  CarrierGatewayId?: string;
+  CoreNetworkArn?: string;
+  OdbNetworkArn?: string;
+  DryRun?: boolean;
+  RouteTableId: string;
+  DestinationCidrBlock?: string;
+  GatewayId?: string;
+  DestinationIpv6CidrBlock?: string;
+  EgressOnlyInternetGatewayId?: string;
+  InstanceId?: string;
+  NetworkInterfaceId?: string;
+  VpcPeeringConnectionId?: string;
+  NatGatewayId?: string;
+}
+export interface ReplaceRouteTableAssociationRequest {
+  DryRun?: boolean;
+  AssociationId: string;
+  RouteTableId: string;
+}
+export interface ReplaceRouteTableAssociationResult {
+  NewAssociationId?: string;
+  AssociationState?: RouteTableAssociationState;
+}
 export type RequestInstanceTypeList = string[];
 export interface Reservation {
   ReservationId?: string;
@@ -1211,7 +1817,102 @@ export interface Reservation {
 }
 export type ReservationList = Reservation[];
 export type ResourceIdList = string[];
+export interface RevokeSecurityGroupEgressRequest {
+  SecurityGroupRuleIds?: SecurityGroupRuleIdList;
+  DryRun?: boolean;
+  GroupId: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIp?: string;
+  IpPermissions?: IpPermissionList;
+}
+export interface RevokeSecurityGroupEgressResult {
+  Return?: boolean;
+  UnknownIpPermissions?: IpPermissionList;
+  RevokedSecurityGroupRules?: RevokedSecurityGroupRuleList;
+}
+export interface RevokeSecurityGroupIngressRequest {
+  CidrIp?: string;
+  FromPort?: number;
+  GroupId?: string;
+  GroupName?: string;
+  IpPermissions?: IpPermissionList;
+  IpProtocol?: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  ToPort?: number;
+  SecurityGroupRuleIds?: SecurityGroupRuleIdList;
+  DryRun?: boolean;
+}
+export interface RevokeSecurityGroupIngressResult {
+  Return?: boolean;
+  UnknownIpPermissions?: IpPermissionList;
+  RevokedSecurityGroupRules?: RevokedSecurityGroupRuleList;
+}
+export interface RevokedSecurityGroupRule {
+  SecurityGroupRuleId?: string;
+  GroupId?: string;
+  IsEgress?: boolean;
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIpv4?: string;
+  CidrIpv6?: string;
+  PrefixListId?: string;
+  ReferencedGroupId?: string;
+  Description?: string;
+}
+export type RevokedSecurityGroupRuleList = RevokedSecurityGroupRule[];
 export type RootDeviceTypeList = string[];
+export interface Route {
+  DestinationCidrBlock?: string;
+  DestinationIpv6CidrBlock?: string;
+  DestinationPrefixListId?: string;
+  EgressOnlyInternetGatewayId?: string;
+  GatewayId?: string;
+  InstanceId?: string;
+  InstanceOwnerId?: string;
+  NatGatewayId?: string;
+  TransitGatewayId?: string;
+  LocalGatewayId?: string;
+  CarrierGatewayId?: string;
+  NetworkInterfaceId?: string;
+  Origin?: string;
+  State?: string;
+  VpcPeeringConnectionId?: string;
+  CoreNetworkArn?: string;
+  OdbNetworkArn?: string;
+  IpAddress?: string;
+}
+export type RouteList = Route[];
+export interface RouteTable {
+  Associations?: RouteTableAssociationList;
+  PropagatingVgws?: PropagatingVgwList;
+  RouteTableId?: string;
+  Routes?: RouteList;
+  Tags?: TagList;
+  VpcId?: string;
+  OwnerId?: string;
+}
+export interface RouteTableAssociation {
+  Main?: boolean;
+  RouteTableAssociationId?: string;
+  RouteTableId?: string;
+  SubnetId?: string;
+  GatewayId?: string;
+  PublicIpv4Pool?: string;
+  AssociationState?: RouteTableAssociationState;
+}
+export type RouteTableAssociationList = RouteTableAssociation[];
+export interface RouteTableAssociationState {
+  State?: string;
+  StatusMessage?: string;
+}
+export type RouteTableIdStringList = string[];
+export type RouteTableList = RouteTable[];
 export interface RunInstancesMonitoringEnabled {
   Enabled: boolean;
 }
@@ -1274,6 +1975,39 @@ export interface SecurityGroup {
 }
 export type SecurityGroupIdStringList = string[];
 export type SecurityGroupList = SecurityGroup[];
+export interface SecurityGroupRule {
+  SecurityGroupRuleId?: string;
+  GroupId?: string;
+  GroupOwnerId?: string;
+  IsEgress?: boolean;
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIpv4?: string;
+  CidrIpv6?: string;
+  PrefixListId?: string;
+  ReferencedGroupInfo?: ReferencedSecurityGroup;
+  Description?: string;
+  Tags?: TagList;
+  SecurityGroupRuleArn?: string;
+}
+export type SecurityGroupRuleIdList = string[];
+export type SecurityGroupRuleList = SecurityGroupRule[];
+export interface SecurityGroupRuleRequest {
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIpv4?: string;
+  CidrIpv6?: string;
+  PrefixListId?: string;
+  ReferencedGroupId?: string;
+  Description?: string;
+}
+export interface SecurityGroupRuleUpdate {
+  SecurityGroupRuleId: string;
+  SecurityGroupRule?: SecurityGroupRuleRequest;
+}
+export type SecurityGroupRuleUpdateList = SecurityGroupRuleUpdate[];
 export type SecurityGroupStringList = string[];
 export interface SpotMarketOptions {
   MaxPrice?: string;
@@ -1463,6 +2197,17 @@ export interface VpcEncryptionControl {
   ResourceExclusions?: VpcEncryptionControlExclusions;
   Tags?: TagList;
 }
+export interface VpcEncryptionControlConfiguration {
+  Mode: string;
+  InternetGatewayExclusion?: string;
+  EgressOnlyInternetGatewayExclusion?: string;
+  NatGatewayExclusion?: string;
+  VirtualPrivateGatewayExclusion?: string;
+  VpcPeeringExclusion?: string;
+  LambdaExclusion?: string;
+  VpcLatticeExclusion?: string;
+  ElasticFileSystemExclusion?: string;
+}
 export interface VpcEncryptionControlExclusion {
   State?: string;
   StateMessage?: string;
@@ -1495,14 +2240,38 @@ export type ZoneNameStringList = string[];
 
 /** Each modelled operation's input and output. */
 export interface Operations {
+  AllocateAddress: { input: AllocateAddressRequest; output: AllocateAddressResult };
+  AssociateAddress: { input: AssociateAddressRequest; output: AssociateAddressResult };
+  AssociateRouteTable: { input: AssociateRouteTableRequest; output: AssociateRouteTableResult };
+  AttachInternetGateway: { input: AttachInternetGatewayRequest; output: void };
+  AuthorizeSecurityGroupEgress: { input: AuthorizeSecurityGroupEgressRequest; output: AuthorizeSecurityGroupEgressResult };
+  AuthorizeSecurityGroupIngress: { input: AuthorizeSecurityGroupIngressRequest; output: AuthorizeSecurityGroupIngressResult };
   CreateImage: { input: CreateImageRequest; output: CreateImageResult };
+  CreateInternetGateway: { input: CreateInternetGatewayRequest; output: CreateInternetGatewayResult };
   CreateKeyPair: { input: CreateKeyPairRequest; output: KeyPair };
+  CreateNetworkAcl: { input: CreateNetworkAclRequest; output: CreateNetworkAclResult };
+  CreateNetworkAclEntry: { input: CreateNetworkAclEntryRequest; output: void };
+  CreateRoute: { input: CreateRouteRequest; output: CreateRouteResult };
+  CreateRouteTable: { input: CreateRouteTableRequest; output: CreateRouteTableResult };
+  CreateSecurityGroup: { input: CreateSecurityGroupRequest; output: CreateSecurityGroupResult };
+  CreateSubnet: { input: CreateSubnetRequest; output: CreateSubnetResult };
   CreateTags: { input: CreateTagsRequest; output: void };
+  CreateVpc: { input: CreateVpcRequest; output: CreateVpcResult };
+  DeleteInternetGateway: { input: DeleteInternetGatewayRequest; output: void };
   DeleteKeyPair: { input: DeleteKeyPairRequest; output: DeleteKeyPairResult };
+  DeleteNetworkAcl: { input: DeleteNetworkAclRequest; output: void };
+  DeleteNetworkAclEntry: { input: DeleteNetworkAclEntryRequest; output: void };
+  DeleteRoute: { input: DeleteRouteRequest; output: void };
+  DeleteRouteTable: { input: DeleteRouteTableRequest; output: void };
+  DeleteSecurityGroup: { input: DeleteSecurityGroupRequest; output: DeleteSecurityGroupResult };
   DeleteSnapshot: { input: DeleteSnapshotRequest; output: void };
+  DeleteSubnet: { input: DeleteSubnetRequest; output: void };
   DeleteTags: { input: DeleteTagsRequest; output: void };
+  DeleteVpc: { input: DeleteVpcRequest; output: void };
   DeregisterImage: { input: DeregisterImageRequest; output: DeregisterImageResult };
   DescribeAccountAttributes: { input: DescribeAccountAttributesRequest; output: DescribeAccountAttributesResult };
+  DescribeAddresses: { input: DescribeAddressesRequest; output: DescribeAddressesResult };
+  DescribeAddressesAttribute: { input: DescribeAddressesAttributeRequest; output: DescribeAddressesAttributeResult };
   DescribeAvailabilityZones: { input: DescribeAvailabilityZonesRequest; output: DescribeAvailabilityZonesResult };
   DescribeImageAttribute: { input: DescribeImageAttributeRequest; output: ImageAttribute };
   DescribeImages: { input: DescribeImagesRequest; output: DescribeImagesResult };
@@ -1511,18 +2280,37 @@ export interface Operations {
   DescribeInstanceStatus: { input: DescribeInstanceStatusRequest; output: DescribeInstanceStatusResult };
   DescribeInstanceTypes: { input: DescribeInstanceTypesRequest; output: DescribeInstanceTypesResult };
   DescribeInstances: { input: DescribeInstancesRequest; output: DescribeInstancesResult };
+  DescribeInternetGateways: { input: DescribeInternetGatewaysRequest; output: DescribeInternetGatewaysResult };
   DescribeKeyPairs: { input: DescribeKeyPairsRequest; output: DescribeKeyPairsResult };
+  DescribeNetworkAcls: { input: DescribeNetworkAclsRequest; output: DescribeNetworkAclsResult };
+  DescribeNetworkInterfaces: { input: DescribeNetworkInterfacesRequest; output: DescribeNetworkInterfacesResult };
   DescribeRegions: { input: DescribeRegionsRequest; output: DescribeRegionsResult };
+  DescribeRouteTables: { input: DescribeRouteTablesRequest; output: DescribeRouteTablesResult };
+  DescribeSecurityGroupRules: { input: DescribeSecurityGroupRulesRequest; output: DescribeSecurityGroupRulesResult };
   DescribeSecurityGroups: { input: DescribeSecurityGroupsRequest; output: DescribeSecurityGroupsResult };
   DescribeSubnets: { input: DescribeSubnetsRequest; output: DescribeSubnetsResult };
   DescribeTags: { input: DescribeTagsRequest; output: DescribeTagsResult };
   DescribeVolumes: { input: DescribeVolumesRequest; output: DescribeVolumesResult };
+  DescribeVpcAttribute: { input: DescribeVpcAttributeRequest; output: DescribeVpcAttributeResult };
   DescribeVpcs: { input: DescribeVpcsRequest; output: DescribeVpcsResult };
+  DetachInternetGateway: { input: DetachInternetGatewayRequest; output: void };
+  DisassociateAddress: { input: DisassociateAddressRequest; output: void };
+  DisassociateRouteTable: { input: DisassociateRouteTableRequest; output: void };
   GetInstanceUefiData: { input: GetInstanceUefiDataRequest; output: GetInstanceUefiDataResult };
   ImportKeyPair: { input: ImportKeyPairRequest; output: ImportKeyPairResult };
   ModifyImageAttribute: { input: ModifyImageAttributeRequest; output: void };
   ModifyInstanceAttribute: { input: ModifyInstanceAttributeRequest; output: void };
+  ModifySecurityGroupRules: { input: ModifySecurityGroupRulesRequest; output: ModifySecurityGroupRulesResult };
+  ModifySubnetAttribute: { input: ModifySubnetAttributeRequest; output: void };
+  ModifyVpcAttribute: { input: ModifyVpcAttributeRequest; output: void };
   RebootInstances: { input: RebootInstancesRequest; output: void };
+  ReleaseAddress: { input: ReleaseAddressRequest; output: void };
+  ReplaceNetworkAclAssociation: { input: ReplaceNetworkAclAssociationRequest; output: ReplaceNetworkAclAssociationResult };
+  ReplaceNetworkAclEntry: { input: ReplaceNetworkAclEntryRequest; output: void };
+  ReplaceRoute: { input: ReplaceRouteRequest; output: void };
+  ReplaceRouteTableAssociation: { input: ReplaceRouteTableAssociationRequest; output: ReplaceRouteTableAssociationResult };
+  RevokeSecurityGroupEgress: { input: RevokeSecurityGroupEgressRequest; output: RevokeSecurityGroupEgressResult };
+  RevokeSecurityGroupIngress: { input: RevokeSecurityGroupIngressRequest; output: RevokeSecurityGroupIngressResult };
   RunInstances: { input: RunInstancesRequest; output: Reservation };
   StartInstances: { input: StartInstancesRequest; output: StartInstancesResult };
   StopInstances: { input: StopInstancesRequest; output: StopInstancesResult };

@@ -1,0 +1,108 @@
+/**
+ * Elastic IP addresses: public addresses from the admin's pool (Config.publicPool), allocated to an account and
+ * associated with one instance at a time. Associating an address already associated moves it (with
+ * AllowReassociation, as on EC2). The data plane maps each associated address to its instance both ways.
+ */
+import type { Knex } from 'knex';
+import { errors } from './errors';
+import { newId } from './ids';
+import { changeSignal } from './change-signal';
+
+export interface ElasticIpRow {
+  id: string;
+  account_id: string;
+  public_ip: string;
+  instance_id: string | null;
+  association_id: string | null;
+  private_ip: string | null;
+  network_interface_id: string | null;
+}
+
+export class ElasticIps {
+  constructor(
+    private readonly db: Knex,
+    private readonly pool: string,
+    private readonly maxPerAccount = Number(process.env.OARCLOUD_MAX_ELASTIC_IPS ?? 5),
+  ) {}
+
+  async allocate(accountId: string): Promise<ElasticIpRow> {
+    const row = await this.db.transaction(async (trx) => {
+      await trx.raw("select pg_advisory_xact_lock(hashtext('oarcloud.elastic_ips'))");
+      const [{ n }] = await trx('elastic_ips').where('account_id', accountId).count<{ n: string }[]>('* as n');
+      if (Number(n) >= this.maxPerAccount) throw errors.addressLimitExceeded(`The maximum number of addresses (${this.maxPerAccount}) has been reached.`);
+      // the block's network address, its first host (the gateway side) and its broadcast address are never handed out
+      const { rows } = await trx.raw(
+        `select host(network(?::cidr) + n) as ip from generate_series(2, (2 ^ (32 - masklen(?::cidr)))::int - 2) n
+          where network(?::cidr) + n not in (select public_ip from elastic_ips) order by n limit 1`,
+        [this.pool, this.pool, this.pool],
+      );
+      if (!rows.length) throw errors.addressLimitExceeded('The pool of public addresses is exhausted; ask an administrator to widen it.');
+      const [inserted] = await trx('elastic_ips')
+        .insert({ id: newId('eipalloc'), account_id: accountId, public_ip: rows[0].ip })
+        .returning('id');
+      return inserted;
+    });
+    return (await this.list(accountId)).find((e) => e.id === row.id)!;
+  }
+
+  async list(accountId: string): Promise<ElasticIpRow[]> {
+    return this.db('elastic_ips as e')
+      .leftJoin('instances as i', 'i.id', 'e.instance_id')
+      .where('e.account_id', accountId)
+      .orderBy('e.created_at')
+      .select(
+        'e.id',
+        'e.account_id',
+        this.db.raw('host(e.public_ip) as public_ip'),
+        'e.instance_id',
+        'e.association_id',
+        this.db.raw('host(i.private_ip) as private_ip'),
+      );
+  }
+
+  /** The allocation named by id, or (EC2-Classic style) by its public address. */
+  async find(accountId: string, ref: { allocationId?: string; publicIp?: string }): Promise<ElasticIpRow> {
+    const all = await this.list(accountId);
+    const found = ref.allocationId ? all.find((e) => e.id === ref.allocationId) : all.find((e) => e.public_ip === ref.publicIp);
+    if (!found) {
+      if (ref.allocationId) throw errors.allocationNotFound(`The allocation ID '${ref.allocationId}' does not exist`);
+      throw errors.addressNotFound(`The address '${ref.publicIp ?? ''}' does not belong to you.`);
+    }
+    return found;
+  }
+
+  /** Associates with a running or stopped instance of the caller; returns the association id. */
+  async associate(accountId: string, eip: ElasticIpRow, instanceId: string, allowReassociation: boolean): Promise<string> {
+    const instance = await this.db('instances').where({ account_id: accountId, id: instanceId }).whereNot('state', 'terminated').first('id', 'state');
+    if (!instance) throw errors.instanceNotFound([instanceId]);
+    if (eip.instance_id && eip.instance_id !== instanceId && !allowReassociation)
+      throw errors.resourceAlreadyAssociated(`resource ${eip.id} is already associated with associate-id ${eip.association_id}`);
+    const associationId = newId('eipassoc');
+    await this.db.transaction(async (trx) => {
+      // an instance holds one public address: the one it had goes back to its allocation, unassociated
+      await trx('elastic_ips').where('instance_id', instanceId).update({ instance_id: null, association_id: null });
+      await trx('elastic_ips').where('id', eip.id).update({ instance_id: instanceId, association_id: associationId });
+    });
+    changeSignal.raise();
+    return associationId;
+  }
+
+  async disassociate(accountId: string, ref: { associationId?: string; publicIp?: string }): Promise<void> {
+    const all = await this.list(accountId);
+    const eip = ref.associationId ? all.find((e) => e.association_id === ref.associationId) : all.find((e) => e.public_ip === ref.publicIp && e.association_id);
+    if (!eip) throw errors.associationNotFound(`The association ID '${ref.associationId ?? ref.publicIp ?? ''}' does not exist`);
+    await this.db('elastic_ips').where('id', eip.id).update({ instance_id: null, association_id: null });
+    changeSignal.raise();
+  }
+
+  async release(accountId: string, ref: { allocationId?: string; publicIp?: string }): Promise<void> {
+    const eip = await this.find(accountId, ref);
+    if (eip.association_id) throw errors.invalidIpAddressInUse(`Address ${eip.public_ip} is in use.`);
+    await this.db('elastic_ips').where('id', eip.id).delete();
+  }
+
+  /** Every association (public address → instance), for the data plane. */
+  async associations(): Promise<{ publicIp: string; instanceId: string }[]> {
+    return this.db('elastic_ips').whereNotNull('instance_id').select(this.db.raw('host(public_ip) as "publicIp"'), 'instance_id as instanceId');
+  }
+}
