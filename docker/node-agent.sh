@@ -15,6 +15,14 @@
 #   exec NAME COMMAND                  runs a shell command in the container, as its root (tests, diagnosis)
 #   set-mtu NAME MTU                   the MTU of the container's eth0 (libvirt's LXC driver ignores <mtu>)
 #   net-setup BRIDGE VXLAN VNI LOCAL MTU PEER...   the instance bridge and its VXLAN port, flooding to the peers
+#   vpc-up VNI MTU GWMAC LOCAL UPLINK_NODE UPLINK_ROUTER
+#                                      one VPC on this node: bridge ocv<VNI>, VXLAN port ocx<VNI> (LOCAL "-": none),
+#                                      router namespace ocr<VNI> (gateway leg on the bridge with MAC GWMAC, uplink
+#                                      veth ocu<VNI> with UPLINK_NODE/30 here and UPLINK_ROUTER/30 in the router);
+#                                      stdin: "peer IP", "gateway IP/LEN", "nat CIDR" (may leave through the
+#                                      uplink, masqueraded), "eip PUBLIC PRIVATE" lines; everything else is removed
+#   vpc-down VNI                       removes the VPC's bridge, VXLAN port and router
+#   vpcs                               the VNIs of the VPCs on this node, one per line
 #
 # Instance data lives under $OARCLOUD_NODE_DATA (/var/lib/oarcloud-node). Installed by `oarcloud node join`.
 set -euo pipefail
@@ -162,6 +170,95 @@ case "$op" in
     # bridged frames go through this node's iptables, where the isolation rules live
     [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
     true ;;
+  vpc-up)
+    vni=${1:?vni} mtu=${2:?mtu} gwmac=${3:?gateway mac} local=${4:?local address} up_node=${5:?uplink address} up_router=${6:?router uplink address}
+    [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
+    br=ocv$vni vx=ocx$vni ns=ocr$vni gleg=ocg$vni uleg=ocu$vni
+    peers=() gateways=() nat=() eips=()
+    while read -r kind a b; do
+      case "$kind" in
+        peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; '') ;;
+        *) die "vpc-up: unknown line '$kind'" ;;
+      esac
+    done
+    ip link show "$br" >/dev/null 2>&1 || ip link add "$br" type bridge stp_state 0 forward_delay 0
+    ip link set "$br" up
+    if [ "$local" != - ]; then
+      ip link show "$vx" >/dev/null 2>&1 || ip link add "$vx" type vxlan id "$vni" local "$local" dstport 4789 nolearning
+      ip link set "$vx" mtu "$mtu" master "$br" up
+      want=" ${peers[*]:-} "
+      for dst in $(bridge fdb show dev "$vx" | awk '$1 == "00:00:00:00:00:00" { for (i = 1; i < NF; i++) if ($i == "dst") print $(i + 1) }'); do
+        [[ $want == *" $dst "* ]] || bridge fdb del 00:00:00:00:00:00 dev "$vx" dst "$dst"
+      done
+      for peer in "${peers[@]}"; do bridge fdb append 00:00:00:00:00:00 dev "$vx" dst "$peer" 2>/dev/null || true; done
+    fi
+    [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+    if ! ip link show "$gleg" >/dev/null 2>&1; then
+      ip link add "$gleg" type veth peer name gw netns "$ns"
+      ip link add "$uleg" type veth peer name upl netns "$ns"
+    fi
+    ip link set "$gleg" mtu "$mtu" master "$br" up
+    ip -n "$ns" link set gw address "$gwmac" mtu "$mtu" up
+    ip -n "$ns" link set lo up
+    ip addr replace "$up_node/30" dev "$uleg"; ip link set "$uleg" up
+    ip -n "$ns" addr replace "$up_router/30" dev upl; ip -n "$ns" link set upl up
+    ip -n "$ns" route replace default via "$up_node"
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    sysctl -qw net.ipv4.ip_forward=1
+    # the gateway addresses are exactly those given
+    want=" ${gateways[*]:-} "
+    for have in $(ip -n "$ns" -o -4 addr show dev gw | awk '{ print $4 }'); do
+      [[ $want == *" $have "* ]] || ip -n "$ns" addr del "$have" dev gw
+    done
+    for g in "${gateways[@]}"; do ip -n "$ns" addr replace "$g" dev gw; done
+    # public addresses reach the router through the uplink; routes of ours carry protocol 78
+    want=" "; for e in "${eips[@]}"; do want+="${e%% *} "; done
+    for have in $(ip -o route show dev "$uleg" proto 78 | awk '{ print $1 }'); do
+      [[ $want == *" $have "* ]] || ip route del "$have" dev "$uleg" proto 78
+    done
+    for e in "${eips[@]}"; do ip route replace "${e%% *}/32" via "$up_router" dev "$uleg" proto 78; done
+    # the router's own rules, replaced in one transaction: out through the uplink only from subnets with a route
+    # to an internet gateway (masqueraded, or as their elastic IP), in only to an elastic IP's instance
+    pairs_in=() pairs_out=()
+    for e in "${eips[@]}"; do pairs_in+=("${e% *} : ${e#* }"); pairs_out+=("${e#* } : ${e% *}"); done
+    elements() { [ $# -gt 0 ] && (IFS=,; echo "elements = { $* }") || true; }
+    {
+      echo "table ip vpc { }"; echo "delete table ip vpc"
+      echo "table ip vpc {"
+      echo "  set nat_src { type ipv4_addr; flags interval; $(elements "${nat[@]}") }"
+      echo "  map eip_in { type ipv4_addr : ipv4_addr; $(elements "${pairs_in[@]}") }"
+      echo "  map eip_out { type ipv4_addr : ipv4_addr; $(elements "${pairs_out[@]}") }"
+      echo "  chain forward { type filter hook forward priority filter; policy accept;"
+      echo "    ct state established,related accept"
+      echo "    iifname \"gw\" oifname \"upl\" ip saddr @nat_src accept"
+      echo "    iifname \"upl\" oifname \"gw\" ct status dnat accept"
+      echo "    iifname \"upl\" drop"
+      echo "    oifname \"upl\" drop"
+      echo "  }"
+      echo "  chain pre { type nat hook prerouting priority dstnat; policy accept; iifname \"upl\" dnat to ip daddr map @eip_in; }"
+      echo "  chain post { type nat hook postrouting priority srcnat; policy accept;"
+      echo "    oifname \"upl\" snat to ip saddr map @eip_out"
+      echo "    oifname \"upl\" masquerade"
+      echo "  }"
+      echo "}"
+    } | ip netns exec "$ns" nft -f -
+    # this node sends what the routers masquerade on, from its own address
+    nft -f - <<'NFT'
+table ip oarcloud_uplinks { }
+flush table ip oarcloud_uplinks
+table ip oarcloud_uplinks {
+  chain post { type nat hook postrouting priority srcnat; policy accept; iifname "ocu*" oifname != "ocu*" ip saddr 100.64.0.0/10 masquerade; }
+}
+NFT
+    true ;;
+  vpc-down)
+    vni=${1:?vni}; [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
+    # the router's veths go with its namespace
+    [ -e "/run/netns/ocr$vni" ] && ip netns del "ocr$vni"
+    for dev in "ocu$vni" "ocg$vni" "ocx$vni" "ocv$vni"; do ip link del "$dev" 2>/dev/null || true; done
+    true ;;
+  vpcs)
+    ip -o link show type bridge | awk -F': ' '{ print $2 }' | sed -n 's/^ocv\([0-9]*\).*/\1/p' ;;
   *)
     die "unknown operation '$op' (see the head of $0)" ;;
 esac

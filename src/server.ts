@@ -20,7 +20,8 @@ import { Quotas } from './domain/quotas';
 import { AddressPool } from './domain/addresses';
 import { Reconciler } from './domain/reconciler';
 import { Sweeper } from './domain/sweeper';
-import { NetworkRuleSync } from './domain/network-rule-sync';
+import { NetworkSync } from './domain/network-sync';
+import { NetworkState } from './domain/network-state';
 import { Vpcs } from './domain/vpcs';
 import { SecurityGroups } from './domain/security-groups';
 import { ElasticIps } from './domain/elastic-ips';
@@ -77,8 +78,14 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     retentionSeconds: config.terminatedRetentionSeconds,
     kick,
   });
-  const rules = new NetworkRuleSync(instances, () => [nodes.local, ...nodes.remotes()].map((n) => n.isolation), log.child({ component: 'network' }));
-  const reconciler = new Reconciler(instances, config, oar, nodes, addresses, network, rules, events, log.child({ component: 'reconciler' }));
+  const rules = new NetworkSync(
+    new NetworkState(db, network),
+    () => [nodes.local, ...nodes.remotes()],
+    (address) => nodes.get(address),
+    { sharedGateway: network.gateway, sharedPrefix: 24, mtu: config.overlayMtu },
+    log.child({ component: 'network' }),
+  );
+  const reconciler = new Reconciler(instances, config, oar, nodes, addresses, rules, events, log.child({ component: 'reconciler' }));
   const sweeper = new Sweeper(
     instances,
     oar,
@@ -132,7 +139,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
 export interface Loops {
   reconciler: Reconciler;
   sweeper: Sweeper;
-  rules: NetworkRuleSync;
+  rules: NetworkSync;
   oar: Oar;
 }
 

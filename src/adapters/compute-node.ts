@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { run, runOk } from './exec';
 import { Libvirt } from './libvirt';
 import type { ImageStore, InstanceFile } from './image-store';
-import { NetworkIsolation } from './isolation';
+import { NodeFirewall, vpcBridge, type NetworkId } from './firewall';
 
 export const NODE_SSH = '/usr/lib/oarcloud/node-ssh';
 export const NODE_AGENT = '/usr/lib/oarcloud/node-agent';
@@ -25,8 +25,15 @@ export interface ComputeNode {
   readonly address: string;
   readonly local: boolean;
   readonly libvirt: Libvirt;
-  /** The isolation rules on the node's instance bridge. */
-  readonly isolation: NetworkIsolation;
+  /** The packet filter of the node's instance ports. */
+  readonly firewall: NodeFirewall;
+  /** The bridge a network has on this node. */
+  bridgeOf(network: NetworkId): string;
+  /** Creates or updates one VPC's bridge, VXLAN port and router on the node (node-agent vpc-up). */
+  vpcUp(spec: VpcSpec): Promise<void>;
+  vpcDown(vni: number): Promise<void>;
+  /** The VNIs of the VPCs present on the node. */
+  vpcs(): Promise<number[]>;
   /** Mounts the instance's overlay (layers top first, fetched first if the node lacks them); its root directory there. */
   mount(instanceId: string, layers: string[], owner: number): Promise<string>;
   writeFiles(instanceId: string, files: InstanceFile[], owner: number): Promise<void>;
@@ -44,6 +51,42 @@ export interface ComputeNode {
   readUpper(instanceId: string): ChildProcess;
   writeUpper(instanceId: string): ChildProcess;
 }
+
+/** One VPC's plumbing on one node (see node-agent.sh vpc-up). */
+export interface VpcSpec {
+  vni: number;
+  mtu: number;
+  gatewayMac: string;
+  /** This node's VXLAN source address; null: no VXLAN port (a single host). */
+  local: string | null;
+  peers: string[];
+  uplinkNode: string;
+  uplinkRouter: string;
+  /** The subnets' gateway addresses with their prefix length (10.0.1.1/24). */
+  gateways: string[];
+  /** The subnets whose traffic may leave through the uplink (a route to an internet gateway). */
+  nat: string[];
+  eips: { publicIp: string; privateIp: string }[];
+}
+
+function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
+  const lines = [
+    ...spec.peers.map((p) => `peer ${p}`),
+    ...spec.gateways.map((g) => `gateway ${g}`),
+    ...spec.nat.map((c) => `nat ${c}`),
+    ...spec.eips.map((e) => `eip ${e.publicIp} ${e.privateIp}`),
+  ];
+  return {
+    args: ['vpc-up', String(spec.vni), String(spec.mtu), spec.gatewayMac, spec.local ?? '-', spec.uplinkNode, spec.uplinkRouter],
+    input: lines.map((l) => `${l}\n`).join(''),
+  };
+}
+
+const parseVnis = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
 
 /** Whether an OAR network address names this machine. */
 export function isThisMachine(address: string): boolean {
@@ -85,16 +128,32 @@ export interface BridgeNames {
 
 export class LocalNode implements ComputeNode {
   readonly local = true;
-  readonly isolation: NetworkIsolation;
+  readonly firewall: NodeFirewall;
 
   constructor(
     readonly address: string,
     readonly libvirt: Libvirt,
     private readonly store: ImageStore,
-    names: BridgeNames,
+    private readonly names: BridgeNames,
   ) {
-    // this machine's bridge is the gateway; remote instances' frames reach it through the VXLAN port
-    this.isolation = new NetworkIsolation(names.bridge, run, undefined, names.overlayPort);
+    this.firewall = new NodeFirewall((n) => this.bridgeOf(n));
+  }
+
+  bridgeOf(network: NetworkId): string {
+    return network === 'shared' ? this.names.bridge : vpcBridge(network);
+  }
+
+  async vpcUp(spec: VpcSpec): Promise<void> {
+    const { args, input } = vpcUpArgs(spec);
+    await runOk(NODE_AGENT, args, { input });
+  }
+
+  async vpcDown(vni: number): Promise<void> {
+    await runOk(NODE_AGENT, ['vpc-down', String(vni)]);
+  }
+
+  async vpcs(): Promise<number[]> {
+    return parseVnis(await runOk(NODE_AGENT, ['vpcs']));
   }
 
   mount(instanceId: string, layers: string[], owner: number): Promise<string> {
@@ -145,7 +204,7 @@ export class LocalNode implements ComputeNode {
 export class RemoteNode implements ComputeNode {
   readonly local = false;
   readonly libvirt: Libvirt;
-  readonly isolation: NetworkIsolation;
+  readonly firewall: NodeFirewall;
   /** Layers known to be complete on the node (read from it once, then kept up to date). */
   private cached?: Promise<Set<string>>;
   private readonly sending = new Map<string, Promise<void>>();
@@ -153,16 +212,28 @@ export class RemoteNode implements ComputeNode {
   constructor(
     readonly address: string,
     private readonly store: ImageStore,
-    names: BridgeNames,
+    private readonly names: BridgeNames,
   ) {
     this.libvirt = new Libvirt('lxc:///', [NODE_SSH, `root@${address}`, '--']);
     const onNode = (cmd: string, args: string[], opts?: { input?: string }) => run(NODE_SSH, [`root@${address}`, '--', cmd, ...args.map(shellQuote)], opts);
-    this.isolation = new NetworkIsolation(names.nodeBridge, onNode, {
-      overlayPort: names.overlayPort,
-      gateway: names.gateway,
-      subnet: names.subnet,
-      where: address,
-    });
+    this.firewall = new NodeFirewall((n) => this.bridgeOf(n), onNode, address);
+  }
+
+  bridgeOf(network: NetworkId): string {
+    return network === 'shared' ? this.names.nodeBridge : vpcBridge(network);
+  }
+
+  async vpcUp(spec: VpcSpec): Promise<void> {
+    const { args, input } = vpcUpArgs(spec);
+    await this.agent(args, input);
+  }
+
+  async vpcDown(vni: number): Promise<void> {
+    await this.agent(['vpc-down', String(vni)]);
+  }
+
+  async vpcs(): Promise<number[]> {
+    return parseVnis(await this.agent(['vpcs']));
   }
 
   /** Runs one agent operation on the node. */

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { XMLBuilder } from 'fast-xml-parser';
 import { run, runOk } from './exec';
-import { hostPortName } from './isolation';
 
 export type DomainState = 'running' | 'paused' | 'shut off' | 'crashed' | 'in shutdown' | 'idle' | 'pmsuspended' | 'blocked';
 
@@ -31,6 +30,11 @@ export interface DomainSpec {
   mac: string;
   /** Maps the container's ids 0..count-1 to host ids base.. (an unprivileged container). */
   idmap?: { base: number; count: number };
+}
+
+/** The host-side name of an instance's veth (at most 15 characters), set in its domain XML: the packet filter's key. */
+export function hostPortName(instanceId: string): string {
+  return `oc${instanceId.replace(/^i-/, '').slice(0, 13)}`;
 }
 
 const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true, format: true });

@@ -1,6 +1,7 @@
 /** Liveness of local services by port or socket (daemons are checked this way, never by pid), and host network facts. */
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
+import { runOk } from './exec';
 
 function connectable(target: net.NetConnectOpts, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -27,4 +28,16 @@ export function bridgedTrafficFiltered(): Promise<boolean> {
     (v) => v.trim() === '1',
     () => false,
   );
+}
+
+/** Routes of ours to other nodes carry this protocol number, so that they can be told from anyone else's. */
+const PUBLIC_ROUTE_PROTO = '77';
+
+/** Makes this machine's routes for public addresses exactly `routes` (each a /32 via a node's address). */
+export async function syncPublicRoutes(routes: { ip: string; via: string }[]): Promise<void> {
+  const have: { dst: string; gateway?: string }[] = JSON.parse((await runOk('ip', ['-j', 'route', 'show', 'proto', PUBLIC_ROUTE_PROTO])) || '[]');
+  const want = new Map(routes.map((r) => [r.ip, r.via]));
+  for (const r of have) if (want.get(r.dst) !== r.gateway) await runOk('ip', ['route', 'del', `${r.dst}/32`, 'proto', PUBLIC_ROUTE_PROTO]);
+  for (const [ip, via] of want)
+    if (!have.some((r) => r.dst === ip && r.gateway === via)) await runOk('ip', ['route', 'replace', `${ip}/32`, 'via', via, 'proto', PUBLIC_ROUTE_PROTO]);
 }

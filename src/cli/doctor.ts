@@ -6,7 +6,6 @@ import { run } from '../adapters/exec';
 import { Oar } from '../adapters/oar';
 import { bridgedTrafficFiltered, portOpen } from '../adapters/net';
 import { serverHealthy } from './bootstrap';
-import { ISOLATION_CHAIN } from '../adapters/isolation';
 
 interface Check {
   name: string;
@@ -88,12 +87,12 @@ export async function doctor(config: Config): Promise<boolean> {
       },
     },
     {
-      name: 'isolation',
-      fix: `${up}  (needs the br_netfilter kernel module)`,
+      name: 'packet filter',
+      fix: `${up}  (needs the br_netfilter kernel module and nftables)`,
       run: async () => {
-        if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass iptables: accounts are not isolated');
-        const rules = await run('iptables', ['-t', 'mangle', '-C', 'FORWARD', '-i', config.bridge, '-o', config.bridge, '-j', ISOLATION_CHAIN]);
-        return rules.code === 0 ? `accounts isolated on ${config.bridge}` : `br_netfilter on; rules are added with the first instance`;
+        if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass netfilter: security groups are not enforced');
+        const table = await run('nft', ['list', 'table', 'inet', 'oarcloud']);
+        return table.code === 0 ? `security groups enforced (nftables table inet oarcloud)` : `br_netfilter on; the rules are written with the first instance`;
       },
     },
     {

@@ -73,8 +73,19 @@ export class ElasticIps {
 
   /** Associates with a running or stopped instance of the caller; returns the association id. */
   async associate(accountId: string, eip: ElasticIpRow, instanceId: string, allowReassociation: boolean): Promise<string> {
-    const instance = await this.db('instances').where({ account_id: accountId, id: instanceId }).whereNot('state', 'terminated').first('id', 'state');
+    const instance = await this.db('instances as i')
+      .leftJoin('subnets as s', 's.id', 'i.subnet_id')
+      .leftJoin('vpcs as v', 'v.id', 's.vpc_id')
+      .where({ 'i.account_id': accountId, 'i.id': instanceId })
+      .whereNot('i.state', 'terminated')
+      .first('i.id', 'v.vni');
     if (!instance) throw errors.instanceNotFound([instanceId]);
+    if (!instance.vni)
+      throw errors.invalidParameterValue(
+        'InstanceId',
+        instanceId,
+        'Elastic IPs map to instances in a VPC you created; the default VPC is the shared network, reached from this machine directly.',
+      );
     if (eip.instance_id && eip.instance_id !== instanceId && !allowReassociation)
       throw errors.resourceAlreadyAssociated(`resource ${eip.id} is already associated with associate-id ${eip.association_id}`);
     const associationId = newId('eipassoc');

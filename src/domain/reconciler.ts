@@ -19,10 +19,9 @@ import { OarSubmitError, type Oar, type OarJob } from '../adapters/oar';
 import { pipeBetween, type ComputeNode, type ComputeNodes } from '../adapters/compute-node';
 import type { DomainState } from '../adapters/libvirt';
 import type { AddressPool } from './addresses';
-import type { NetworkView } from './network';
 import type { InstanceRow, InstanceStore } from './instances';
 import type { EventLog } from './events';
-import type { NetworkRuleSync } from './network-rule-sync';
+import type { NetworkSync } from './network-sync';
 import { jobEnded, needsWork, plan, type ObservedDomain, type Step } from './reconcile-plan';
 import { stateReasons, type StateReason } from './state-reasons';
 import { isInstanceId } from './ids';
@@ -57,8 +56,7 @@ export class Reconciler {
     private readonly oar: Oar,
     private readonly nodes: ComputeNodes,
     private readonly addresses: AddressPool,
-    private readonly network: NetworkView,
-    private readonly rules: NetworkRuleSync,
+    private readonly rules: NetworkSync,
     private readonly events: EventLog,
     private readonly log: Logger,
   ) {}
@@ -337,7 +335,8 @@ export class Reconciler {
     };
     try {
       if (replace) await step('replace', () => node.removeContainer(inst.id));
-      await step('rules', () => this.rules.sync(node.isolation)); // fail closed: no container starts before its node has its account's rules
+      // fail closed: no container starts before its node has its network, and its port its rules
+      const netif = await step('network', () => this.rules.prepare(inst.id, node));
       await step('disk', () => this.moveDisk(inst, node));
       const rootfs = await step('mount', () => node.mount(inst.id, inst.layers, owner));
       await step('files', () => node.writeFiles(inst.id, this.instanceFiles(inst), owner));
@@ -349,11 +348,11 @@ export class Reconciler {
           memoryMib: inst.memory_mib,
           cpuset: job.cpuset ?? undefined,
           network: this.config.network,
-          // other nodes reach this machine's instance network through a VXLAN port on their own bridge
-          ...(node.local ? {} : { bridge: this.config.nodeBridge }),
+          // this machine's shared network is a libvirt network; everything else a bridge the node agent made
+          ...(node.local && netif.network === 'shared' ? {} : { bridge: node.bridgeOf(netif.network) }),
           ip: inst.private_ip!,
-          prefix: 24,
-          gateway: this.network.gateway,
+          prefix: netif.prefix,
+          gateway: netif.gateway,
           mac: inst.mac!,
           idmap: this.config.idmapBase === null ? undefined : { base: this.config.idmapBase, count: this.config.idmapCount },
         }),
@@ -380,6 +379,9 @@ export class Reconciler {
         this.kick(inst.id);
       }
       return false;
+    } finally {
+      // the row now names its node (or it did not start): the data plane finds it from there
+      this.rules.placed(inst.id);
     }
   }
 
