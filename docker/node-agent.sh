@@ -20,7 +20,8 @@
 #                                      router namespace ocr<VNI> (gateway leg on the bridge with MAC GWMAC, uplink
 #                                      veth ocu<VNI> with UPLINK_NODE/30 here and UPLINK_ROUTER/30 in the router);
 #                                      stdin: "peer IP", "gateway IP/LEN", "nat CIDR" (may leave through the
-#                                      uplink, masqueraded), "eip PUBLIC PRIVATE" lines; everything else is removed
+#                                      uplink, masqueraded), "eip PUBLIC PRIVATE", "neighbor IP MAC" (the VPC's
+#                                      instances, so that the router never asks by ARP) lines; what is not given goes
 #   vpc-down VNI                       removes the VPC's bridge, VXLAN port and router
 #   vpcs                               the VNIs of the VPCs on this node, one per line
 #
@@ -174,15 +175,17 @@ case "$op" in
     vni=${1:?vni} mtu=${2:?mtu} gwmac=${3:?gateway mac} local=${4:?local address} up_node=${5:?uplink address} up_router=${6:?router uplink address}
     [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
     br=ocv$vni vx=ocx$vni ns=ocr$vni gleg=ocg$vni uleg=ocu$vni
-    peers=() gateways=() nat=() eips=()
+    peers=() gateways=() nat=() eips=() neighbors=()
     while read -r kind a b; do
       case "$kind" in
-        peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; '') ;;
+        peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; neighbor) neighbors+=("$a $b") ;; '') ;;
         *) die "vpc-up: unknown line '$kind'" ;;
       esac
     done
     ip link show "$br" >/dev/null 2>&1 || ip link add "$br" type bridge stp_state 0 forward_delay 0
     ip link set "$br" up
+    # bridged frames go through this node's netfilter, where the packet filter lives
+    [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables
     if [ "$local" != - ]; then
       ip link show "$vx" >/dev/null 2>&1 || ip link add "$vx" type vxlan id "$vni" local "$local" dstport 4789 nolearning
       ip link set "$vx" mtu "$mtu" master "$br" up
@@ -211,6 +214,12 @@ case "$op" in
       [[ $want == *" $have "* ]] || ip -n "$ns" addr del "$have" dev gw
     done
     for g in "${gateways[@]}"; do ip -n "$ns" addr replace "$g" dev gw; done
+    # the instances' MACs are known: the router's neighbor table is exactly them
+    want=" "; for n in "${neighbors[@]}"; do want+="${n%% *} "; done
+    for have in $(ip -n "$ns" neigh show dev gw nud permanent | awk '{ print $1 }'); do
+      [[ $want == *" $have "* ]] || ip -n "$ns" neigh del "$have" dev gw
+    done
+    for n in "${neighbors[@]}"; do ip -n "$ns" neigh replace "${n%% *}" lladdr "${n#* }" dev gw nud permanent; done
     # public addresses reach the router through the uplink; routes of ours carry protocol 78
     want=" "; for e in "${eips[@]}"; do want+="${e%% *} "; done
     for have in $(ip -o route show dev "$uleg" proto 78 | awk '{ print $1 }'); do

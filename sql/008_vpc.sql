@@ -112,7 +112,7 @@ create table if not exists security_group_rules (
   from_port        int,
   to_port          int,
   cidr             cidr,
-  source_group_id  text references security_groups(id),
+  source_group_id  text references security_groups(id) on delete cascade,
   description      text,
   created_at       timestamptz not null default now(),
   check ((cidr is null) <> (source_group_id is null))
@@ -123,7 +123,7 @@ create index if not exists security_group_rules_group on security_group_rules (g
 alter table instances add column if not exists subnet_id text references subnets(id);
 create table if not exists instance_security_groups (
   instance_id  text not null references instances(id) on delete cascade,
-  group_id     text not null references security_groups(id),
+  group_id     text not null references security_groups(id) on delete cascade,
   primary key (instance_id, group_id)
 );
 

@@ -67,6 +67,8 @@ export interface VpcSpec {
   /** The subnets whose traffic may leave through the uplink (a route to an internet gateway). */
   nat: string[];
   eips: { publicIp: string; privateIp: string }[];
+  /** Every instance of the VPC (on any node): the router's neighbors, so that it never asks by ARP. */
+  neighbors: { ip: string; mac: string }[];
 }
 
 function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
@@ -75,6 +77,7 @@ function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
     ...spec.gateways.map((g) => `gateway ${g}`),
     ...spec.nat.map((c) => `nat ${c}`),
     ...spec.eips.map((e) => `eip ${e.publicIp} ${e.privateIp}`),
+    ...spec.neighbors.map((n) => `neighbor ${n.ip} ${n.mac}`),
   ];
   return {
     args: ['vpc-up', String(spec.vni), String(spec.mtu), spec.gatewayMac, spec.local ?? '-', spec.uplinkNode, spec.uplinkRouter],

@@ -3,8 +3,9 @@
  * measured fastest and atomic on this kernel; see shared/reference/multinode-network.md, D3). Two tables:
  *
  * - `bridge oarcloud_ports`, port security, where frames still carry the port they came in on: a port may send
- *   only from its own MAC and IPv4 address (ARP included), never IPv6; and the VPC gateway's MAC (the same on every
- *   node: each node routes its own instances) never crosses a VXLAN port.
+ *   only from its own MAC and IPv4 address (ARP included), never IPv6; and no ARP to or from a VPC gateway address
+ *   crosses a VXLAN port, so that each instance finds its own node's router (every node has one per VPC, with the
+ *   same gateway addresses, and knows every instance's MAC without asking): each node routes its own instances.
  * - `inet oarcloud`, on bridged IPv4 (br_netfilter), where the in/out interface is the bridge, so ports are keyed by
  *   (bridge, address), which port security makes trustworthy: stateless subnet ACLs first, then conntrack (zone per
  *   VPC, so overlapping CIDRs stay apart), then the source port's egress chain and the destination port's ingress
@@ -65,7 +66,8 @@ export interface FirewallModel {
   subnets: SubnetBoundary[];
   /** Addresses that always reach ports of a network (the shared network's gateway: the server). */
   trusted: { network: NetworkId; ip: string }[];
-  gatewayMac: string;
+  /** The gateway addresses of the VPCs on this node, answered by the node's own router only. */
+  gateways: { vni: number; ip: string }[];
 }
 
 type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promise<ExecResult>;
@@ -73,7 +75,8 @@ type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promis
 /** The bridge a network has on one node. */
 export type BridgeNamer = (network: NetworkId) => string;
 export const vpcBridge = (vni: number) => `ocv${vni}`;
-const OVERLAY_PORTS = 'ocx*';
+/** A VPC's VXLAN port on every node. */
+export const vpcOverlayPort = (vni: number) => `ocx${vni}`;
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -132,6 +135,7 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
   lines.push(`  set ports { type ifname;${elements(ports.map((p) => q(p.port)))} }`);
   lines.push(`  set port_mac { type ifname . ether_addr;${elements(ports.map((p) => `${q(p.port)} . ${p.mac}`))} }`);
   lines.push(`  set port_ip { type ifname . ipv4_addr;${elements(ports.map((p) => `${q(p.port)} . ${p.ip}`))} }`);
+  lines.push(`  set gateway_arp { type ifname . ipv4_addr;${elements(model.gateways.map((g) => `${q(vpcOverlayPort(g.vni))} . ${g.ip}`))} }`);
   lines.push(
     '  chain pre { type filter hook prerouting priority -300; policy accept;',
     '    iifname @ports iifname . ether saddr != @port_mac drop',
@@ -140,8 +144,8 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
     '    iifname @ports ether type ip6 drop',
     '  }',
     '  chain forward { type filter hook forward priority 0; policy accept;',
-    `    oifname ${q(OVERLAY_PORTS)} ether saddr ${model.gatewayMac} drop`,
-    `    iifname ${q(OVERLAY_PORTS)} ether saddr ${model.gatewayMac} drop`,
+    '    ether type arp oifname . arp daddr ip @gateway_arp drop',
+    '    ether type arp oifname . arp saddr ip @gateway_arp drop',
     '  }',
     '}',
   );
@@ -191,9 +195,20 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
   return lines.join('\n');
 }
 
+/**
+ * Removes the per-account iptables chains OAR Cloud used before security groups (in the mangle table's FORWARD
+ * chain): left in place on an upgraded node, they would drop what the groups allow.
+ */
+const REMOVE_LEGACY_ISOLATION = `
+iptables -t mangle -S FORWARD 2>/dev/null | sed -n 's/^-A \\(.*-j OARCLOUD-ISOLATE\\)$/\\1/p' | while read -r rule; do iptables -t mangle -D $rule; done
+for chain in $(iptables -t mangle -S 2>/dev/null | sed -n 's/^-N \\(OARCLOUD-ISOLATE\\|OC-[0-9]*\\)$/\\1/p'); do iptables -t mangle -F "$chain"; done
+for chain in $(iptables -t mangle -S 2>/dev/null | sed -n 's/^-N \\(OARCLOUD-ISOLATE\\|OC-[0-9]*\\)$/\\1/p'); do iptables -t mangle -X "$chain"; done
+true`;
+
 /** One node's filter: rewritten when its model changes, through `runner` (this machine, or the node over ssh). */
 export class NodeFirewall {
   private applied?: string;
+  private legacyRemoved = false;
 
   constructor(
     private readonly bridgeOf: BridgeNamer,
@@ -206,6 +221,10 @@ export class NodeFirewall {
     const script = compileFirewall(model, this.bridgeOf);
     const digest = createHash('sha256').update(script).digest('hex');
     if (digest === this.applied) return false;
+    if (!this.legacyRemoved) {
+      await this.runner('sh', ['-c', REMOVE_LEGACY_ISOLATION]);
+      this.legacyRemoved = true;
+    }
     const r = await this.runner('nft', ['-f', '-'], { input: script });
     if (r.code !== 0) throw new Error(`nft -f on ${this.where} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
     this.applied = digest;

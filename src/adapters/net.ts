@@ -1,7 +1,7 @@
 /** Liveness of local services by port or socket (daemons are checked this way, never by pid), and host network facts. */
 import net from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { runOk } from './exec';
+import { run, runOk } from './exec';
 
 function connectable(target: net.NetConnectOpts, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -37,7 +37,8 @@ const PUBLIC_ROUTE_PROTO = '77';
 export async function syncPublicRoutes(routes: { ip: string; via: string }[]): Promise<void> {
   const have: { dst: string; gateway?: string }[] = JSON.parse((await runOk('ip', ['-j', 'route', 'show', 'proto', PUBLIC_ROUTE_PROTO])) || '[]');
   const want = new Map(routes.map((r) => [r.ip, r.via]));
-  for (const r of have) if (want.get(r.dst) !== r.gateway) await runOk('ip', ['route', 'del', `${r.dst}/32`, 'proto', PUBLIC_ROUTE_PROTO]);
+  // gone meanwhile (its device removed) is as good as deleted
+  for (const r of have) if (want.get(r.dst) !== r.gateway) await run('ip', ['route', 'del', `${r.dst}/32`, 'proto', PUBLIC_ROUTE_PROTO]);
   for (const [ip, via] of want)
     if (!have.some((r) => r.dst === ip && r.gateway === via)) await runOk('ip', ['route', 'replace', `${ip}/32`, 'via', via, 'proto', PUBLIC_ROUTE_PROTO]);
 }

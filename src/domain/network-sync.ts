@@ -8,6 +8,7 @@
  * seconds it forgets what it believes is installed and writes everything again, so that rules flushed by anyone
  * else come back. A node that does not answer holds up no other.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../log';
 import { hostPortName } from '../adapters/libvirt';
 import type { ComputeNode, VpcSpec } from '../adapters/compute-node';
@@ -20,8 +21,14 @@ import type { RuleRow } from './security-groups';
 
 const SYNC_INTERVAL_MS = 1000;
 const REWRITE_INTERVAL_MS = 10_000;
-/** The MAC of every VPC router's gateway leg: the same on every node, so each node routes its own instances. */
-export const GATEWAY_MAC = '02:00:00:00:00:01';
+/**
+ * The MAC of a node's VPC routers (their gateway leg): one per node, so that frames a router sends across VXLAN
+ * teach the other nodes nothing wrong (instances find their own node's router: see adapters/firewall.ts).
+ */
+export function routerMac(nodeAddress: string): string {
+  const bytes = createHash('sha256').update(nodeAddress).digest().subarray(0, 4);
+  return ['02', '01', ...[...bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
 /** VPC routers' uplinks are /30s of this block, one per VXLAN number above VNI_BASE. */
 const VNI_BASE = 5000;
 
@@ -187,7 +194,7 @@ export class NetworkSync {
     return {
       vni,
       mtu: this.options.mtu,
-      gatewayMac: GATEWAY_MAC,
+      gatewayMac: routerMac(node.address),
       local: own,
       peers: own === null ? [] : [addresses.server, ...addresses.remotes].filter((a): a is string => a !== null && a !== own),
       uplinkNode,
@@ -197,6 +204,10 @@ export class NetworkSync {
         return `${g.address}/${g.prefix}`;
       }),
       nat: subnets.filter((s) => s.internet).map((s) => s.cidr),
+      neighbors: snapshot.ports
+        .filter((p) => p.vni === vni)
+        .map((p) => ({ ip: p.ip, mac: p.mac }))
+        .sort((a, b) => a.ip.localeCompare(b.ip)),
       eips: snapshot.eips.flatMap((e) => {
         const port = local.find((p) => p.instanceId === e.instanceId && p.vni === vni);
         return port && port.subnetId && internet.has(port.subnetId) ? [{ publicIp: e.publicIp, privateIp: port.ip }] : [];
@@ -259,7 +270,7 @@ export class NetworkSync {
         }),
       // on other nodes the shared network's gateway (this machine: the server, its users' way in) reaches every port
       trusted: node.local ? [] : [{ network: 'shared', ip: this.options.sharedGateway }],
-      gatewayMac: GATEWAY_MAC,
+      gateways: snapshot.subnets.filter((s) => vnis.has(s.vni)).map((s) => ({ vni: s.vni, ip: subnetGateway(s.cidr).address })),
     };
   }
 

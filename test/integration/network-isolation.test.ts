@@ -1,6 +1,7 @@
 /**
- * Network isolation between accounts on the shared bridge, with real containers: an instance reaches the other
- * instances of its account and the gateway, never another account's, not even by taking another address.
+ * Network isolation between accounts on the shared bridge (their default VPCs), with real containers: an instance
+ * reaches the other instances of its account (its default security group) and the gateway, never another
+ * account's, not even by taking another address (port security).
  */
 import { expect } from 'chai';
 import { DescribeSecurityGroupsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -66,8 +67,11 @@ describe('network isolation between accounts (real)', function () {
     await execIn(b1, `ip addr del ${ip[a2]}/24 dev eth0`);
   });
 
-  it('describes the default security group as isolating accounts', async () => {
-    const groups = await a.ec2.send(new DescribeSecurityGroupsCommand({}));
-    expect(groups.SecurityGroups![0].Description).to.match(/own account only/);
+  it('describes the default security group as what isolates accounts: all traffic from its own members only', async () => {
+    const [group] = (await a.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: ['default'] }] }))).SecurityGroups!;
+    expect(group.IpPermissions).to.have.length(1);
+    expect(group.IpPermissions![0]).to.include({ IpProtocol: '-1' });
+    expect(group.IpPermissions![0].UserIdGroupPairs!.map((p) => p.GroupId)).to.deep.equal([group.GroupId]);
+    expect(group.IpPermissions![0].IpRanges).to.deep.equal([]);
   });
 });
