@@ -28,23 +28,13 @@ function terraform(dir: string, args: string[], vars: Record<string, string>) {
   return { code: r.status ?? 1, out: `${r.stdout}\n${r.stderr}` };
 }
 
-describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
-  this.timeout(600_000);
-  let account: TestAccount;
-  let dir: string;
-  let vars: Record<string, string>;
-
-  before(async function () {
-    if (spawnSync('terraform', ['version']).status !== 0 || !existsSync(PROVIDER)) {
-      console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
-      return this.skip();
-    }
-    account = await newAccount('tf');
-    dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-tf-'));
-    copyFileSync(path.join(__dirname, '..', '..', 'compat-tests', 'terraform', 'main.tf'), path.join(dir, 'main.tf'));
-    writeFileSync(
-      path.join(dir, 'terraformrc'),
-      `provider_installation {
+/** A working directory with the configuration `name` (compat-tests/<name>/main.tf) and the mirror-only CLI config. */
+function workingDir(name: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-tf-'));
+  copyFileSync(path.join(__dirname, '..', '..', 'compat-tests', name, 'main.tf'), path.join(dir, 'main.tf'));
+  writeFileSync(
+    path.join(dir, 'terraformrc'),
+    `provider_installation {
   filesystem_mirror {
     path    = "${MIRROR}"
     include = ["registry.terraform.io/hashicorp/aws"]
@@ -52,7 +42,25 @@ describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
   direct { exclude = ["registry.terraform.io/hashicorp/aws"] }
 }
 `,
-    );
+  );
+  return dir;
+}
+
+const available = () => spawnSync('terraform', ['version']).status === 0 && existsSync(PROVIDER);
+
+describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
+  this.timeout(600_000);
+  let account: TestAccount;
+  let dir: string;
+  let vars: Record<string, string>;
+
+  before(async function () {
+    if (!available()) {
+      console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
+      return this.skip();
+    }
+    account = await newAccount('tf');
+    dir = workingDir('terraform');
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
     vars = {
       endpoint,
@@ -87,5 +95,49 @@ describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
     const destroy = terraform(dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], vars);
     expect(destroy.code, destroy.out).to.equal(0);
     expect(destroy.out).to.match(/Destroy complete! Resources: 3 destroyed/);
+  });
+});
+
+describe('compat: Terraform AWS provider 5.100, VPC networking (real data plane)', function () {
+  this.timeout(900_000);
+  let account: TestAccount;
+  let dir: string;
+  let vars: Record<string, string>;
+
+  before(async function () {
+    if (!available()) {
+      console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
+      return this.skip();
+    }
+    account = await newAccount('tf-net');
+    dir = workingDir('terraform-network');
+    vars = { endpoint, region, access_key: account.accessKeyId, secret_key: account.secretAccessKey };
+  });
+  after(async () => {
+    if (dir && account) terraform(dir, ['destroy', '-auto-approve', '-no-color'], vars);
+    await dropAccount(account);
+  });
+
+  it('VPC, subnet, gateway, route table, groups, instance and elastic IP: apply, plan with no changes, destroy', async () => {
+    const init = terraform(dir, ['init', '-no-color', '-input=false'], vars);
+    expect(init.code, init.out).to.equal(0);
+    const apply = terraform(dir, ['apply', '-auto-approve', '-no-color', '-input=false'], vars);
+    expect(apply.code, apply.out).to.equal(0);
+    const outputs = JSON.parse(terraform(dir, ['output', '-json'], vars).out.split('\n\n')[0]);
+    expect(outputs.private_ip.value).to.match(/^10\.0\.1\.\d+$/);
+    // the instance's SSH port answers on its elastic IP, from this machine (the group allows 22 from anywhere)
+    const banner = await execFileAsync('busybox', ['nc', '-w', '3', outputs.public_ip.value, '22'], { timeout: 10_000 }).then(
+      (r) => r.stdout,
+      (err) => String(err.stdout ?? ''),
+    );
+    expect(banner).to.match(/^SSH-2\.0-OpenSSH/);
+
+    const plan = terraform(dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], vars);
+    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
+    expect(plan.out).to.contain('No changes.');
+
+    const destroy = terraform(dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], vars);
+    expect(destroy.code, destroy.out).to.equal(0);
+    expect(destroy.out).to.match(/Destroy complete! Resources: 10 destroyed/);
   });
 });
