@@ -132,4 +132,74 @@ describe('compat: aws CLI (real instances)', function () {
     aws('terminate-instances', '--instance-ids', id);
     aws('wait', 'instance-terminated', '--instance-ids', id);
   });
+
+  it('a VPC with the CLI: subnet, gateway, routes, a group with rules, an instance in it, an elastic IP; then everything deleted', () => {
+    const vpc = aws('create-vpc', '--cidr-block', '10.40.0.0/16', '--tag-specifications', 'ResourceType=vpc,Tags=[{Key=Name,Value=cli-vpc}]').Vpc.VpcId;
+    aws('wait', 'vpc-available', '--vpc-ids', vpc);
+    aws('modify-vpc-attribute', '--vpc-id', vpc, '--enable-dns-hostnames', '{"Value":true}');
+    expect(aws('describe-vpc-attribute', '--vpc-id', vpc, '--attribute', 'enableDnsHostnames').EnableDnsHostnames.Value).to.equal(true);
+    const subnet = aws('create-subnet', '--vpc-id', vpc, '--cidr-block', '10.40.1.0/24').Subnet.SubnetId;
+    aws('wait', 'subnet-available', '--subnet-ids', subnet);
+    const clash = runClient('aws', ['ec2', 'create-subnet', '--vpc-id', vpc, '--cidr-block', '10.40.1.128/25'], account);
+    expect(clash.stderr).to.contain('InvalidSubnet.Conflict');
+    const igw = aws('create-internet-gateway').InternetGateway.InternetGatewayId;
+    aws('attach-internet-gateway', '--internet-gateway-id', igw, '--vpc-id', vpc);
+    const table = aws('create-route-table', '--vpc-id', vpc).RouteTable.RouteTableId;
+    aws('create-route', '--route-table-id', table, '--destination-cidr-block', '0.0.0.0/0', '--gateway-id', igw);
+    const association = aws('associate-route-table', '--route-table-id', table, '--subnet-id', subnet).AssociationId;
+    const routes = aws('describe-route-tables', '--route-table-ids', table).RouteTables[0];
+    expect(routes.Routes.map((r: { GatewayId: string }) => r.GatewayId)).to.deep.equal(['local', igw]);
+    expect(routes.Associations[0].RouteTableAssociationId).to.equal(association);
+
+    const group = aws('create-security-group', '--group-name', 'cli-web', '--description', 'cli web', '--vpc-id', vpc).GroupId;
+    aws('authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', '0.0.0.0/0');
+    aws('authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '80', '--source-group', group);
+    const dup = runClient(
+      'aws',
+      ['ec2', 'authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', '0.0.0.0/0'],
+      account,
+    );
+    expect(dup.stderr).to.contain('InvalidPermission.Duplicate');
+    const rules = aws('describe-security-group-rules', '--filters', `Name=group-id,Values=${group}`).SecurityGroupRules;
+    // the CLI keeps the default egress rule
+    expect(rules.map((r: { IsEgress: boolean; FromPort: number }) => `${r.IsEgress ? 'out' : 'in'}:${r.FromPort}`).sort()).to.deep.equal([
+      'in:22',
+      'in:80',
+      'out:-1',
+    ]);
+
+    const id = aws('run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--subnet-id', subnet, '--security-group-ids', group)
+      .Instances[0].InstanceId;
+    aws('wait', 'instance-running', '--instance-ids', id);
+    const instance = aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0];
+    expect(instance).to.include({ VpcId: vpc, SubnetId: subnet });
+    expect(instance.PrivateIpAddress).to.match(/^10\.40\.1\.\d+$/);
+    expect(instance.SecurityGroups).to.deep.equal([{ GroupId: group, GroupName: 'cli-web' }]);
+    const eni = aws('describe-network-interfaces', '--filters', `Name=group-id,Values=${group}`).NetworkInterfaces;
+    expect(eni.map((e: { Attachment: { InstanceId: string } }) => e.Attachment.InstanceId)).to.deep.equal([id]);
+    const busy = runClient('aws', ['ec2', 'delete-security-group', '--group-id', group], account);
+    expect(busy.stderr).to.contain('DependencyViolation');
+
+    const allocation = aws('allocate-address', '--domain', 'vpc').AllocationId;
+    const eip = aws('associate-address', '--instance-id', id, '--allocation-id', allocation).AssociationId;
+    const address = aws('describe-addresses', '--allocation-ids', allocation).Addresses[0];
+    expect(address).to.include({ AssociationId: eip, InstanceId: id, PrivateIpAddress: instance.PrivateIpAddress });
+    expect(aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0].PublicIpAddress).to.equal(address.PublicIp);
+    aws('disassociate-address', '--association-id', eip);
+    aws('release-address', '--allocation-id', allocation);
+
+    aws('terminate-instances', '--instance-ids', id);
+    aws('wait', 'instance-terminated', '--instance-ids', id);
+    const early = runClient('aws', ['ec2', 'delete-vpc', '--vpc-id', vpc], account);
+    expect(early.stderr).to.contain('DependencyViolation');
+    aws('delete-security-group', '--group-id', group);
+    aws('disassociate-route-table', '--association-id', association);
+    aws('delete-route-table', '--route-table-id', table);
+    aws('detach-internet-gateway', '--internet-gateway-id', igw, '--vpc-id', vpc);
+    aws('delete-internet-gateway', '--internet-gateway-id', igw);
+    aws('delete-subnet', '--subnet-id', subnet);
+    aws('delete-vpc', '--vpc-id', vpc);
+    const gone = runClient('aws', ['ec2', 'describe-vpcs', '--vpc-ids', vpc], account);
+    expect(gone.stderr).to.contain('InvalidVpcID.NotFound');
+  });
 });

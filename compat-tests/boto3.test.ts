@@ -29,4 +29,17 @@ describe('compat: boto3 (real instances)', function () {
     expect(seen.filtered.sort()).to.deep.equal(seen.ids);
     expect(seen.error).to.equal('InvalidInstanceID.NotFound');
   });
+
+  it('resource API for VPCs: VPC, subnet, group and rule, an instance in them; waiters; everything deleted', () => {
+    const script = path.join(__dirname, '..', '..', 'compat-tests', 'boto3_network.py');
+    const r = runClient('python3', [script, IMAGES.busybox], account);
+    expect(r.code, r.stderr).to.equal(0);
+    const seen = JSON.parse(r.stdout);
+    expect(seen.ingress).to.deep.equal([['tcp', 443, 'https']]);
+    expect(seen.instance).to.deep.include({ vpc: true, subnet: true, groups: ['boto3-web'] });
+    expect(seen.instance.ip).to.match(/^10\.50\.3\.\d+$/);
+    expect(seen.enis).to.have.length(1);
+    expect(seen.vpc_instances).to.deep.equal([true]);
+    expect(seen.error).to.equal('InvalidVpcID.NotFound');
+  });
 });
