@@ -21,7 +21,11 @@
 #                                      veth ocu<VNI> with UPLINK_NODE/30 here and UPLINK_ROUTER/30 in the router);
 #                                      stdin: "peer IP", "gateway IP/LEN", "nat CIDR" (may leave through the
 #                                      uplink, masqueraded), "eip PUBLIC PRIVATE", "neighbor IP MAC" (the VPC's
-#                                      instances, so that the router never asks by ARP) lines; what is not given goes
+#                                      instances, so that the router never asks by ARP), "metadata HOST:PORT" (the
+#                                      metadata service the router's relay at 169.254.169.254:80 forwards to) lines;
+#                                      what is not given goes
+#   metadata-relay VNI HOST PORT       (run by the relay per connection) one HTTP request from $SOCAT_PEERADDR to
+#                                      HOST:PORT, with "X-Oarcloud-Source: VNI ADDRESS" as its first header
 #   vpc-down VNI                       removes the VPC's bridge, VXLAN port and router
 #   vpcs                               the VNIs of the VPCs on this node, one per line
 #
@@ -175,10 +179,11 @@ case "$op" in
     vni=${1:?vni} mtu=${2:?mtu} gwmac=${3:?gateway mac} local=${4:?local address} up_node=${5:?uplink address} up_router=${6:?router uplink address}
     [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
     br=ocv$vni vx=ocx$vni ns=ocr$vni gleg=ocg$vni uleg=ocu$vni
-    peers=() gateways=() nat=() eips=() neighbors=()
+    peers=() gateways=() nat=() eips=() neighbors=() metadata=""
     while read -r kind a b; do
       case "$kind" in
-        peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; neighbor) neighbors+=("$a $b") ;; '') ;;
+        peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; neighbor) neighbors+=("$a $b") ;;
+        metadata) [[ $a =~ ^[0-9.]+:[0-9]+$ ]] || die "bad metadata target '$a'"; metadata=$a ;; '') ;;
         *) die "vpc-up: unknown line '$kind'" ;;
       esac
     done
@@ -228,6 +233,17 @@ case "$op" in
     for e in "${eips[@]}"; do ip route replace "${e%% *}/32" via "$up_router" dev "$uleg" proto 78; done
     # the router's own rules, replaced in one transaction: out through the uplink only from subnets with a route
     # to an internet gateway (masqueraded, or as their elastic IP), in only to an elastic IP's instance
+    # the metadata relay: 169.254.169.254:80 in the router, one socat forking a relay per connection
+    relay_pids() { for p in $(ip netns pids "$ns"); do grep -qa "^socat" "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done; true; }
+    if [ -n "$metadata" ]; then
+      ip -n "$ns" addr replace 169.254.169.254/32 dev lo
+      current=$(for p in $(relay_pids); do tr '\0' ' ' < "/proc/$p/cmdline"; echo; done)
+      if [[ $current != *"metadata-relay $vni ${metadata%:*} ${metadata##*:}"* ]]; then
+        for p in $(relay_pids); do kill "$p" 2>/dev/null || true; done
+        ip netns exec "$ns" setsid socat TCP-LISTEN:80,bind=169.254.169.254,reuseaddr,fork \
+          SYSTEM:"exec $0 metadata-relay $vni ${metadata%:*} ${metadata##*:}" </dev/null >/dev/null 2>&1 &
+      fi
+    fi
     pairs_in=() pairs_out=()
     for e in "${eips[@]}"; do pairs_in+=("${e% *} : ${e#* }"); pairs_out+=("${e#* } : ${e% *}"); done
     elements() { [ $# -gt 0 ] && (IFS=,; echo "elements = { $* }") || true; }
@@ -239,6 +255,7 @@ case "$op" in
       echo "  map eip_out { type ipv4_addr : ipv4_addr; $(elements "${pairs_out[@]}") }"
       echo "  chain forward { type filter hook forward priority filter; policy accept;"
       echo "    ct state established,related accept"
+      [ -n "$metadata" ] && echo "    iifname \"gw\" tcp dport ${metadata##*:} drop"
       echo "    iifname \"gw\" oifname \"upl\" ip saddr @nat_src accept"
       echo "    iifname \"upl\" oifname \"gw\" ct status dnat accept"
       echo "    iifname \"upl\" drop"
@@ -262,10 +279,17 @@ NFT
     true ;;
   vpc-down)
     vni=${1:?vni}; [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
-    # the router's veths go with its namespace
-    [ -e "/run/netns/ocr$vni" ] && ip netns del "ocr$vni"
+    # the router's processes (the metadata relay) end first; its veths go with its namespace
+    if [ -e "/run/netns/ocr$vni" ]; then
+      for p in $(ip netns pids "ocr$vni"); do kill "$p" 2>/dev/null || true; done
+      ip netns del "ocr$vni"
+    fi
     for dev in "ocu$vni" "ocg$vni" "ocx$vni" "ocv$vni"; do ip link del "$dev" 2>/dev/null || true; done
     true ;;
+  metadata-relay)
+    vni=${1:?vni} host=${2:?host} port=${3:?port}
+    IFS= read -r request || exit 0
+    { printf '%s\nX-Oarcloud-Source: %s %s\r\n' "$request" "$vni" "${SOCAT_PEERADDR:?}"; cat; } | socat -t 2 - "TCP:$host:$port" ;;
   vpcs)
     ip -o link show type bridge | awk -F': ' '{ print $2 }' | sed -n 's/^ocv\([0-9]*\).*/\1/p' ;;
   *)

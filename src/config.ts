@@ -37,6 +37,8 @@ export interface Config {
   overlayPort: string;
   nodeBridge: string;
   overlayMtu: number;
+  /** The port of the instance metadata service (on every address: instances reach it through NAT or a relay). */
+  metadataPort: number;
   /** The public addresses elastic IPs are allocated from (an admin-configured block routed to this machine). */
   publicPool: string;
   /** First and last host number handed to instances in the subnet. */
@@ -107,6 +109,7 @@ export function loadConfig(): Config {
     overlayMtu: 1450,
     addressRange: [10, 254],
     publicPool: env.OARCLOUD_PUBLIC_POOL ?? '198.51.100.0/24',
+    metadataPort: int(env.OARCLOUD_METADATA_PORT, 8779),
     idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),
     idmapCount: 65_536,
     pidsMax: int(env.OARCLOUD_PIDS_MAX, 1024),

@@ -26,6 +26,8 @@ import { Vpcs } from './domain/vpcs';
 import { SecurityGroups } from './domain/security-groups';
 import { ElasticIps } from './domain/elastic-ips';
 import { defaultZone } from './domain/zones';
+import { InstanceMetadata } from './domain/instance-metadata';
+import { createMetadataApp, type MetadataSources } from './transport/metadata-app';
 import { EventLog } from './domain/events';
 import { Tags } from './domain/tags';
 import { AdminSessions } from './domain/admin-sessions';
@@ -45,7 +47,11 @@ export interface Runtime {
 }
 
 /** Services without HTTP: what the CLI's admin commands and the server share, and the loops the server runs. */
-export function buildServices(config: Config, log: Logger, db: Db = connect(config.databaseUrl)): { services: Services; loops: Loops } {
+export function buildServices(
+  config: Config,
+  log: Logger,
+  db: Db = connect(config.databaseUrl),
+): { services: Services; loops: Loops; metadataSources: MetadataSources } {
   const network = new NetworkView(config);
   const addresses = new AddressPool(config, db);
   const oar = new Oar(config);
@@ -56,7 +62,8 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
   const images = new Images(db);
   const keyPairs = new KeyPairs(db);
   const quotas = new Quotas(db);
-  const accounts = new Accounts(db, SecretBox.fromFile(config.masterKeyFile));
+  const masterKey = SecretBox.fromFile(config.masterKeyFile);
+  const accounts = new Accounts(db, masterKey);
   const credentials = new CredentialCache(accounts, config.databaseUrl, log.child({ component: 'credentials' }));
   const vpcs = new Vpcs(db, network, () => defaultZone(config));
   const securityGroups = new SecurityGroups(db);
@@ -82,7 +89,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     new NetworkState(db, network),
     () => [nodes.local, ...nodes.remotes()],
     (address) => nodes.get(address),
-    { sharedGateway: network.gateway, sharedPrefix: 24, mtu: config.overlayMtu },
+    { sharedGateway: network.gateway, sharedPrefix: 24, mtu: config.overlayMtu, metadataPort: config.metadataPort },
     log.child({ component: 'network' }),
   );
   const reconciler = new Reconciler(instances, config, oar, nodes, addresses, rules, events, log.child({ component: 'reconciler' }));
@@ -117,6 +124,7 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
     vpcs,
     securityGroups,
     elasticIps,
+    metadata: new InstanceMetadata(db, network, masterKey.derive('instance metadata tokens'), config.regions[0]),
     quotas,
     addresses,
     capturer,
@@ -132,7 +140,12 @@ export function buildServices(config: Config, log: Logger, db: Db = connect(conf
       (addresses) => nodes.retain(addresses),
     ),
   };
-  return { services, loops: { reconciler, sweeper, rules, oar } };
+  const metadataSources: MetadataSources = {
+    shared: (address) => address.startsWith(`${config.subnetPrefix}.`),
+    // a local router's uplink (100.64.0.0/10), or a compute node whose routers' relays come masqueraded as it
+    relay: (address) => /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(address) || nodes.remotes().some((n) => n.address === address),
+  };
+  return { services, loops: { reconciler, sweeper, rules, oar }, metadataSources };
 }
 
 /** What runs in the background of a server: the reconciler, the sweeper, the network rule sync, OAR's connection. */
@@ -147,7 +160,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   const log = createLogger(config.logLevel, config.logFile);
   const db = connect(config.databaseUrl);
   await migrate(db);
-  const { services, loops } = buildServices(config, log, db);
+  const { services, loops, metadataSources } = buildServices(config, log, db);
   await services.credentials.start();
   const leadership = leadLoops(config, services, loops);
   const app = createApp(services, actionRegistry(), () => ({ leader: leadership.isLeader }));
@@ -156,6 +169,9 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     s.on('error', reject);
   });
   server.keepAliveTimeout = 65_000;
+  // the metadata service: one per machine (a second server here leaves it to the first)
+  const metadataServer = createMetadataApp(services, metadataSources).listen(config.metadataPort, '0.0.0.0');
+  metadataServer.on('error', (err) => log.warn({ err: String(err), port: config.metadataPort }, 'instance metadata service not served by this process'));
   await leadership.start();
   mkdirSync(path.dirname(config.pidFile), { recursive: true });
   writeFileSync(config.pidFile, `${process.pid}\n`);
@@ -166,6 +182,8 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      metadataServer.close();
+      metadataServer.closeAllConnections();
       await leadership.stop();
       await services.credentials.stop();
       await loops.oar.close();

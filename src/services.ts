@@ -20,6 +20,7 @@ import type { NodeHealth } from './domain/node-health';
 import type { Vpcs } from './domain/vpcs';
 import type { SecurityGroups } from './domain/security-groups';
 import type { ElasticIps } from './domain/elastic-ips';
+import type { InstanceMetadata } from './domain/instance-metadata';
 
 export interface Services {
   config: Config;
@@ -34,6 +35,8 @@ export interface Services {
   vpcs: Vpcs;
   securityGroups: SecurityGroups;
   elasticIps: ElasticIps;
+  /** The instance metadata service's data and tokens. */
+  metadata: InstanceMetadata;
   quotas: Quotas;
   addresses: AddressPool;
   capturer: ImageCapturer;

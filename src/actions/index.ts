@@ -11,7 +11,7 @@ import startInstances from './start-instances';
 import rebootInstances from './reboot-instances';
 import describeInstanceStatus from './describe-instance-status';
 import describeImages from './describe-images';
-import { describeInstanceAttribute, modifyInstanceAttribute } from './instance-attributes';
+import { describeInstanceAttribute, modifyInstanceAttribute, modifyInstanceMetadataOptions } from './instance-attributes';
 import { createImage, deleteSnapshot, deregisterImage, describeImageAttribute, modifyImageAttribute } from './images';
 import { describeInstanceCreditSpecifications, describeInstanceTypes } from './instance-types';
 import describeVolumes from './volumes';
@@ -68,6 +68,7 @@ const ALL: Action[] = [
   describeInstanceStatus,
   describeInstanceAttribute,
   modifyInstanceAttribute,
+  modifyInstanceMetadataOptions,
   describeImages,
   createImage,
   deregisterImage,

@@ -9,7 +9,7 @@ import { MAX_USER_DATA_BYTES } from './run-instances';
 import type { InstanceRow } from '../domain/instances';
 import type { InstanceAttribute } from '../protocol/model/ec2-shapes';
 import { instanceRootMapping, ROOT_DEVICE_NAME } from './views/root-device';
-import { interfacePlaces } from './views/instance';
+import { interfacePlaces, metadataOptionsView } from './views/instance';
 
 /** DescribeInstanceAttribute's Attribute (an enum in the model; an unknown one is refused). */
 type Attribute = string;
@@ -109,4 +109,19 @@ export const modifyInstanceAttribute = defineAction('ModifyInstanceAttribute', a
     const place = (await interfacePlaces([r], services)).get(r.id)!;
     await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);
   }
+});
+
+/** ModifyInstanceMetadataOptions: in force for the instance's next metadata request. */
+export const modifyInstanceMetadataOptions = defineAction('ModifyInstanceMetadataOptions', async (input, { caller, services }) => {
+  const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
+  if (r.state === 'terminated') throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
+  if (input.HttpProtocolIpv6 === 'enabled') throw errors.unsupportedOperation('Instances have no IPv6 address: the metadata service is IPv4 only.');
+  await services.metadata.setOptions(r.id, {
+    endpoint: input.HttpEndpoint as 'enabled' | 'disabled' | undefined,
+    tokens: input.HttpTokens as 'optional' | 'required' | undefined,
+    hopLimit: input.HttpPutResponseHopLimit,
+    tags: input.InstanceMetadataTags as 'enabled' | 'disabled' | undefined,
+  });
+  const [after] = await services.instances.getOwned(caller.accountId, [r.id]);
+  return { InstanceId: r.id, InstanceMetadataOptions: metadataOptionsView(services.network, after) };
 });

@@ -77,6 +77,18 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
   const zone = input.Placement?.AvailabilityZone || undefined;
   if (zone && !zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
   const placement = await networkPlacement(input, caller.accountId, services);
+  const options = input.MetadataOptions;
+  if (options?.HttpProtocolIpv6 === 'enabled') throw errors.unsupportedOperation('Instances have no IPv6 address: the metadata service is IPv4 only.');
+  const metadataOptions =
+    options && Object.keys(options).length
+      ? {
+          endpoint: options.HttpEndpoint as 'enabled' | 'disabled' | undefined,
+          tokens: options.HttpTokens as 'optional' | 'required' | undefined,
+          hopLimit: options.HttpPutResponseHopLimit,
+          tags: options.InstanceMetadataTags as 'enabled' | 'disabled' | undefined,
+        }
+      : undefined;
+  if (metadataOptions) services.metadata.validate(metadataOptions);
   const shutdownBehavior = input.InstanceInitiatedShutdownBehavior ?? 'stop';
   if (shutdownBehavior !== 'stop' && shutdownBehavior !== 'terminate') {
     throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', shutdownBehavior, 'It must be stop or terminate.');
@@ -98,6 +110,13 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
     minCount: input.MinCount,
     maxCount: input.MaxCount,
   });
+  if (metadataOptions) {
+    for (const row of launched.rows) await services.metadata.setOptions(row.id, metadataOptions);
+    launched.rows = await services.instances.getOwned(
+      caller.accountId,
+      launched.rows.map((r) => r.id),
+    );
+  }
   const [reservation] = await reservationViews(launched.rows, services);
   return { ReservationId: launched.reservationId, OwnerId: caller.accountId, Groups: [], Instances: reservation?.Instances ?? [] };
 });

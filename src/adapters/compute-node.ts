@@ -69,6 +69,8 @@ export interface VpcSpec {
   eips: { publicIp: string; privateIp: string }[];
   /** Every instance of the VPC (on any node): the router's neighbors, so that it never asks by ARP. */
   neighbors: { ip: string; mac: string }[];
+  /** Where the router's relay sends metadata requests (HOST:PORT); null: no relay. */
+  metadata: string | null;
 }
 
 function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
@@ -78,6 +80,7 @@ function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
     ...spec.nat.map((c) => `nat ${c}`),
     ...spec.eips.map((e) => `eip ${e.publicIp} ${e.privateIp}`),
     ...spec.neighbors.map((n) => `neighbor ${n.ip} ${n.mac}`),
+    ...(spec.metadata ? [`metadata ${spec.metadata}`] : []),
   ];
   return {
     args: ['vpc-up', String(spec.vni), String(spec.mtu), spec.gatewayMac, spec.local ?? '-', spec.uplinkNode, spec.uplinkRouter],

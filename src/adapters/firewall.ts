@@ -68,7 +68,12 @@ export interface FirewallModel {
   trusted: { network: NetworkId; ip: string }[];
   /** The gateway addresses of the VPCs on this node, answered by the node's own router only. */
   gateways: { vni: number; ip: string }[];
+  /** On the shared network's gateway: 169.254.169.254:80 goes to the metadata service at `to`. */
+  metadata?: { network: NetworkId; to: string };
 }
+
+/** The instance metadata service's address, as instances know it. */
+export const METADATA_ADDRESS = '169.254.169.254';
 
 type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promise<ExecResult>;
 
@@ -171,6 +176,8 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
     lines.push(`    iifname ${q(bridgeOf(s.network))} ip saddr ${s.cidr} jump acl_out_${i}`);
     lines.push(`    oifname ${q(bridgeOf(s.network))} ip daddr ${s.cidr} jump acl_in_${i}`);
   });
+  // the metadata service is there for every instance, whatever its groups allow (as on EC2)
+  lines.push(`    ip daddr ${METADATA_ADDRESS} tcp dport 80 accept`);
   lines.push('    ct state established,related accept', '    ct state invalid drop', '    iifname . ip saddr vmap @from_port');
   for (const t of model.trusted) lines.push(`    iifname ${q(bridgeOf(t.network))} ip saddr ${t.ip} accept`);
   lines.push('    oifname . ip daddr vmap @to_port', '  }');
@@ -191,7 +198,18 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
     for (const r of p.ingress) lines.push(`    ${[peerMatch(r, 'saddr'), portMatch(r), 'accept'].filter(Boolean).join(' ')}`);
     lines.push('    drop', '  }');
   }
-  lines.push('}', '');
+  lines.push('}');
+  lines.push('table ip oarcloud_metadata { }', 'delete table ip oarcloud_metadata');
+  if (model.metadata) {
+    lines.push(
+      'table ip oarcloud_metadata {',
+      '  chain pre { type nat hook prerouting priority dstnat; policy accept;',
+      `    iifname ${q(bridgeOf(model.metadata.network))} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat to ${model.metadata.to}`,
+      '  }',
+      '}',
+    );
+  }
+  lines.push('');
   return lines.join('\n');
 }
 

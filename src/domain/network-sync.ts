@@ -44,6 +44,8 @@ export interface NetworkSyncOptions {
   sharedGateway: string;
   sharedPrefix: number;
   mtu: number;
+  /** The port of this machine's metadata service (transport/metadata-app.ts). */
+  metadataPort: number;
 }
 
 function uplink(vni: number): { node: string; router: string } {
@@ -204,6 +206,8 @@ export class NetworkSync {
         return `${g.address}/${g.prefix}`;
       }),
       nat: subnets.filter((s) => s.internet).map((s) => s.cidr),
+      // the relay reaches this machine through the router's uplink (here) or the node's own address (elsewhere)
+      metadata: node.local ? `${uplinkNode}:${this.options.metadataPort}` : addresses.server ? `${addresses.server}:${this.options.metadataPort}` : null,
       neighbors: snapshot.ports
         .filter((p) => p.vni === vni)
         .map((p) => ({ ip: p.ip, mac: p.mac }))
@@ -271,6 +275,7 @@ export class NetworkSync {
       // on other nodes the shared network's gateway (this machine: the server, its users' way in) reaches every port
       trusted: node.local ? [] : [{ network: 'shared', ip: this.options.sharedGateway }],
       gateways: snapshot.subnets.filter((s) => vnis.has(s.vni)).map((s) => ({ vni: s.vni, ip: subnetGateway(s.cidr).address })),
+      ...(node.local ? { metadata: { network: 'shared' as const, to: `${this.options.sharedGateway}:${this.options.metadataPort}` } } : {}),
     };
   }
 

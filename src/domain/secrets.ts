@@ -2,7 +2,7 @@
  * Encryption at rest of access-key secrets: AES-256-GCM under a master key kept in a root-only file outside
  * the database, so a database dump alone does not reveal any secret.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -19,6 +19,11 @@ export class SecretBox {
       writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
     }
     return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'));
+  }
+
+  /** A key for another purpose, derived from the master key (the same on every server that shares it). */
+  derive(purpose: string): Buffer {
+    return createHmac('sha256', this.key).update(purpose).digest();
   }
 
   seal(plain: string): Buffer {

@@ -7,6 +7,19 @@ import { instanceRootMapping, ROOT_DEVICE_NAME } from './root-device';
 
 type RowWithTags = InstanceRow & { tag_list?: Tag[] };
 
+/** The instance's metadata service options as EC2 shows them. */
+export function metadataOptionsView(_network: Services['network'], r: InstanceRow) {
+  const row = r as InstanceRow & { metadata_endpoint?: string; metadata_tokens?: string; metadata_hop_limit?: number; metadata_tags?: string };
+  return {
+    State: 'applied',
+    HttpTokens: row.metadata_tokens ?? 'optional',
+    HttpPutResponseHopLimit: row.metadata_hop_limit ?? 1,
+    HttpEndpoint: row.metadata_endpoint ?? 'enabled',
+    HttpProtocolIpv6: 'disabled',
+    InstanceMetadataTags: row.metadata_tags ?? 'disabled',
+  };
+}
+
 /** Where an instance's primary interface is: its subnet and VPC, its groups and its elastic IP. */
 export interface InterfacePlace {
   subnetId: string;
@@ -85,14 +98,7 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
     CpuOptions: { CoreCount: r.vcpus, ThreadsPerCore: 1 },
     CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
     HibernationOptions: { Configured: false },
-    MetadataOptions: {
-      State: 'applied',
-      HttpTokens: 'optional',
-      HttpPutResponseHopLimit: 1,
-      HttpEndpoint: 'disabled',
-      HttpProtocolIpv6: 'disabled',
-      InstanceMetadataTags: 'disabled',
-    },
+    MetadataOptions: metadataOptionsView(network, r),
     EnclaveOptions: { Enabled: false },
     PlatformDetails: 'Linux/UNIX',
     UsageOperation: 'RunInstances',

@@ -1462,6 +1462,19 @@ export interface ModifyInstanceAttributeRequest {
   SriovNetSupport?: AttributeValue;
   EnaSupport?: AttributeBooleanValue;
 }
+export interface ModifyInstanceMetadataOptionsRequest {
+  InstanceId: string;
+  HttpTokens?: string;
+  HttpPutResponseHopLimit?: number;
+  HttpEndpoint?: string;
+  DryRun?: boolean;
+  HttpProtocolIpv6?: string;
+  InstanceMetadataTags?: string;
+}
+export interface ModifyInstanceMetadataOptionsResult {
+  InstanceId?: string;
+  InstanceMetadataOptions?: InstanceMetadataOptionsResponse;
+}
 export interface ModifySecurityGroupRulesRequest {
   GroupId: string;
   SecurityGroupRules: SecurityGroupRuleUpdateList;
@@ -2300,6 +2313,7 @@ export interface Operations {
   ImportKeyPair: { input: ImportKeyPairRequest; output: ImportKeyPairResult };
   ModifyImageAttribute: { input: ModifyImageAttributeRequest; output: void };
   ModifyInstanceAttribute: { input: ModifyInstanceAttributeRequest; output: void };
+  ModifyInstanceMetadataOptions: { input: ModifyInstanceMetadataOptionsRequest; output: ModifyInstanceMetadataOptionsResult };
   ModifySecurityGroupRules: { input: ModifySecurityGroupRulesRequest; output: ModifySecurityGroupRulesResult };
   ModifySubnetAttribute: { input: ModifySubnetAttributeRequest; output: void };
   ModifyVpcAttribute: { input: ModifyVpcAttributeRequest; output: void };

@@ -85,6 +85,7 @@ export const MODELLED_OPERATIONS = [
   'ReleaseAddress',
   'DescribeAddresses',
   'DescribeAddressesAttribute',
+  'ModifyInstanceMetadataOptions',
   'CreateTags',
   'DeleteTags',
   'DescribeTags',
