@@ -51,6 +51,7 @@ import { needsWork } from '../src/domain/reconcile-plan';
 import { withAdministration } from '../src/cli/admin';
 import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { mixedLoad, type LoadResult } from './load';
+import { benchNetwork, networkReport } from './network';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -835,7 +836,17 @@ function clusterReport(c: Awaited<ReturnType<typeof benchCluster>>): string[] {
   ];
 }
 
-/** Runs only the named parts (launch, api, images, load, cluster) and returns their figures; writes nothing. */
+async function benchNetworkPart(quick: boolean) {
+  const acct = await benchAccount('bench-network');
+  try {
+    const figures = await benchNetwork(config, acct.ec2, quick);
+    return { figures, report: networkReport(figures).join('\n') };
+  } finally {
+    await dropBenchAccount(acct.accountId);
+  }
+}
+
+/** Runs only the named parts (launch, api, images, load, cluster, network) and returns their figures; writes nothing. */
 export async function runBenchParts(parts: string[], quick: boolean): Promise<Record<string, unknown>> {
   const all: Record<string, (quick: boolean) => Promise<unknown>> = {
     launch: benchLaunch,
@@ -843,6 +854,7 @@ export async function runBenchParts(parts: string[], quick: boolean): Promise<Re
     images: benchImages,
     load: benchLoad,
     cluster: benchCluster,
+    network: benchNetworkPart,
   };
   const out: Record<string, unknown> = {};
   for (const part of parts) {
@@ -864,7 +876,9 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const load = await benchLoad(opts.quick);
   process.stderr.write('bench: cluster...\n');
   const cluster = await benchCluster(opts.quick);
-  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n');
+  process.stderr.write('bench: network...\n');
+  const network = await benchNetworkPart(opts.quick);
+  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n') + '\n' + network.report;
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, load, cluster, text };
+  return { machine: m, launch, api, images, load, cluster, network: network.figures, text };
 }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { dropAccount, terminateAll, execIn, IMAGES, newAccount, type TestAccount } from '../test/support/live';
+import { dropAccount, terminateAll, execIn, IMAGES, newAccount, waitForStates, type TestAccount } from '../test/support/live';
 import { available, runClient } from './support';
 
 describe('compat: aws CLI (real instances)', function () {
@@ -133,7 +133,7 @@ describe('compat: aws CLI (real instances)', function () {
     aws('wait', 'instance-terminated', '--instance-ids', id);
   });
 
-  it('a VPC with the CLI: subnet, gateway, routes, a group with rules, an instance in it, an elastic IP; then everything deleted', () => {
+  it('a VPC with the CLI: subnet, gateway, routes, a group with rules, an instance in it, an elastic IP; then everything deleted', async () => {
     const vpc = aws('create-vpc', '--cidr-block', '10.40.0.0/16', '--tag-specifications', 'ResourceType=vpc,Tags=[{Key=Name,Value=cli-vpc}]').Vpc.VpcId;
     aws('wait', 'vpc-available', '--vpc-ids', vpc);
     aws('modify-vpc-attribute', '--vpc-id', vpc, '--enable-dns-hostnames', '{"Value":true}');
@@ -189,7 +189,7 @@ describe('compat: aws CLI (real instances)', function () {
     aws('release-address', '--allocation-id', allocation);
 
     aws('terminate-instances', '--instance-ids', id);
-    aws('wait', 'instance-terminated', '--instance-ids', id);
+    await waitForStates(account.ec2, [id], ['terminated'], 120_000);
     const early = runClient('aws', ['ec2', 'delete-vpc', '--vpc-id', vpc], account);
     expect(early.stderr).to.contain('DependencyViolation');
     aws('delete-security-group', '--group-id', group);

@@ -60,6 +60,30 @@ export async function leftovers(config: Config): Promise<string[]> {
     );
   const leases = await withDatabase(config.databaseUrl, (db) => new AddressPool(config, db).leases());
   if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId})`).join(' ')}`);
+  // the data plane follows the database within seconds: give it that long
+  for (let attempt = 0; ; attempt++) {
+    const network = await networkLeftovers();
+    if (!network.length || attempt === 15) return [...found, ...network];
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** VPC bridges, routers and relays, public-address routes and instance packet-filter chains on this machine. */
+async function networkLeftovers(): Promise<string[]> {
+  const found: string[] = [];
+  const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout.split('\n').flatMap((l) => /^\d+: (ocv\d+)[:@]/.exec(l)?.[1] ?? []);
+  if (bridges.length) found.push(`VPC bridges: ${bridges.join(' ')}`);
+  const routers = (await run('ip', ['netns', 'list'])).stdout.split('\n').flatMap((l) => /^(ocr\d+)/.exec(l)?.[1] ?? []);
+  if (routers.length) found.push(`VPC router namespaces: ${routers.join(' ')}`);
+  const relays = (await run('pgrep', ['-f', 'metadata-relay'])).stdout.split('\n').filter(Boolean);
+  if (relays.length) found.push(`metadata relay processes: ${relays.join(' ')}`);
+  for (const proto of ['77', '78']) {
+    const routes: { dst: string }[] = JSON.parse((await run('ip', ['-j', 'route', 'show', 'proto', proto])).stdout || '[]');
+    if (routes.length) found.push(`public address routes: ${routes.map((r) => r.dst).join(' ')}`);
+  }
+  const table = await run('nft', ['list', 'table', 'inet', 'oarcloud']);
+  const chains = [...table.stdout.matchAll(/chain (in_oc[0-9a-f]+) /g)].map((m) => m[1]);
+  if (chains.length) found.push(`packet filter chains of instances: ${chains.join(' ')}`);
   return found;
 }
 
