@@ -62,12 +62,26 @@ export interface AdminImage {
   createdAt: string;
 }
 export type AdminEvent = EventRecord;
+/** A VPC as admins see it: its subnets, its groups and what each allows in and out, its elastic IPs. */
+export interface AdminVpc {
+  id: string;
+  accountName: string;
+  cidr: string;
+  /** Its VXLAN number; null for a default VPC (the shared network). */
+  vni: number | null;
+  isDefault: boolean;
+  subnets: { id: string; cidr: string; internet: boolean }[];
+  groups: { id: string; name: string; ingress: string[]; egress: string[]; members: number }[];
+  elasticIps: { publicIp: string; instanceId: string | null }[];
+}
+
 export interface Snapshot {
   at: string;
   nodes: AdminNode[];
   instances: AdminInstance[];
   accounts: AdminAccount[];
   images: AdminImage[];
+  vpcs: AdminVpc[];
   keys: AdminKey[];
   events: AdminEvent[];
   alarms: Alarm[];
@@ -202,6 +216,84 @@ export class Administration {
     }));
   }
 
+  /**
+   * Every VPC made so far (default ones once their account used them), in five queries: subnets (and whether they
+   * route to an internet gateway), groups with their rules as one line each ("tcp 22 from 0.0.0.0/0") and their
+   * members, elastic IPs.
+   */
+  async vpcs(): Promise<AdminVpc[]> {
+    const db = this.db;
+    const [vpcs, subnets, groups, rules, eips] = await Promise.all([
+      db('vpcs as v')
+        .join('accounts as a', 'a.id', 'v.account_id')
+        .orderBy(['a.name', 'v.created_at'])
+        .select('v.id', 'v.vni', 'v.is_default', 'a.name', db.raw('v.cidr::text as cidr')),
+      db('subnets as s')
+        .orderBy('s.cidr')
+        .select(
+          's.id',
+          's.vpc_id',
+          db.raw('s.cidr::text as cidr'),
+          db.raw(`exists (select 1 from routes r join route_tables t on t.id = r.route_table_id
+          join internet_gateways g on g.id = r.gateway_id and g.vpc_id = s.vpc_id
+          where r.destination = '0.0.0.0/0' and t.id = coalesce((select ra.route_table_id from route_table_associations ra where ra.subnet_id = s.id),
+            (select m.id from route_tables m where m.vpc_id = s.vpc_id and m.is_main))) as internet`),
+        ),
+      db('security_groups as g')
+        .orderBy('g.name')
+        .select(
+          'g.id',
+          'g.vpc_id',
+          'g.name',
+          db.raw(`(select count(*)::int from instance_security_groups m join instances i on i.id = m.instance_id
+          where m.group_id = g.id and i.state <> 'terminated') as members`),
+        ),
+      db('security_group_rules')
+        .orderBy('created_at')
+        .select('group_id', 'egress', 'protocol', 'from_port', 'to_port', 'source_group_id', db.raw('cidr::text as cidr')),
+      db('elastic_ips as e').join('accounts as a', 'a.id', 'e.account_id').select(db.raw('host(e.public_ip) as ip'), 'e.instance_id', 'e.account_id', 'a.name'),
+    ]);
+    const groupName = new Map(groups.map((g) => [g.id, g.name]));
+    const describe = (r: {
+      protocol: string;
+      from_port: number | null;
+      to_port: number | null;
+      cidr: string | null;
+      source_group_id: string | null;
+      egress: boolean;
+    }) => {
+      const proto = r.protocol === '-1' ? 'all' : r.protocol;
+      const ports = r.from_port === null || r.protocol === '-1' ? '' : r.from_port === r.to_port ? ` ${r.from_port}` : ` ${r.from_port}-${r.to_port}`;
+      const peer = r.cidr ?? groupName.get(r.source_group_id!) ?? r.source_group_id;
+      return `${proto}${ports} ${r.egress ? 'to' : 'from'} ${peer}`;
+    };
+    return vpcs
+      .map((v) => ({
+        id: v.id,
+        accountName: v.name,
+        cidr: v.cidr,
+        vni: v.vni,
+        isDefault: v.is_default,
+        subnets: subnets.filter((s) => s.vpc_id === v.id).map((s) => ({ id: s.id, cidr: s.cidr, internet: s.internet })),
+        groups: groups
+          .filter((g) => g.vpc_id === v.id)
+          .map((g) => ({
+            id: g.id,
+            name: g.name,
+            members: g.members,
+            ingress: rules.filter((r) => r.group_id === g.id && !r.egress).map(describe),
+            egress: rules.filter((r) => r.group_id === g.id && r.egress).map(describe),
+          })),
+        // an account's addresses are listed with its first VPC of its own (they are not in a VPC until associated)
+        elasticIps: [],
+      }))
+      .map((v, _i, all) => {
+        const first = all.find((x) => x.accountName === v.accountName && !x.isDefault);
+        if (first !== v) return v;
+        return { ...v, elasticIps: eips.filter((e) => e.name === v.accountName).map((e) => ({ publicIp: e.ip, instanceId: e.instance_id })) };
+      });
+  }
+
   /** Active access keys of every account (secrets are never shown again). */
   async keys(): Promise<AdminKey[]> {
     const rows = await this.accountStore.listKeys();
@@ -224,17 +316,18 @@ export class Administration {
   /** Everything the dashboard shows, in one document. An unreachable OAR database empties the nodes and alarms. */
   async snapshot(): Promise<Snapshot> {
     let oarDatabase = true;
-    const [nodes, instances, accounts, images, keys, events, services] = await Promise.all([
+    const [nodes, instances, accounts, images, vpcs, keys, events, services] = await Promise.all([
       this.nodes().catch(() => ((oarDatabase = false), [])),
       this.instances(),
       this.accounts(),
       this.images(),
+      this.vpcs(),
       this.keys(),
       this.events({ limit: 60 }),
       this.probe(),
     ]);
     const alarms = alarmsFor({ now: Date.now(), components: { ...services, oarDatabase }, nodes, instances, events });
-    return { at: new Date().toISOString(), nodes, instances, accounts, images, keys, events, alarms };
+    return { at: new Date().toISOString(), nodes, instances, accounts, images, vpcs, keys, events, alarms };
   }
 
   async alarms(): Promise<Alarm[]> {

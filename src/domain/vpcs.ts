@@ -97,9 +97,14 @@ export function networkLimits(env = process.env): NetworkLimits {
   };
 }
 
-/** The rules every new ACL ends with (`*`, number 32767 on the wire) and every default ACL starts with (100). */
+/** What a default ACL's rule 100 matches, both ways (every ACL then ends with the implicit deny, 32767). */
 const ALLOW_ALL = { protocol: '-1', cidr: '0.0.0.0/0', from_port: null, to_port: null, icmp_type: null, icmp_code: null };
-export const ACL_DEFAULT_RULE_NUMBER = 32767;
+
+/** The default VPC's subnet is the network every account shares: its ACL stays allow-all. */
+const sharedAcl = () =>
+  errors.operationNotPermitted(
+    'The default VPC is the shared instance network: its network ACL allows everything and cannot be changed. Create a VPC for ACLs of your own.',
+  );
 
 export class Vpcs {
   private readonly defaultsMade = new Set<string>();
@@ -487,7 +492,7 @@ export class Vpcs {
   // ---------------------------------------------------------------------------------------------- network ACLs
 
   async createAcl(accountId: string, vpcId: string): Promise<NetworkAclRow> {
-    await this.getVpc(accountId, vpcId);
+    if ((await this.getVpc(accountId, vpcId)).is_default) throw sharedAcl();
     const [{ n }] = await this.db('network_acls').where('vpc_id', vpcId).count<{ n: string }[]>('* as n');
     if (Number(n) >= this.limits.aclsPerVpc)
       throw errors.networkAclLimitExceeded(`The maximum number of network ACLs per VPC (${this.limits.aclsPerVpc}) has been reached.`);
@@ -528,6 +533,7 @@ export class Vpcs {
 
   async putAclEntry(accountId: string, aclId: string, entry: AclEntryRow, replace: boolean): Promise<void> {
     const acl = await this.getAcl(accountId, aclId);
+    if ((await this.getVpc(accountId, acl.vpc_id)).is_default) throw sharedAcl();
     if (!Number.isInteger(entry.rule_number) || entry.rule_number < 1 || entry.rule_number > 32766)
       throw errors.invalidParameterValue('RuleNumber', String(entry.rule_number), 'Rule numbers run from 1 to 32766.');
     const cidr = await this.checkCidr('CidrBlock', entry.cidr, 0, 32);
@@ -543,7 +549,8 @@ export class Vpcs {
   }
 
   async deleteAclEntry(accountId: string, aclId: string, egress: boolean, ruleNumber: number): Promise<void> {
-    await this.getAcl(accountId, aclId);
+    const acl = await this.getAcl(accountId, aclId);
+    if ((await this.getVpc(accountId, acl.vpc_id)).is_default) throw sharedAcl();
     const n = await this.db('network_acl_entries').where({ network_acl_id: aclId, egress, rule_number: ruleNumber }).delete();
     if (!n) throw errors.networkAclEntryNotFound(`The network acl entry identified by ${ruleNumber} does not exist.`);
   }

@@ -96,6 +96,12 @@ describe('dashboard in headless Chromium', function () {
     const described = await aws('describe-instances', '--instance-ids', id);
     expect(described.Reservations[0].Instances[0].State.Name).to.equal('running');
     expect(text).to.contain(described.Reservations[0].Instances[0].PrivateIpAddress);
+    // the user's default VPC is listed with its default group and what it allows
+    const vpc = page.locator('#vpcs tr', { hasText: described.Reservations[0].Instances[0].VpcId });
+    await vpc.waitFor({ timeout: 5000 });
+    expect(await vpc.textContent())
+      .to.contain(user.name)
+      .and.contain('default (1): in all from default; out all to 0.0.0.0/0');
   });
 
   it('adds a node from the page and OAR has it', async () => {

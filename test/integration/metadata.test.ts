@@ -25,7 +25,10 @@ async function imds(id: string, method: 'GET' | 'PUT', path: string, headers: Re
     const flags = Object.entries(headers)
       .map(([k, v]) => `--header '${k}: ${v}'`)
       .join(' ');
-    out = await execIn(id, `wget -S -q -O /tmp/imds.body ${flags} http://169.254.169.254${path} 2>/tmp/imds.head; cat /tmp/imds.head; echo ${BODY}; cat /tmp/imds.body 2>/dev/null; rm -f /tmp/imds.body`);
+    out = await execIn(
+      id,
+      `wget -S -q -O /tmp/imds.body ${flags} http://169.254.169.254${path} 2>/tmp/imds.head; cat /tmp/imds.head; echo ${BODY}; cat /tmp/imds.body 2>/dev/null; rm -f /tmp/imds.body`,
+    );
   } else {
     // nc gives up at the end of its input: keep it open until the answer came
     const head = [`PUT ${path} HTTP/1.0`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)].join('\\r\\n');

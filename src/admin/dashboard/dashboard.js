@@ -188,6 +188,7 @@ function render() {
   renderKeys(s.keys);
   renderEvents(s.events);
   renderImages(s.images);
+  renderVpcs(s.vpcs);
 }
 
 function renderAlarms(alarms) {
@@ -430,6 +431,18 @@ function renderImages(images) {
       <td class="mono">${esc(i.id)}</td><td>${esc(i.name)}</td><td>${esc(i.accountName)}</td><td>${badge(i.state, i.state === 'available' ? 'running' : i.state === 'failed' ? 'error' : 'pending')}</td>
       <td>${i.isPublic ? 'public' : 'private'}</td><td class="num">${i.layers}</td><td class="num">${dash(bytes(i.sizeBytes))}</td><td title="${esc(i.createdAt)}">${ago(i.createdAt)}</td></tr>`).join('');
   $('images').innerHTML = `${head}<tbody>${body}</tbody>`;
+}
+
+function renderVpcs(vpcs) {
+  const head = '<thead><tr><th>VPC</th><th>Owner</th><th>CIDR</th><th>Subnets</th><th>Security groups (members): allows</th><th>Elastic IPs</th></tr></thead>';
+  const rules = (g) => [...g.ingress.map((r) => `in ${r}`), ...g.egress.map((r) => `out ${r}`)].map(esc).join('; ') || 'nothing';
+  const body = vpcs.length === 0 ? '<tr><td colspan="6" class="empty">No VPC yet.</td></tr>' : vpcs.map((v) => `<tr>
+      <td class="mono">${esc(v.id)}${v.isDefault ? ` ${badge('default', 'kind')}` : ''}</td><td>${esc(v.accountName)}</td>
+      <td class="mono">${esc(v.cidr)}${v.vni === null ? ' <span class="muted small">shared</span>' : ` <span class="muted small">VNI ${v.vni}</span>`}</td>
+      <td>${v.subnets.map((s) => `<div class="mono">${esc(s.cidr)}${s.internet ? ' <span class="muted small">→ internet</span>' : ''}</div>`).join('')}</td>
+      <td>${v.groups.map((g) => `<div><b>${esc(g.name)}</b> <span class="muted small">(${g.members})</span>: ${rules(g)}</div>`).join('')}</td>
+      <td>${v.elasticIps.map((e) => `<div class="mono">${esc(e.publicIp)}${e.instanceId ? ` → ${esc(e.instanceId)}` : ''}</div>`).join('') || dash(null)}</td></tr>`).join('');
+  $('vpcs').innerHTML = `${head}<tbody>${body}</tbody>`;
 }
 
 // ------------------------------------------------------------------------------------------------ wiring
