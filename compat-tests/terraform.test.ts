@@ -48,51 +48,53 @@ function workingDir(name: string): string {
 
 const available = () => spawnSync('terraform', ['version']).status === 0 && existsSync(PROVIDER);
 
-describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
-  this.timeout(600_000);
-  let account: TestAccount;
-  let dir: string;
-  let vars: Record<string, string>;
-
+/**
+ * Registers a describe block's hooks: before, a new account and a working directory with `config` (skipped without
+ * terraform); after, a destroy (if a test left anything) and the account dropped. Its state, once before ran.
+ */
+function workspace(config: string, prefix: string, extraVars: (dir: string) => Promise<Record<string, string>> = async () => ({})) {
+  const ws = { account: undefined as TestAccount | undefined, dir: '', vars: {} as Record<string, string> };
   before(async function () {
     if (!available()) {
       console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
       return this.skip();
     }
-    account = await newAccount('tf');
-    dir = workingDir('terraform');
-    await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
-    vars = {
-      endpoint,
-      region,
-      access_key: account.accessKeyId,
-      secret_key: account.secretAccessKey,
-      public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim(),
-    };
+    ws.account = await newAccount(prefix);
+    ws.dir = workingDir(config);
+    ws.vars = { endpoint, region, access_key: ws.account.accessKeyId, secret_key: ws.account.secretAccessKey, ...(await extraVars(ws.dir)) };
   });
   after(async () => {
-    if (dir && account) terraform(dir, ['destroy', '-auto-approve', '-no-color'], vars);
-    await dropAccount(account);
+    if (ws.dir && ws.account) terraform(ws.dir, ['destroy', '-auto-approve', '-no-color'], ws.vars);
+    await dropAccount(ws.account);
+  });
+  return ws;
+}
+
+describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
+  this.timeout(600_000);
+  const ws = workspace('terraform', 'tf', async (dir) => {
+    await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
+    return { public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim() };
   });
 
   it('init, apply, plan with no changes, destroy', async () => {
-    const init = terraform(dir, ['init', '-no-color', '-input=false'], vars);
+    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
     expect(init.code, init.out).to.equal(0);
 
-    const apply = terraform(dir, ['apply', '-auto-approve', '-no-color', '-input=false'], vars);
+    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
     expect(apply.code, apply.out).to.equal(0);
-    const outputs = JSON.parse(terraform(dir, ['output', '-json'], vars).out.split('\n\n')[0]);
+    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
     const instanceId: string = outputs.instance_id.value;
     expect(instanceId).to.match(/^i-/);
     expect(outputs.image_id.value).to.match(/^ami-/);
     expect(outputs.private_ip.value).to.match(/^\d+\.\d+\.\d+\.\d+$/);
     expect(await execIn(instanceId, 'cat /root/terraform')).to.equal('configured-by-terraform\n');
 
-    const plan = terraform(dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], vars);
+    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
     expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
     expect(plan.out).to.contain('No changes.');
 
-    const destroy = terraform(dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], vars);
+    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
     expect(destroy.code, destroy.out).to.equal(0);
     expect(destroy.out).to.match(/Destroy complete! Resources: 3 destroyed/);
   });
@@ -100,30 +102,14 @@ describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
 
 describe('compat: Terraform AWS provider 5.100, VPC networking (real data plane)', function () {
   this.timeout(900_000);
-  let account: TestAccount;
-  let dir: string;
-  let vars: Record<string, string>;
-
-  before(async function () {
-    if (!available()) {
-      console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
-      return this.skip();
-    }
-    account = await newAccount('tf-net');
-    dir = workingDir('terraform-network');
-    vars = { endpoint, region, access_key: account.accessKeyId, secret_key: account.secretAccessKey };
-  });
-  after(async () => {
-    if (dir && account) terraform(dir, ['destroy', '-auto-approve', '-no-color'], vars);
-    await dropAccount(account);
-  });
+  const ws = workspace('terraform-network', 'tf-net');
 
   it('VPC, subnet, gateway, route table, groups, instance and elastic IP: apply, plan with no changes, destroy', async () => {
-    const init = terraform(dir, ['init', '-no-color', '-input=false'], vars);
+    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
     expect(init.code, init.out).to.equal(0);
-    const apply = terraform(dir, ['apply', '-auto-approve', '-no-color', '-input=false'], vars);
+    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
     expect(apply.code, apply.out).to.equal(0);
-    const outputs = JSON.parse(terraform(dir, ['output', '-json'], vars).out.split('\n\n')[0]);
+    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
     expect(outputs.private_ip.value).to.match(/^10\.0\.1\.\d+$/);
     // the instance's SSH port answers on its elastic IP, from this machine (the group allows 22 from anywhere)
     const banner = await execFileAsync('busybox', ['nc', '-w', '3', outputs.public_ip.value, '22'], { timeout: 10_000 }).then(
@@ -132,11 +118,11 @@ describe('compat: Terraform AWS provider 5.100, VPC networking (real data plane)
     );
     expect(banner).to.match(/^SSH-2\.0-OpenSSH/);
 
-    const plan = terraform(dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], vars);
+    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
     expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
     expect(plan.out).to.contain('No changes.');
 
-    const destroy = terraform(dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], vars);
+    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
     expect(destroy.code, destroy.out).to.equal(0);
     expect(destroy.out).to.match(/Destroy complete! Resources: 10 destroyed/);
   });

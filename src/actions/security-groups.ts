@@ -7,8 +7,8 @@ import { defineAction, type ActionContext } from './action';
 import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import type { GroupRow, RuleRow } from '../domain/security-groups';
-import { describeList, groupView, isIpv6Spec, ruleSpecs, ruleView } from './views/network';
-import type { IpPermission, SecurityGroupRule, TagSpecification } from '../protocol/model/ec2-shapes';
+import { describeList, groupView, isIpv6Spec, ruleSpecs, ruleView, type RulesInput } from './views/network';
+import type { SecurityGroupRule, TagSpecification } from '../protocol/model/ec2-shapes';
 
 const region = (ctx: ActionContext) => ctx.services.config.regions[0];
 
@@ -79,17 +79,7 @@ export const describeSecurityGroups = defineAction('DescribeSecurityGroups', asy
   return { SecurityGroups: page.map((g) => groupView(g, rules, tags, region(ctx))), NextToken: nextToken };
 });
 
-type AuthorizeInput = {
-  GroupId?: string;
-  GroupName?: string;
-  IpPermissions?: IpPermission[];
-  IpProtocol?: string;
-  FromPort?: number;
-  ToPort?: number;
-  CidrIp?: string;
-  SourceSecurityGroupName?: string;
-  TagSpecifications?: TagSpecification[];
-};
+type AuthorizeInput = RulesInput & { GroupId?: string; GroupName?: string; TagSpecifications?: TagSpecification[] };
 
 async function authorize(ctx: ActionContext, input: AuthorizeInput, egress: boolean): Promise<{ Return: boolean; SecurityGroupRules: SecurityGroupRule[] }> {
   const { caller, services } = ctx;

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { errors } from './errors';
 import { newId } from './ids';
 import { changeSignal } from './change-signal';
+import { envLimit } from './quotas';
 
 export interface ElasticIpRow {
   id: string;
@@ -22,7 +23,7 @@ export class ElasticIps {
   constructor(
     private readonly db: Knex,
     private readonly pool: string,
-    private readonly maxPerAccount = Number(process.env.OARCLOUD_MAX_ELASTIC_IPS ?? 5),
+    private readonly maxPerAccount = envLimit(process.env, 'OARCLOUD_MAX_ELASTIC_IPS', 5),
   ) {}
 
   async allocate(accountId: string): Promise<ElasticIpRow> {

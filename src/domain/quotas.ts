@@ -20,6 +20,11 @@ export interface QuotaSetting {
   maxCores?: number | null;
 }
 
+/** A limit an admin sets in the server's environment (`name`), or its default. */
+export function envLimit(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return Number(env[name] ?? fallback);
+}
+
 export function defaultLimits(env = process.env): Limits {
   return { maxInstances: Number(env.OARCLOUD_MAX_INSTANCES ?? 64), maxCores: Number(env.OARCLOUD_MAX_CORES ?? 256) };
 }

@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { errors } from './errors';
 import { newId } from './ids';
 import { changeSignal } from './change-signal';
+import { envLimit } from './quotas';
 
 export interface GroupRow {
   id: string;
@@ -49,11 +50,10 @@ export interface GroupLimits {
   groupsPerInstance: number;
 }
 export function groupLimits(env = process.env): GroupLimits {
-  const n = (name: string, d: number) => Number(env[name] ?? d);
   return {
-    groupsPerVpc: n('OARCLOUD_MAX_SECURITY_GROUPS_PER_VPC', 100),
-    rulesPerGroup: n('OARCLOUD_MAX_RULES_PER_SECURITY_GROUP', 60),
-    groupsPerInstance: n('OARCLOUD_MAX_SECURITY_GROUPS_PER_INSTANCE', 5),
+    groupsPerVpc: envLimit(env, 'OARCLOUD_MAX_SECURITY_GROUPS_PER_VPC', 100),
+    rulesPerGroup: envLimit(env, 'OARCLOUD_MAX_RULES_PER_SECURITY_GROUP', 60),
+    groupsPerInstance: envLimit(env, 'OARCLOUD_MAX_SECURITY_GROUPS_PER_INSTANCE', 5),
   };
 }
 

@@ -13,6 +13,7 @@ import type { Knex } from 'knex';
 import { databaseFailure } from '../adapters/db';
 import { errors, DomainError } from './errors';
 import { newId } from './ids';
+import { envLimit } from './quotas';
 import type { NetworkView } from './network';
 import type { SecurityGroups } from './security-groups';
 
@@ -85,7 +86,7 @@ export interface NetworkLimits {
   entriesPerAcl: number;
 }
 export function networkLimits(env = process.env): NetworkLimits {
-  const n = (name: string, d: number) => Number(env[name] ?? d);
+  const n = (name: string, fallback: number) => envLimit(env, name, fallback);
   return {
     vpcs: n('OARCLOUD_MAX_VPCS', 5),
     subnetsPerVpc: n('OARCLOUD_MAX_SUBNETS_PER_VPC', 200),

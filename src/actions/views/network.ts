@@ -218,17 +218,17 @@ export function addressView(e: ElasticIpRow, tags: TagsById, region: string): Ad
  * The rules an Authorize/Revoke call names: its IpPermissions, or the old top-level form (IpProtocol, FromPort,
  * ToPort, CidrIp / SourceSecurityGroupName). IPv6 ranges and prefix lists are refused (instances have IPv4 only).
  */
-export function ruleSpecs(
-  input: {
-    IpPermissions?: IpPermission[];
-    IpProtocol?: string;
-    FromPort?: number;
-    ToPort?: number;
-    CidrIp?: string;
-    SourceSecurityGroupName?: string;
-  },
-  resolveGroupName: (name: string) => Promise<string>,
-): Promise<RuleSpec[]> {
+/** The rules of an Authorize/Revoke call, in either of its forms. */
+export interface RulesInput {
+  IpPermissions?: IpPermission[];
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIp?: string;
+  SourceSecurityGroupName?: string;
+}
+
+export function ruleSpecs(input: RulesInput, resolveGroupName: (name: string) => Promise<string>): Promise<RuleSpec[]> {
   const perms: IpPermission[] = input.IpPermissions?.length
     ? input.IpPermissions
     : input.IpProtocol !== undefined || input.CidrIp !== undefined || input.SourceSecurityGroupName !== undefined
