@@ -22,8 +22,9 @@
 #                                      stdin: "peer IP", "gateway IP/LEN", "nat CIDR" (may leave through the
 #                                      uplink, masqueraded), "eip PUBLIC PRIVATE", "neighbor IP MAC" (the VPC's
 #                                      instances, so that the router never asks by ARP), "metadata HOST:PORT" (the
-#                                      metadata service the router's relay at 169.254.169.254:80 forwards to) lines;
-#                                      what is not given goes
+#                                      metadata service the router's relay at 169.254.169.254:80 forwards to),
+#                                      "dns on" (a resolver at 169.254.169.253 in the router) and "host IP NAME..."
+#                                      (the names it answers) lines; what is not given goes
 #   metadata-relay VNI HOST PORT       (run by the relay per connection) one HTTP request from $SOCAT_PEERADDR to
 #                                      HOST:PORT, with "X-Oarcloud-Source: VNI ADDRESS" as its first header
 #   vpc-down VNI                       removes the VPC's bridge, VXLAN port and router
@@ -110,6 +111,10 @@ case "$op" in
       while [ ! -d "$d" ]; do missing+=("$d"); d=$(dirname "$d"); done
       mkdir -p -m 700 "$(dirname "$target")"
       for d in "${missing[@]}"; do chown "$uid:$uid" "$d"; done
+      # the image is the user's: a link in it must not lead out of it
+      dir=$(realpath "$(dirname "$target")")
+      [[ $dir == "$(realpath "$rootfs")" || $dir == "$(realpath "$rootfs")"/* ]] || die "refusing to write through a link out of the rootfs: $file"
+      [ -L "$target" ] && rm -f "$target"
       printf '%s' "$content" | base64 -d > "$target"
       chmod "$mode" "$target"; chown "$uid:$uid" "$target"
     done ;;
@@ -179,11 +184,13 @@ case "$op" in
     vni=${1:?vni} mtu=${2:?mtu} gwmac=${3:?gateway mac} local=${4:?local address} up_node=${5:?uplink address} up_router=${6:?router uplink address}
     [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
     br=ocv$vni vx=ocx$vni ns=ocr$vni gleg=ocg$vni uleg=ocu$vni
-    peers=() gateways=() nat=() eips=() neighbors=() metadata=""
+    peers=() gateways=() nat=() eips=() neighbors=() metadata="" dns=off hosts=""
     while read -r kind a b; do
       case "$kind" in
         peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; neighbor) neighbors+=("$a $b") ;;
-        metadata) [[ $a =~ ^[0-9.]+:[0-9]+$ ]] || die "bad metadata target '$a'"; metadata=$a ;; '') ;;
+        metadata) [[ $a =~ ^[0-9.]+:[0-9]+$ ]] || die "bad metadata target '$a'"; metadata=$a ;;
+        dns) dns=$a ;;
+        host) [[ "$a $b" =~ ^[0-9.]+\ [A-Za-z0-9.\ -]+$ ]] || die "bad host line"; hosts+="$a $b"$'\n' ;; '') ;;
         *) die "vpc-up: unknown line '$kind'" ;;
       esac
     done
@@ -244,6 +251,25 @@ case "$op" in
           SYSTEM:"exec $0 metadata-relay $vni ${metadata%:*} ${metadata##*:}" </dev/null >/dev/null 2>&1 &
       fi
     fi
+    # the resolver: dnsmasq on 169.254.169.253 answering the VPC's instance names (and nothing else), reloaded
+    # (SIGHUP) when they change
+    state=/run/oarcloud-vpc; mkdir -p "$state"
+    dns_pid() { [ -f "$state/$vni.dns.pid" ] && kill -0 "$(cat "$state/$vni.dns.pid")" 2>/dev/null && cat "$state/$vni.dns.pid"; true; }
+    if [ "$dns" = on ]; then
+      ip -n "$ns" addr replace 169.254.169.253/32 dev lo
+      if ! printf '%s' "$hosts" | cmp -s - "$state/$vni.hosts"; then
+        printf '%s' "$hosts" > "$state/$vni.hosts.new" && mv -f "$state/$vni.hosts.new" "$state/$vni.hosts"
+        pid=$(dns_pid); [ -n "$pid" ] && kill -HUP "$pid"
+      fi
+      if [ -z "$(dns_pid)" ]; then
+        ip netns exec "$ns" dnsmasq --conf-file=/dev/null --no-resolv --no-hosts --addn-hosts="$state/$vni.hosts" \
+          --listen-address=169.254.169.253 --bind-interfaces --local=/ec2.internal/ --domain-needed --user=root \
+          --pid-file="$state/$vni.dns.pid"
+      fi
+    else
+      pid=$(dns_pid); [ -n "$pid" ] && kill "$pid"
+      rm -f "$state/$vni.hosts" "$state/$vni.dns.pid"
+    fi
     pairs_in=() pairs_out=()
     for e in "${eips[@]}"; do pairs_in+=("${e% *} : ${e#* }"); pairs_out+=("${e#* } : ${e% *}"); done
     elements() { [ $# -gt 0 ] && (IFS=,; echo "elements = { $* }") || true; }
@@ -284,6 +310,7 @@ NFT
       for p in $(ip netns pids "ocr$vni"); do kill "$p" 2>/dev/null || true; done
       ip netns del "ocr$vni"
     fi
+    rm -f "/run/oarcloud-vpc/$vni.hosts" "/run/oarcloud-vpc/$vni.dns.pid"
     for dev in "ocu$vni" "ocg$vni" "ocx$vni" "ocv$vni"; do ip link del "$dev" 2>/dev/null || true; done
     true ;;
   metadata-relay)

@@ -71,6 +71,8 @@ export interface VpcSpec {
   neighbors: { ip: string; mac: string }[];
   /** Where the router's relay sends metadata requests (HOST:PORT); null: no relay. */
   metadata: string | null;
+  /** The VPC's resolver (169.254.169.253 in the router) and the names it answers; null: none (DNS support off). */
+  dns: { ip: string; names: string[] }[] | null;
 }
 
 function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
@@ -81,6 +83,7 @@ function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
     ...spec.eips.map((e) => `eip ${e.publicIp} ${e.privateIp}`),
     ...spec.neighbors.map((n) => `neighbor ${n.ip} ${n.mac}`),
     ...(spec.metadata ? [`metadata ${spec.metadata}`] : []),
+    ...(spec.dns ? ['dns on', ...spec.dns.map((h) => `host ${h.ip} ${h.names.join(' ')}`)] : []),
   ];
   return {
     args: ['vpc-up', String(spec.vni), String(spec.mtu), spec.gatewayMac, spec.local ?? '-', spec.uplinkNode, spec.uplinkRouter],

@@ -74,6 +74,8 @@ export interface FirewallModel {
 
 /** The instance metadata service's address, as instances know it. */
 export const METADATA_ADDRESS = '169.254.169.254';
+/** The VPC resolver's address (EC2's link-local DNS server). */
+export const RESOLVER_ADDRESS = '169.254.169.253';
 
 type Runner = (cmd: string, args: string[], opts?: { input?: string }) => Promise<ExecResult>;
 
@@ -178,6 +180,8 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
   });
   // the metadata service is there for every instance, whatever its groups allow (as on EC2)
   lines.push(`    ip daddr ${METADATA_ADDRESS} tcp dport 80 accept`);
+  // and so is the VPC's resolver
+  lines.push(`    ip daddr ${RESOLVER_ADDRESS} meta l4proto { tcp, udp } th dport 53 accept`);
   lines.push('    ct state established,related accept', '    ct state invalid drop', '    iifname . ip saddr vmap @from_port');
   for (const t of model.trusted) lines.push(`    iifname ${q(bridgeOf(t.network))} ip saddr ${t.ip} accept`);
   lines.push('    oifname . ip daddr vmap @to_port', '  }');

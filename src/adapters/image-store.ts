@@ -4,7 +4,7 @@
  * upper directory on top (<data>/instances/<id>/{upper,work,rootfs}). Stopping unmounts it and keeps upper.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, lchown, lstat, mkdir, opendir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, opendir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runOk } from './exec';
 
@@ -186,6 +186,10 @@ export class ImageStore {
       // directories we create belong to the container's root too
       const created = await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       for (let d = path.dirname(target); created && d.length >= created.length; d = path.dirname(d)) await lchown(d, owner, owner);
+      // the image is the user's: a link in it (etc -> /etc, resolv.conf -> /etc/shadow) must not lead out of it
+      const [dir, root] = await Promise.all([realpath(path.dirname(target)), realpath(rootfs)]);
+      if (dir !== root && !dir.startsWith(root + '/')) throw new Error(`refusing to write through a link out of the rootfs: ${f.path}`);
+      if ((await lstat(target).catch(() => undefined))?.isSymbolicLink()) await rm(target);
       await writeFile(target, f.content, { mode: f.mode });
       await chmod(target, f.mode);
       await lchown(target, owner, owner);

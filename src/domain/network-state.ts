@@ -31,8 +31,15 @@ export interface SubnetState {
   acl: AclEntryRow[];
 }
 
+export interface VpcState {
+  vni: number;
+  dnsSupport: boolean;
+  dnsHostnames: boolean;
+}
+
 export interface NetworkSnapshot {
   ports: PortState[];
+  vpcs: VpcState[];
   rules: Map<string, RuleRow[]>;
   subnets: SubnetState[];
   eips: { publicIp: string; instanceId: string }[];
@@ -46,7 +53,7 @@ export class NetworkState {
 
   async snapshot(): Promise<NetworkSnapshot> {
     const db = this.db;
-    const [ports, members, subnets, eips] = await Promise.all([
+    const [ports, members, subnets, eips, vpcs] = await Promise.all([
       db('instances as i')
         .leftJoin('subnets as s', 's.id', 'i.subnet_id')
         .leftJoin('vpcs as v', 'v.id', 's.vpc_id')
@@ -81,6 +88,7 @@ export class NetworkState {
                        (select t.id from route_tables t where t.vpc_id = s.vpc_id and t.is_main))) as internet`),
         ),
       db('elastic_ips').whereNotNull('instance_id').select(db.raw('host(public_ip) as "publicIp"'), 'instance_id as instanceId'),
+      db('vpcs').whereNotNull('vni').select('vni', 'enable_dns_support as dnsSupport', 'enable_dns_hostnames as dnsHostnames'),
     ]);
     const groupsOf = new Map<string, string[]>();
     for (const m of members) groupsOf.set(m.instance_id, [...(groupsOf.get(m.instance_id) ?? []), m.group_id]);
@@ -106,6 +114,7 @@ export class NetworkState {
       : [];
     return {
       ports: portStates,
+      vpcs,
       rules,
       subnets: subnets.map((s) => ({
         id: s.id,

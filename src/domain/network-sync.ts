@@ -16,6 +16,7 @@ import type { FilterRule, FirewallModel, NetworkId } from '../adapters/firewall'
 import { syncPublicRoutes } from '../adapters/net';
 import { localAddressToward } from '../adapters/node-join';
 import { changeSignal } from './change-signal';
+import { privateDnsName } from './network';
 import type { NetworkSnapshot, NetworkState, PortState } from './network-state';
 import type { RuleRow } from './security-groups';
 
@@ -32,11 +33,15 @@ export function routerMac(nodeAddress: string): string {
 /** VPC routers' uplinks are /30s of this block, one per VXLAN number above VNI_BASE. */
 const VNI_BASE = 5000;
 
-/** Where an instance's interface plugs in on its node. */
+/** Where an instance's interface plugs in on its node, and what it is told of its VPC's DNS. */
 export interface InterfacePlan {
   network: NetworkId;
   gateway: string;
   prefix: number;
+  /** Its VPC has DNS support: the VPC's resolver answers its instances' names. */
+  resolver: boolean;
+  /** Its VPC gives instances DNS hostnames: its hostname is its private DNS name's first label. */
+  dnsHostname: boolean;
 }
 
 export interface NetworkSyncOptions {
@@ -106,11 +111,13 @@ export class NetworkSync {
     const snapshot = await this.state.snapshot();
     const port = snapshot.ports.find((p) => p.instanceId === instanceId);
     if (!port) throw new Error(`instance ${instanceId} holds no address`);
-    if (port.vni === null) return { network: 'shared', gateway: this.options.sharedGateway, prefix: this.options.sharedPrefix };
+    if (port.vni === null)
+      return { network: 'shared', gateway: this.options.sharedGateway, prefix: this.options.sharedPrefix, resolver: false, dnsHostname: false };
     const subnet = snapshot.subnets.find((s) => s.id === port.subnetId);
     if (!subnet) throw new Error(`the subnet of instance ${instanceId} is gone`);
     const gateway = subnetGateway(subnet.cidr);
-    return { network: port.vni, gateway: gateway.address, prefix: gateway.prefix };
+    const vpc = snapshot.vpcs.find((v) => v.vni === port.vni);
+    return { network: port.vni, gateway: gateway.address, prefix: gateway.prefix, resolver: Boolean(vpc?.dnsSupport), dnsHostname: Boolean(vpc?.dnsHostnames) };
   }
 
   placed(instanceId: string): void {
@@ -208,6 +215,7 @@ export class NetworkSync {
       nat: subnets.filter((s) => s.internet).map((s) => s.cidr),
       // the relay reaches this machine through the router's uplink (here) or the node's own address (elsewhere)
       metadata: node.local ? `${uplinkNode}:${this.options.metadataPort}` : addresses.server ? `${addresses.server}:${this.options.metadataPort}` : null,
+      dns: this.resolverNames(vni, snapshot),
       neighbors: snapshot.ports
         .filter((p) => p.vni === vni)
         .map((p) => ({ ip: p.ip, mac: p.mac }))
@@ -217,6 +225,16 @@ export class NetworkSync {
         return port && port.subnetId && internet.has(port.subnetId) ? [{ publicIp: e.publicIp, privateIp: port.ip }] : [];
       }),
     };
+  }
+
+  /** The names a VPC's resolver answers: each instance's `ip-a-b-c-d.ec2.internal`; null: DNS support is off. */
+  private resolverNames(vni: number, snapshot: NetworkSnapshot): VpcSpec['dns'] {
+    const vpc = snapshot.vpcs.find((v) => v.vni === vni);
+    if (!vpc?.dnsSupport) return null;
+    return snapshot.ports
+      .filter((p) => p.vni === vni)
+      .map((p) => ({ ip: p.ip, names: [privateDnsName(p.ip), privateDnsName(p.ip).split('.')[0]] }))
+      .sort((a, b) => a.ip.localeCompare(b.ip));
   }
 
   /** The VXLAN source addresses: this machine's (toward the nodes; null with no remote node) and the nodes'. */

@@ -8,6 +8,11 @@ import type { Config } from '../config';
 
 const hex17 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 17);
 
+/** EC2's private DNS name of an address (ip-10-0-1-5.ec2.internal). */
+export function privateDnsName(ip: string): string {
+  return `ip-${ip.replace(/\./g, '-')}.ec2.internal`;
+}
+
 export class NetworkView {
   constructor(private readonly config: Config) {}
 
@@ -40,6 +45,6 @@ export class NetworkView {
     return ['02', '00', a, b, c, d].map((x) => (typeof x === 'number' ? x.toString(16).padStart(2, '0') : x)).join(':');
   }
   privateDnsName(ip: string | null): string {
-    return ip ? `ip-${ip.replace(/\./g, '-')}.ec2.internal` : '';
+    return ip ? privateDnsName(ip) : '';
   }
 }

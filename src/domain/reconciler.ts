@@ -21,7 +21,9 @@ import type { DomainState } from '../adapters/libvirt';
 import type { AddressPool } from './addresses';
 import type { InstanceRow, InstanceStore } from './instances';
 import type { EventLog } from './events';
-import type { NetworkSync } from './network-sync';
+import type { InterfacePlan, NetworkSync } from './network-sync';
+import { privateDnsName } from './network';
+import { RESOLVER_ADDRESS } from '../adapters/firewall';
 import { jobEnded, needsWork, plan, type ObservedDomain, type Step } from './reconcile-plan';
 import { stateReasons, type StateReason } from './state-reasons';
 import { isInstanceId } from './ids';
@@ -339,7 +341,7 @@ export class Reconciler {
       const netif = await step('network', () => this.rules.prepare(inst.id, node));
       await step('disk', () => this.moveDisk(inst, node));
       const rootfs = await step('mount', () => node.mount(inst.id, inst.layers, owner));
-      await step('files', () => node.writeFiles(inst.id, this.instanceFiles(inst), owner));
+      await step('files', () => node.writeFiles(inst.id, this.instanceFiles(inst, netif), owner));
       await step('define', () =>
         node.libvirt.defineAndStart({
           name: inst.id,
@@ -399,8 +401,11 @@ export class Reconciler {
   }
 
   /** What the instance's init reads at boot: hostname, root's authorized key, user data (run once). */
-  private instanceFiles(inst: InstanceRow) {
-    const files = [{ path: 'etc/hostname', content: `${inst.id}\n`, mode: 0o644 }];
+  private instanceFiles(inst: InstanceRow, netif: InterfacePlan) {
+    // in a VPC with DNS hostnames, the hostname EC2 gives (ip-10-0-1-5); else the instance id, as before
+    const hostname = netif.dnsHostname && inst.private_ip ? privateDnsName(inst.private_ip).split('.')[0] : inst.id;
+    const files = [{ path: 'etc/hostname', content: `${hostname}\n`, mode: 0o644 }];
+    if (netif.resolver) files.push({ path: 'etc/resolv.conf', content: `nameserver ${RESOLVER_ADDRESS}\nsearch ec2.internal\n`, mode: 0o644 });
     if (inst.public_key) files.push({ path: 'root/.ssh/authorized_keys', content: `${inst.public_key.trim()}\n`, mode: 0o600 });
     if (inst.user_data?.length) files.push({ path: 'var/lib/oarcloud/user-data', content: inst.user_data as any, mode: 0o700 });
     return files;

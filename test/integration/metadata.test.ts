@@ -10,6 +10,7 @@ import {
   DescribeInstancesCommand,
   ImportKeyPairCommand,
   ModifyInstanceMetadataOptionsCommand,
+  ModifyVpcAttributeCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { dropAccount, execIn, IMAGES, newAccount, waitForStates, type TestAccount } from '../support/live';
@@ -50,6 +51,7 @@ describe('instance metadata service (real containers, default VPC and VPC)', fun
     account = await newAccount('imds');
     await account.ec2.send(new ImportKeyPairCommand({ KeyName: 'imds-key', PublicKeyMaterial: Buffer.from(PUBLIC_KEY) }));
     vpc = (await account.ec2.send(new CreateVpcCommand({ CidrBlock: '10.70.0.0/16' }))).Vpc!.VpcId!;
+    await account.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }));
     subnet = (await account.ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.70.5.0/24' }))).Subnet!.SubnetId!;
     const launch = async (extra: object) =>
       (
@@ -104,6 +106,22 @@ describe('instance metadata service (real containers, default VPC and VPC)', fun
     expect((await imds(id, 'GET', `/latest/meta-data/network/interfaces/macs/${mac}/subnet-ipv4-cidr-block`, auth))[1]).to.equal('10.70.5.0/24');
     expect((await imds(id, 'GET', '/latest/meta-data/tags/instance/Name', auth))[1]).to.equal('imds');
     expect((await imds(id, 'PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '99999' }))[0], 'TTL over 6 h').to.equal(400);
+  });
+
+  it("resolves the VPC's instance names at 169.254.169.253, names the instance after its address, and stops with DNS support", async () => {
+    const id = ids.vpc;
+    const ip = (await account.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0].PrivateIpAddress!;
+    const name = `ip-${ip.replace(/\./g, '-')}`;
+    expect((await execIn(id, 'hostname')).trim()).to.equal(name);
+    expect(await execIn(id, 'cat /etc/resolv.conf')).to.contain('nameserver 169.254.169.253');
+    const lookup = (what: string) => execIn(id, `nslookup ${what} 169.254.169.253 2>&1; true`);
+    expect(await lookup(`${name}.ec2.internal`)).to.match(new RegExp(`Address:\\s+${ip.replace(/\./g, '\\.')}`));
+    expect(await lookup('ip-10-70-9-9.ec2.internal')).to.match(/NXDOMAIN|can't find/);
+    await account.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: false } }));
+    await account.ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsSupport: { Value: false } }));
+    const deadline = Date.now() + 15_000;
+    while (/Address:\s+10\.70/.test(await lookup(`${name}.ec2.internal`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(await lookup(`${name}.ec2.internal`)).to.not.match(/Address:\s+10\.70/);
   });
 
   it('ModifyInstanceMetadataOptions: tokens optional again, then the endpoint off', async () => {
