@@ -16,7 +16,7 @@ die() { echo "[node $(uname -n)] ERROR: $*" >&2; exit 1; }
 
 require_cgroup_v1 "oarcloud node join"
 
-PKGS="oar-node libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients iproute2 iptables nftables socat openssh-server tar coreutils util-linux"
+PKGS="oar-node libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients iproute2 iptables nftables socat dnsmasq-base openssh-server tar coreutils util-linux"
 install_packages /var/log/oarcloud-node-apt.log $PKGS
 
 # files from the server: replaced only when they differ (a simulated node shares them with the server)
