@@ -5,8 +5,16 @@
  * machine's NAT and through a VPC router's relay).
  */
 import {
+  AllocateAddressCommand,
+  AssociateAddressCommand,
+  AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
   CreateSecurityGroupCommand,
+  DescribeRouteTablesCommand,
+  DisassociateAddressCommand,
+  ReleaseAddressCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   RevokeSecurityGroupIngressCommand,
@@ -37,6 +45,8 @@ export interface NetworkFigures {
   ruleChange: { endToEnd: number[]; rewrite1000: number[]; ports: number };
   throughput: { sameNodeMbps: number[]; crossNodeMbps: number[] };
   metadata: { sharedMs: number; vpcMs: number; requests: number };
+  /** AssociateAddress moving an elastic IP to an instance on the other node, until that instance answers on it (ms). */
+  eipMove: number[];
 }
 
 /** The nftables rewrite for `ports` instances in 20 groups, applied in a scratch network namespace: ms each. */
@@ -176,10 +186,46 @@ export async function benchNetwork(config: Config, ec2: EC2Client, quick: boolea
       requests;
     const metadata = { sharedMs: await timed(shared.id), vpcMs: await timed(a.id), requests };
 
+    // an elastic IP moved between a (first node) and c (second node): AssociateAddress → the new instance answers
+    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }));
+    const table = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).RouteTables![0].RouteTableId!;
+    await ec2.send(new CreateRouteCommand({ RouteTableId: table, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    const defaultGroup = (await db('instance_security_groups').where('instance_id', a.id).first('group_id')).group_id as string;
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: defaultGroup,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 7002, ToPort: 7002, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
+    for (const [who, id] of [
+      ['a', a.id],
+      ['c', c.id],
+    ])
+      await exec(id, `nohup sh -c 'while true; do echo ${who} | nc -l -p 7002; done' >/dev/null 2>&1 & sleep 0.3`);
+    const { AllocationId, PublicIp } = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+    const answer = () => run('busybox', ['nc', '-w', '1', PublicIp!, '7002'], { timeoutMs: 2000 }).then((r) => r.stdout.trim());
+    const until = async (who: string) => {
+      for (let i = 0; i < 200 && (await answer()) !== who; i++) await sleep(20);
+    };
+    await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: a.id }));
+    await until('a');
+    const eipMove: number[] = [];
+    for (let r = 0; r < (quick ? 1 : 4); r++) {
+      const [to, who] = r % 2 === 0 ? [c.id, 'c'] : [a.id, 'a'];
+      const t0 = now();
+      await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: to, AllowReassociation: true }));
+      await until(who);
+      eipMove.push(now() - t0);
+    }
+    await ec2.send(new DisassociateAddressCommand({ PublicIp }));
+    await ec2.send(new ReleaseAddressCommand({ AllocationId }));
+
     return {
       ruleChange: { endToEnd, rewrite1000: await rewriteCost(1000, quick ? 1 : 5), ports: 1000 },
       throughput: { sameNodeMbps, crossNodeMbps },
       metadata,
+      eipMove,
     };
   } finally {
     if (ids.length) {
@@ -206,6 +252,7 @@ export function networkReport(n: NetworkFigures): string[] {
     `| TCP, 200 MB, two instances on one node (p50 of ${n.throughput.sameNodeMbps.length}) | ${median(n.throughput.sameNodeMbps).toFixed(0)} Mbit/s |`,
     `| TCP, 200 MB, two instances on two nodes (VXLAN) (p50) | ${median(n.throughput.crossNodeMbps).toFixed(0)} Mbit/s |`,
     `| **cross-node / same-node throughput** | **${ratio.toFixed(2)}** |`,
+    `| elastic IP moved to an instance on the other node: AssociateAddress → it answers on the address (p50 of ${n.eipMove.length}) | ${median(n.eipMove).toFixed(0)} ms |`,
     `| metadata service, default VPC (NAT to the server), mean of ${n.metadata.requests} requests from inside | ${n.metadata.sharedMs.toFixed(1)} ms |`,
     `| metadata service, VPC (router relay on a node), mean of ${n.metadata.requests} | ${n.metadata.vpcMs.toFixed(1)} ms |`,
     '',
