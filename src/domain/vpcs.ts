@@ -14,6 +14,7 @@ import { databaseFailure } from '../adapters/db';
 import { errors, DomainError } from './errors';
 import { newId } from './ids';
 import { envLimit } from './quotas';
+import { changeSignal } from './change-signal';
 import type { NetworkView } from './network';
 import type { SecurityGroups } from './security-groups';
 
@@ -218,6 +219,7 @@ export class Vpcs {
     const hostnames = change.enable_dns_hostnames ?? vpc.enable_dns_hostnames;
     if (hostnames && !support) throw errors.invalidParameterValue('EnableDnsHostnames', 'true', 'DNS hostnames need DNS support to be enabled.');
     await this.db('vpcs').where('id', id).update(change);
+    changeSignal.raise();
   }
 
   // ----------------------------------------------------------------------------------------------------- subnets
@@ -284,11 +286,13 @@ export class Vpcs {
       await trx('instances').where('subnet_id', id).update({ subnet_id: null });
       await trx('subnets').where('id', id).delete();
     });
+    changeSignal.raise();
   }
 
   async modifySubnet(accountId: string, id: string, mapPublicIp: boolean): Promise<void> {
     await this.getSubnet(accountId, id);
     await this.db('subnets').where('id', id).update({ map_public_ip: mapPublicIp });
+    changeSignal.raise();
   }
 
   // ------------------------------------------------------------------------------------------- internet gateways
@@ -328,6 +332,7 @@ export class Vpcs {
       if (databaseFailure(err) === 'unique') throw errors.resourceAlreadyAssociated(`Network ${vpcId} already has an internet gateway attached`);
       throw err;
     }
+    changeSignal.raise();
   }
 
   async detachGateway(accountId: string, id: string, vpcId: string): Promise<void> {
@@ -344,6 +349,7 @@ export class Vpcs {
         `Network ${vpcId} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`,
       );
     await this.db('internet_gateways').where('id', id).update({ vpc_id: null });
+    changeSignal.raise();
   }
 
   async deleteGateway(accountId: string, id: string): Promise<void> {
@@ -428,6 +434,7 @@ export class Vpcs {
       .insert({ route_table_id: tableId, destination: block, gateway_id: gatewayId })
       .onConflict(['route_table_id', 'destination'])
       .merge();
+    changeSignal.raise();
   }
 
   async deleteRoute(accountId: string, tableId: string, destination: string): Promise<void> {
@@ -438,6 +445,7 @@ export class Vpcs {
       .delete()
       .catch(() => 0);
     if (!removed) throw errors.invalidRouteNotFound(`There is no route defined for '${destination}' in the route table.`);
+    changeSignal.raise();
   }
 
   async associateRouteTable(accountId: string, tableId: string, subnetId: string): Promise<string> {
@@ -453,6 +461,7 @@ export class Vpcs {
         throw errors.resourceAlreadyAssociated(`the specified association for route table ${tableId} conflicts with an existing association`);
       throw err;
     }
+    changeSignal.raise();
     return id;
   }
 
@@ -470,6 +479,7 @@ export class Vpcs {
     if (!row.subnet_id)
       throw errors.invalidParameterValue('AssociationId', associationId, 'The main route table association cannot be removed; replace it instead.');
     await this.db('route_table_associations').where('id', associationId).delete();
+    changeSignal.raise();
   }
 
   /** ReplaceRouteTableAssociation: a subnet's table, or (the main association) the VPC's main table. */
@@ -487,6 +497,7 @@ export class Vpcs {
         await trx('route_tables').where('id', tableId).update({ is_main: true });
       }
     });
+    changeSignal.raise();
     return id;
   }
 
@@ -547,6 +558,7 @@ export class Vpcs {
       .insert({ ...entry, cidr, network_acl_id: aclId })
       .onConflict(['network_acl_id', 'egress', 'rule_number'])
       .merge();
+    changeSignal.raise();
   }
 
   async deleteAclEntry(accountId: string, aclId: string, egress: boolean, ruleNumber: number): Promise<void> {
@@ -554,6 +566,7 @@ export class Vpcs {
     if ((await this.getVpc(accountId, acl.vpc_id)).is_default) throw sharedAcl();
     const n = await this.db('network_acl_entries').where({ network_acl_id: aclId, egress, rule_number: ruleNumber }).delete();
     if (!n) throw errors.networkAclEntryNotFound(`The network acl entry identified by ${ruleNumber} does not exist.`);
+    changeSignal.raise();
   }
 
   async replaceAclAssociation(accountId: string, associationId: string, aclId: string): Promise<string> {
@@ -569,6 +582,7 @@ export class Vpcs {
       await trx('network_acl_associations').where('id', associationId).delete();
       await trx('network_acl_associations').insert({ id, network_acl_id: aclId, subnet_id: row.subnet_id });
     });
+    changeSignal.raise();
     return id;
   }
 

@@ -80,6 +80,20 @@ async function icmp(from: string, to: string): Promise<boolean> {
   return (await execIn(from, `ping -c 1 -W 2 ${to} >/dev/null 2>&1 && echo yes || echo no`)).trim() === 'yes';
 }
 
+/**
+ * Probes until it gives `expected`, or fails with the last answer: the data plane follows a change within about a
+ * second (BENCHMARKS.md measures it); the test only needs it to follow.
+ */
+async function eventually<T>(probe: () => Promise<T>, expected: T, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await probe();
+  while (last !== expected && Date.now() < deadline) {
+    await sleep(250);
+    last = await probe();
+  }
+  expect(last, what).to.equal(expected);
+}
+
 /** Runs `fn` with a TCP listener on this machine (the outside world) that answers "outside"; the sources it saw. */
 async function outside(fn: (port: number) => Promise<void>): Promise<string[]> {
   const seen: string[] = [];
@@ -230,21 +244,17 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
         }),
       )
     ).SecurityGroupRules![0].SecurityGroupRuleId!;
-    await sleep(1000);
-    expect(await tcp(ids.w2, ip.d1, 80), 'w2 → d1:80 once allowed').to.equal('d1');
+    await eventually(() => tcp(ids.w2, ip.d1, 80), 'd1', 'w2 → d1:80 once allowed');
     expect(await tcp(ids.w1, ip.d1, 80), 'w1 → d1:80 still refused').to.equal('');
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: net.db, SecurityGroupRuleIds: [rule] }));
-    await sleep(1000);
-    expect(await tcp(ids.w2, ip.d1, 80), 'w2 → d1:80 revoked').to.equal('');
+    await eventually(() => tcp(ids.w2, ip.d1, 80), '', 'w2 → d1:80 revoked');
 
     // w1 leaves web for ops: the db group's member rule no longer lets it in, and the web rule set follows
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: ids.w1, Groups: [net.ops] }));
-    await sleep(1000);
-    expect(await tcp(ids.w1, ip.d1, 5432), 'w1 out of web').to.equal('');
+    await eventually(() => tcp(ids.w1, ip.d1, 5432), '', 'w1 out of web');
     expect(await tcp(ids.d1, ip.w1, 80), 'w1 no longer serves 80').to.equal('');
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: ids.w1, Groups: [net.web] }));
-    await sleep(1000);
-    expect(await tcp(ids.w1, ip.d1, 5432), 'w1 back in web').to.equal('d1');
+    await eventually(() => tcp(ids.w1, ip.d1, 5432), 'd1', 'w1 back in web');
   });
 
   it('keeps an established connection through an unrelated rule change', async () => {
@@ -313,9 +323,8 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
     await entry(100, true, 'allow', '0.0.0.0/0');
     const a1Association = (await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: association(net.a1), NetworkAclId: acl })))
       .NewAssociationId!;
-    await sleep(1000);
     try {
-      expect(await tcp(ids.w2, ip.d1, 5432), 'denied by the ACL, allowed by db').to.equal('');
+      await eventually(() => tcp(ids.w2, ip.d1, 5432), '', 'denied by the ACL, allowed by db');
       expect(await tcp(ids.w1, ip.d1, 5432), 'inside the subnet: no ACL').to.equal('d1');
       expect(await tcp(ids.w2, ip.w1, 80), 'another port from a2').to.equal('w1');
       // a2 gets an ACL that lets out everything but in only port 80: replies to w2's own connections die there
@@ -336,8 +345,7 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
       );
       const a2Association = (await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: association(net.a2), NetworkAclId: strict })))
         .NewAssociationId!;
-      await sleep(1000);
-      expect(await tcp(ids.w1, ip.w2, 80), 'in to a2 on 80').to.equal('w2');
+      await eventually(() => tcp(ids.w1, ip.w2, 80), 'w2', 'in to a2 on 80');
       expect(await tcp(ids.w2, ip.w1, 80), 'out of a2: the reply has no rule').to.equal('');
       await ec2.send(
         new CreateNetworkAclEntryCommand({
@@ -350,16 +358,14 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
           PortRange: { From: 1024, To: 65535 },
         }),
       );
-      await sleep(1000);
-      expect(await tcp(ids.w2, ip.w1, 80), 'with the ephemeral ports allowed back in').to.equal('w1');
+      await eventually(() => tcp(ids.w2, ip.w1, 80), 'w1', 'with the ephemeral ports allowed back in');
       await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a2Association, NetworkAclId: defaultAcl }));
       await ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: strict }));
     } finally {
       await ec2.send(new ReplaceNetworkAclAssociationCommand({ AssociationId: a1Association, NetworkAclId: defaultAcl }));
       await ec2.send(new DeleteNetworkAclCommand({ NetworkAclId: acl }));
     }
-    await sleep(1000);
-    expect(await tcp(ids.w2, ip.d1, 5432), 'the default ACL back').to.equal('d1');
+    await eventually(() => tcp(ids.w2, ip.d1, 5432), 'd1', 'the default ACL back');
   });
 
   it('lets a subnet out through NAT only with a route to the internet gateway', async () => {
@@ -376,7 +382,7 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
     await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: ids.w1 }));
     /** What this machine gets from the public address, retried for a while until it is `expected`. */
     const fetch = async (expected: string, port = 80) => {
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + 15_000;
       for (;;) {
         const out = await execFileAsync('busybox', ['nc', '-w', '1', PublicIp!, String(port)], { timeout: 3000 }).then(
           (r) => r.stdout.trim(),
