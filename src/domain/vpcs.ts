@@ -267,6 +267,13 @@ export class Vpcs {
       );
   }
 
+  /** The VPC of each of the account's subnets (what instance views need, without counting addresses). */
+  async subnetVpcs(accountId: string): Promise<Map<string, string>> {
+    await this.ensureDefaults(accountId);
+    const rows: { id: string; vpc_id: string }[] = await this.db('subnets').where('account_id', accountId).select('id', 'vpc_id');
+    return new Map(rows.map((r) => [r.id, r.vpc_id]));
+  }
+
   async getSubnet(accountId: string, id: string): Promise<SubnetRow & { vni: number | null; vpc_cidr: string }> {
     await this.ensureDefaults(accountId);
     const subnet = await this.db('subnets as s')

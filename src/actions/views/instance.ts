@@ -114,16 +114,16 @@ export async function interfacePlaces(rows: InstanceRow[], services: Services): 
   if (!rows.length) return out;
   const accountId = rows[0].account_id;
   const [subnets, groups, addresses] = await Promise.all([
-    services.vpcs.listSubnets(accountId),
+    services.vpcs.subnetVpcs(accountId),
     services.securityGroups.groupsOf(rows.map((r) => r.id)),
     services.elasticIps.list(accountId),
   ]);
   const defaults = services.network.defaults(accountId);
   for (const r of rows) {
-    const subnet = subnets.find((s) => s.id === r.subnet_id);
+    const vpcId = r.subnet_id ? subnets.get(r.subnet_id) : undefined;
     out.set(r.id, {
-      subnetId: subnet?.id ?? defaults.subnet,
-      vpcId: subnet?.vpc_id ?? defaults.vpc,
+      subnetId: vpcId ? r.subnet_id! : defaults.subnet,
+      vpcId: vpcId ?? defaults.vpc,
       groups: (groups.get(r.id) ?? [{ id: defaults.group, name: 'default' }]).map((g) => ({ GroupId: g.id, GroupName: g.name })),
       publicIp: addresses.find((a) => a.instance_id === r.id)?.public_ip,
     });
