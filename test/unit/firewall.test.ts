@@ -69,15 +69,18 @@ describe('packet filter (nftables)', () => {
   });
 
   it('checks subnet ACLs before conntrack (stateless), in rule order, with the zone of the VPC', () => {
-    const forward = /chain forward \{ type filter hook forward priority filter;([^}]*)\}/.exec(script)![1];
+    const forward = script.slice(script.indexOf('chain forward { type filter hook forward priority filter;'), script.indexOf('chain acl_out_0'));
     expect(forward.indexOf('jump acl_in_0')).to.be.lessThan(forward.indexOf('ct state established'));
     const acl = /chain acl_in_0 \{([^}]*)\}/.exec(script)![1];
     expect(acl.indexOf('tcp dport 5432-5432 drop')).to.be.lessThan(acl.indexOf('tcp dport 1024-65535 return'));
     expect(script).to.contain('iifname "ocv5001" ct zone set 5001');
   });
 
-  it('sends the metadata address to the service on the shared network', () => {
+  it('sends the metadata address to the service on the shared network, and lets every instance reach it and the resolver', () => {
     expect(script).to.contain('ip daddr 169.254.169.254 tcp dport 80 dnat to 10.77.0.1:8779');
+    const forward = script.slice(script.indexOf('chain forward { type filter hook forward priority filter;'), script.indexOf('chain acl_out_0'));
+    expect(forward.indexOf('ip daddr 169.254.169.254 tcp dport 80 accept')).to.be.within(0, forward.indexOf('vmap @from_port'));
+    expect(forward.indexOf('ip daddr 169.254.169.253 meta l4proto { tcp, udp } th dport 53 accept')).to.be.within(0, forward.indexOf('vmap @from_port'));
   });
 
   it('is a ruleset nft accepts (when nft is installed)', function () {
