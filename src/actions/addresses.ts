@@ -45,15 +45,19 @@ export const releaseAddress = defineAction('ReleaseAddress', async (input, { cal
   await services.tags.deleteAll([eip.id]);
 });
 
-export const describeAddresses = defineAction('DescribeAddresses', async (input, ctx) => {
-  const { caller, services } = ctx;
-  let rows = await services.elasticIps.list(caller.accountId);
-  rows = selectNamed(
-    rows,
-    input.AllocationIds,
+/** The caller's addresses, those named only (an unknown allocation id is NotFound). */
+async function allocations(services: ActionContext['services'], accountId: string, ids: string[] | undefined) {
+  return selectNamed(
+    await services.elasticIps.list(accountId),
+    ids,
     (e) => e.id,
     (id) => errors.allocationNotFound(`The allocation ID '${id}' does not exist`),
   );
+}
+
+export const describeAddresses = defineAction('DescribeAddresses', async (input, ctx) => {
+  const { caller, services } = ctx;
+  let rows = await allocations(services, caller.accountId, input.AllocationIds);
   rows = selectNamed(
     rows,
     input.PublicIps,
@@ -84,12 +88,6 @@ export const describeAddresses = defineAction('DescribeAddresses', async (input,
 
 export const describeAddressesAttribute = defineAction('DescribeAddressesAttribute', async (input, { caller, services }) => {
   if (input.Attribute && input.Attribute !== 'domain-name') throw errors.invalidParameterValue('Attribute', input.Attribute, 'It must be domain-name.');
-  let rows = await services.elasticIps.list(caller.accountId);
-  rows = selectNamed(
-    rows,
-    input.AllocationIds,
-    (e) => e.id,
-    (id) => errors.allocationNotFound(`The allocation ID '${id}' does not exist`),
-  );
+  const rows = await allocations(services, caller.accountId, input.AllocationIds);
   return { Addresses: rows.map((e) => ({ AllocationId: e.id, PublicIp: e.public_ip })) };
 });
