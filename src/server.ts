@@ -89,7 +89,13 @@ export function buildServices(
     new NetworkState(db, network),
     () => [nodes.local, ...nodes.remotes()],
     (address) => nodes.get(address),
-    { sharedGateway: network.gateway, sharedPrefix: 24, mtu: config.overlayMtu, metadataPort: config.metadataPort },
+    {
+      sharedGateway: network.gateway,
+      sharedPrefix: 24,
+      mtu: config.overlayMtu,
+      metadataPort: config.metadataPort,
+      settlePublicAddresses: () => elasticIps.settleAutoAssigned(),
+    },
     log.child({ component: 'network' }),
   );
   const reconciler = new Reconciler(instances, config, oar, nodes, addresses, rules, events, log.child({ component: 'reconciler' }));

@@ -39,7 +39,7 @@ async function networkPlacement(
   input: Input<'RunInstances'>,
   accountId: string,
   services: Services,
-): Promise<{ subnetId?: string; groupIds: string[]; privateIp?: string }> {
+): Promise<{ subnetId?: string; groupIds: string[]; privateIp?: string; associatePublicIp?: boolean }> {
   const interfaces = input.NetworkInterfaces ?? [];
   if (interfaces.length > 1) throw errors.unsupportedOperation('Instances have one network interface here (device index 0).');
   const eni = interfaces[0];
@@ -51,8 +51,6 @@ async function networkPlacement(
     throw errors.invalidParameterValue('NetworkInterface.1.DeviceIndex', String(eni.DeviceIndex), 'The primary interface has device index 0.');
   if (eni?.NetworkInterfaceId)
     throw errors.unsupportedOperation('Attaching an existing network interface at launch is not supported; give SubnetId and Groups instead.');
-  if (eni?.AssociatePublicIpAddress)
-    throw errors.unsupportedOperation('Automatic public addresses are not offered yet: allocate an elastic IP (AllocateAddress) and associate it.');
   const subnetId = eni?.SubnetId || input.SubnetId || undefined;
   const privateIp = eni?.PrivateIpAddress || input.PrivateIpAddress || undefined;
   const groupIds = [...(eni?.Groups ?? []), ...(input.SecurityGroupIds ?? [])];
@@ -61,7 +59,7 @@ async function networkPlacement(
     const vpcId = subnetId ? (await services.vpcs.getSubnet(accountId, subnetId)).vpc_id : services.network.defaultVpcId(accountId);
     for (const name of input.SecurityGroups) groupIds.push((await services.securityGroups.resolve(accountId, { name }, vpcId)).id);
   }
-  return { subnetId, groupIds, privateIp };
+  return { subnetId, groupIds, privateIp, associatePublicIp: eni?.AssociatePublicIpAddress };
 }
 
 export default defineAction('RunInstances', async (input, { caller, services }) => {

@@ -85,6 +85,7 @@ async function ensureLocalSlots(config: Config, quiet: boolean): Promise<void> {
 const IMAGE_DESCRIPTIONS: Record<string, string> = {
   busybox: 'BusyBox root filesystem (2 MB): starts in milliseconds',
   debian: 'Debian 12 minimal with openssh-server',
+  'debian-cloud': "Debian 12 minimal with openssh-server and Debian's cloud-init (EC2 datasource)",
 };
 
 /** Every complete base layer `base-<name>` becomes (or stays) the public system image `<name>`. */

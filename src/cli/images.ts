@@ -19,7 +19,7 @@ import { ROOT, registerSystemImages } from './bootstrap';
 
 const withImages = <T>(config: Config, fn: (db: Db) => Promise<T>) => withDatabase(config.databaseUrl, fn);
 
-/** Rebuilds a base image (busybox or debian) and registers it; its image id stays the same. */
+/** Rebuilds a base image (busybox, debian or debian-cloud) and registers it; its image id stays the same. */
 export async function buildImage(config: Config, kind: string): Promise<void> {
   const store = new ImageStore(config.dataDir);
   process.stderr.write(`building ${kind} (log: /var/log/oarcloud/image-${kind}.log)...\n`);

@@ -197,7 +197,7 @@ key.command('revoke <accessKeyId>').action((id) =>
 const image = program.command('image').description('manage system images (admin)');
 image
   .command('build <kind>')
-  .description('build a base image: busybox or debian')
+  .description('build a base image: busybox, debian or debian-cloud')
   .action((kind) => buildImage(config, kind));
 image
   .command('import <source>')

@@ -185,6 +185,8 @@ export interface LaunchRequest {
   groupIds: string[];
   /** One address of the subnet asked for (a launch of one instance only). */
   privateIp?: string;
+  /** Whether it gets an automatic public address while it runs (default: the subnet's MapPublicIpOnLaunch). */
+  associatePublicIp?: boolean;
 }
 
 export interface Launched {
@@ -253,6 +255,11 @@ export class InstanceStore {
     if (req.zone && subnet.availability_zone !== req.zone)
       throw errors.invalidParameterValue('Placement.AvailabilityZone', req.zone, `The subnet ${subnet.id} is in ${subnet.availability_zone}.`);
     const groupIds = await securityGroups.checkMembership(req.accountId, subnet.vpc_id, req.groupIds);
+    const publicAddress = req.associatePublicIp ?? subnet.map_public_ip;
+    if (publicAddress && subnet.is_default)
+      throw errors.invalidParameterCombination(
+        'Automatic public addresses are given in VPCs you create (with an internet gateway); the default VPC is the shared network, reached from this machine directly.',
+      );
     if (req.privateIp && req.maxCount > 1) throw errors.invalidParameterCombination('PrivateIpAddress can be given for one instance only (MaxCount 1).');
     const scope: LeaseScope = subnet.is_default ? SHARED : { network: subnet.vpc_id, cidr: subnet.cidr };
     const key = req.keyName ? await keyPairs.get(req.accountId, req.keyName) : undefined;
@@ -295,6 +302,7 @@ export class InstanceStore {
           state_reason_message: stateReasons.pending('accepted, submitting to OAR').message,
           availability_zone: subnet.availability_zone,
           subnet_id: subnet.id,
+          public_address: publicAddress,
           disable_api_termination: req.disableApiTermination,
           disable_api_stop: req.disableApiStop,
           shutdown_behavior: req.shutdownBehavior,

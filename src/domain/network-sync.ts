@@ -51,6 +51,8 @@ export interface NetworkSyncOptions {
   mtu: number;
   /** The port of this machine's metadata service (transport/metadata-app.ts). */
   metadataPort: number;
+  /** Gives and takes back automatic public addresses before each sync reads the state (ElasticIps.settleAutoAssigned). */
+  settlePublicAddresses?: () => Promise<boolean>;
 }
 
 function uplink(vni: number): { node: string; router: string } {
@@ -126,6 +128,7 @@ export class NetworkSync {
 
   /** Brings every node in step, and waits for node `on` (all nodes when not given). */
   async sync(on?: ComputeNode): Promise<void> {
+    await this.options.settlePublicAddresses?.();
     const all = this.targets().map((node) => this.syncNode(node));
     if (!on) {
       const results = await Promise.allSettled([...all, this.syncServerRoutes()]);

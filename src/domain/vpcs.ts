@@ -297,7 +297,13 @@ export class Vpcs {
   }
 
   async modifySubnet(accountId: string, id: string, mapPublicIp: boolean): Promise<void> {
-    await this.getSubnet(accountId, id);
+    const subnet = await this.getSubnet(accountId, id);
+    if (mapPublicIp && subnet.is_default)
+      throw errors.invalidParameterValue(
+        'MapPublicIpOnLaunch',
+        'true',
+        'The default subnet is the shared network, reached from this machine directly: it has no public addresses.',
+      );
     await this.db('subnets').where('id', id).update({ map_public_ip: mapPublicIp });
     changeSignal.raise();
   }

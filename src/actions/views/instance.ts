@@ -26,6 +26,8 @@ export interface InterfacePlace {
   vpcId: string;
   groups: { GroupId: string; GroupName: string }[];
   publicIp?: string;
+  /** Whether publicIp is an automatic address (owned by "amazon" on EC2) rather than an elastic IP. */
+  automaticPublicIp?: boolean;
 }
 
 export function instanceView(r: InstanceRow, tags: Tag[], network: Services['network'], place: InterfacePlace): Instance {
@@ -33,7 +35,9 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
   const live = r.state !== 'terminated';
   const ids = { subnet: place.subnetId, vpc: place.vpcId };
   const sg = place.groups;
-  const association = place.publicIp ? { IpOwnerId: r.account_id, PublicIp: place.publicIp, PublicDnsName: '' } : undefined;
+  const association = place.publicIp
+    ? { IpOwnerId: place.automaticPublicIp ? 'amazon' : r.account_id, PublicIp: place.publicIp, PublicDnsName: '' }
+    : undefined;
   return {
     InstanceId: r.id,
     ImageId: r.image_id,
@@ -116,7 +120,7 @@ export async function interfacePlaces(rows: InstanceRow[], services: Services): 
   const [subnets, groups, addresses] = await Promise.all([
     services.vpcs.subnetVpcs(accountId),
     services.securityGroups.groupsOf(rows.map((r) => r.id)),
-    services.elasticIps.list(accountId),
+    services.elasticIps.instanceAddresses(accountId),
   ]);
   const defaults = services.network.defaults(accountId);
   for (const r of rows) {
@@ -125,7 +129,8 @@ export async function interfacePlaces(rows: InstanceRow[], services: Services): 
       subnetId: vpcId ? r.subnet_id! : defaults.subnet,
       vpcId: vpcId ?? defaults.vpc,
       groups: (groups.get(r.id) ?? [{ id: defaults.group, name: 'default' }]).map((g) => ({ GroupId: g.id, GroupName: g.name })),
-      publicIp: addresses.find((a) => a.instance_id === r.id)?.public_ip,
+      publicIp: addresses.get(r.id)?.publicIp,
+      automaticPublicIp: addresses.get(r.id)?.automatic,
     });
   }
   return out;
