@@ -11,7 +11,7 @@
 # Environment (defaults in brackets):
 #   OARCLOUD_DATA_DIR [/var/lib/oarcloud]   OARCLOUD_JOB_USER [oarcloud]   OARCLOUD_OAR_CORES [nproc] (read by oarcloud up)
 #   OARCLOUD_NETWORK [oarcloud]  OARCLOUD_BRIDGE [virbr-oarcloud]  OARCLOUD_SUBNET_PREFIX [10.77.0]
-#   OARCLOUD_IMAGES ["busybox debian"]      OARCLOUD_DB_PASSWORD [generated once, kept in $SECRETS]
+#   OARCLOUD_IMAGES ["busybox debian debian-cloud"]   OARCLOUD_DB_PASSWORD [generated once, kept in $SECRETS]
 #   OARCLOUD_SKIP_CHROMIUM [unset; 1: do not install the browser the dashboard tests use]
 set -euo pipefail
 export LANG=C LC_ALL=C DEBIAN_FRONTEND=noninteractive
@@ -23,7 +23,7 @@ JOB_USER=${OARCLOUD_JOB_USER:-oarcloud}
 NET_NAME=${OARCLOUD_NETWORK:-oarcloud}
 NET_BRIDGE=${OARCLOUD_BRIDGE:-virbr-oarcloud}
 NET_PREFIX=${OARCLOUD_SUBNET_PREFIX:-10.77.0}
-IMAGES=${OARCLOUD_IMAGES:-busybox debian}
+IMAGES=${OARCLOUD_IMAGES:-busybox debian debian-cloud}
 # database passwords: generated once, kept root-only; the server and CLI read them from here (src/config.ts)
 SECRETS=/etc/oarcloud/database.env
 PG_VER=15

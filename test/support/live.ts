@@ -28,7 +28,7 @@ export const execFileAsync = promisify(execFile);
 export const config = loadConfig();
 export const endpoint = process.env.OARCLOUD_TEST_ENDPOINT ?? `http://127.0.0.1:${config.port}`;
 export const region = process.env.OARCLOUD_TEST_REGION ?? config.regions[0];
-export const IMAGES = { busybox: systemImageId('busybox'), debian: systemImageId('debian') };
+export const IMAGES = { busybox: systemImageId('busybox'), debian: systemImageId('debian'), debianCloud: systemImageId('debian-cloud') };
 
 export interface Creds {
   accessKeyId: string;
