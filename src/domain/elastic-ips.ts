@@ -47,10 +47,11 @@ export class ElasticIps {
 
   /** The pool's lowest free address (call under the pool lock). */
   private async freeAddress(trx: Knex.Transaction): Promise<string | undefined> {
-    // the block's network address, its first host (the gateway side) and its broadcast address are never handed out
+    // the block's network address, its first host (the gateway side) and its broadcast address are never handed out;
+    // host() drops the pool's mask, which would make every address differ from the stored /32 ones
     const { rows } = await trx.raw(
       `select host(network(?::cidr) + n) as ip from generate_series(2, (2 ^ (32 - masklen(?::cidr)))::int - 2) n
-        where network(?::cidr) + n not in (select public_ip from elastic_ips) order by n limit 1`,
+        where host(network(?::cidr) + n)::inet not in (select public_ip from elastic_ips) order by n limit 1`,
       [this.pool, this.pool, this.pool],
     );
     return rows[0]?.ip;

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  AllocateAddressCommand,
   AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateInternetGatewayCommand,
@@ -22,6 +23,7 @@ import {
   DescribeRouteTablesCommand,
   ImportKeyPairCommand,
   ModifyVpcAttributeCommand,
+  ReleaseAddressCommand,
   RunInstancesCommand,
   StopInstancesCommand,
   type Instance,
@@ -108,6 +110,9 @@ describe('cloud-init in a debian-cloud instance, reached at its automatic public
     expect(instance.PublicIpAddress, 'PublicIpAddress').to.match(/^198\.51\.100\.\d+$/);
     expect(instance.NetworkInterfaces![0].Association).to.include({ PublicIp: instance.PublicIpAddress, IpOwnerId: 'amazon' });
     expect((await account.ec2.send(new DescribeAddressesCommand({}))).Addresses).to.deep.equal([]);
+    const { AllocationId, PublicIp } = await account.ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+    expect(PublicIp, 'an elastic IP allocated next is another address').to.not.equal(instance.PublicIpAddress);
+    await account.ec2.send(new ReleaseAddressCommand({ AllocationId }));
   });
 
   it("logs in as cloud-init's default user with the key pair, named after its address, with the user data run", async () => {
