@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { dropAccount, terminateAll, execIn, IMAGES, newAccount, waitForStates, type TestAccount } from '../test/support/live';
+import { dropAccount, terminateAll, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../test/support/live';
 import { available, runClient } from './support';
 
 describe('compat: aws CLI (real instances)', function () {
@@ -168,9 +168,20 @@ describe('compat: aws CLI (real instances)', function () {
       'out:-1',
     ]);
 
-    const id = aws('run-instances', '--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--subnet-id', subnet, '--security-group-ids', group)
-      .Instances[0].InstanceId;
+    // the CLI moves --subnet-id and --security-group-ids into NetworkInterfaces when a public address is asked for
+    const launch = ['--image-id', IMAGES.busybox, '--instance-type', 't2.nano', '--subnet-id', subnet, '--security-group-ids', group];
+    const id = aws('run-instances', ...launch, '--associate-public-ip-address').Instances[0].InstanceId;
     aws('wait', 'instance-running', '--instance-ids', id);
+    const publicIp = async () => {
+      for (let i = 0; i < 25; i++) {
+        const view = aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0];
+        if (view.PublicIpAddress) return view.PublicIpAddress as string;
+        await sleep(200);
+      }
+      return undefined;
+    };
+    const automatic = await publicIp();
+    expect(automatic, 'an automatic public address').to.match(/^198\.51\.100\.\d+$/);
     const instance = aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0];
     expect(instance).to.include({ VpcId: vpc, SubnetId: subnet });
     expect(instance.PrivateIpAddress).to.match(/^10\.40\.1\.\d+$/);
@@ -184,9 +195,13 @@ describe('compat: aws CLI (real instances)', function () {
     const eip = aws('associate-address', '--instance-id', id, '--allocation-id', allocation).AssociationId;
     const address = aws('describe-addresses', '--allocation-ids', allocation).Addresses[0];
     expect(address).to.include({ AssociationId: eip, InstanceId: id, PrivateIpAddress: instance.PrivateIpAddress });
-    expect(aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0].PublicIpAddress).to.equal(address.PublicIp);
+    expect(aws('describe-instances', '--instance-ids', id).Reservations[0].Instances[0].PublicIpAddress, 'the elastic IP replaces it').to.equal(
+      address.PublicIp,
+    );
     aws('disassociate-address', '--association-id', eip);
     aws('release-address', '--allocation-id', allocation);
+    const again = await publicIp();
+    expect(again, 'a new automatic address once the elastic IP is gone').to.match(/^198\.51\.100\.\d+$/);
 
     aws('terminate-instances', '--instance-ids', id);
     await waitForStates(account.ec2, [id], ['terminated'], 120_000);
