@@ -38,6 +38,8 @@ import { CredentialCache } from './domain/credential-cache';
 import { Administration } from './domain/administration';
 import { createApp } from './transport/app';
 import { actionRegistry } from './actions';
+import { elbActionRegistry } from './actions/elbv2';
+import { ec2Model, elbv2Model } from './protocol/model';
 import type { Services } from './services';
 
 export interface Runtime {
@@ -169,7 +171,11 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   const { services, loops, metadataSources } = buildServices(config, log, db);
   await services.credentials.start();
   const leadership = leadLoops(config, services, loops);
-  const app = createApp(services, actionRegistry(), () => ({ leader: leadership.isLeader }));
+  const apis = [
+    { model: ec2Model, actions: actionRegistry() },
+    { model: elbv2Model, actions: elbActionRegistry() },
+  ];
+  const app = createApp(services, apis, () => ({ leader: leadership.isLeader }));
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.on('error', reject);

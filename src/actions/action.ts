@@ -1,11 +1,13 @@
 /**
- * What an action module exports: its EC2 name and a handler from the decoded input to the output value, both typed
- * from the EC2 model (protocol/model/ec2-shapes.ts, generated): a misspelt output member does not compile.
+ * What an action module exports: its name and a handler from the decoded input to the output value, both typed
+ * from its service's model (protocol/model/<service>-shapes.ts, generated): a misspelt output member does not
+ * compile. EC2 actions live in this folder, Elastic Load Balancing's in elbv2/.
  */
 import type { Services } from '../services';
 import type { Caller } from '../domain/accounts';
 import type { Logger } from '../log';
 import type { Operations } from '../protocol/model/ec2-shapes';
+import type { Operations as ElbOperations } from '../protocol/model/elbv2-shapes';
 
 export interface ActionContext {
   caller: Caller;
@@ -17,12 +19,20 @@ export interface ActionContext {
 export type ActionName = keyof Operations;
 export type Input<N extends ActionName> = Operations[N]['input'];
 export type Output<N extends ActionName> = Operations[N]['output'];
+export type ElbActionName = keyof ElbOperations;
+export type ElbInput<N extends ElbActionName> = ElbOperations[N]['input'];
+export type ElbOutput<N extends ElbActionName> = ElbOperations[N]['output'];
 
-export interface Action<N extends ActionName = ActionName> {
-  name: N;
-  handle(input: Input<N>, ctx: ActionContext): Promise<Output<N>>;
+/** An action as the transport sees it: the decoder has checked its input against the model already. */
+export interface Action {
+  name: string;
+  handle(input: any, ctx: ActionContext): Promise<any>;
 }
 
-export function defineAction<N extends ActionName>(name: N, handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>): Action<N> {
+export function defineAction<N extends ActionName>(name: N, handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>): Action {
+  return { name, handle };
+}
+
+export function defineElbAction<N extends ElbActionName>(name: N, handle: (input: ElbInput<N>, ctx: ActionContext) => Promise<ElbOutput<N>>): Action {
   return { name, handle };
 }

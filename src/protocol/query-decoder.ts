@@ -1,14 +1,16 @@
 /**
- * Decodes EC2 Query parameters (`InstanceId.1=..`, `Filter.1.Value.2=..`, `Placement.AvailabilityZone=..`) into a
- * request object keyed by the model's member names, validating types, enums and required members on the way.
+ * Decodes Query parameters (EC2's `InstanceId.1=..`, `Filter.1.Value.2=..`, `Placement.AvailabilityZone=..`, or the
+ * Query protocol's `Subnets.member.1=..`) into a request object keyed by the model's member names, validating types,
+ * enums and required members on the way.
  *
  * The flat parameters are first folded into a tree on '.', then the tree is walked alongside the input shape:
  * linear in the number of parameters, and every parameter the shape does not consume is reported by name.
  * EC2's wire name of a member is its queryName, else its locationName with a capital first letter, else its
- * member name; lists are always "flattened" (`Name.N`, N ≥ 1, in any order).
+ * member name, and its lists are always "flattened" (`Name.N`, N ≥ 1, in any order). The Query protocol names a
+ * member by its locationName or name, and its lists are `Name.member.N` unless the model flattens them.
  */
 import { errors } from '../domain/errors';
-import { shape, type Shape } from './model';
+import type { MemberRef, ServiceModel, Shape } from './model';
 
 /** Parameters that belong to the protocol or to signing, never to an action's input. */
 const ENVELOPE_PARAMETERS = new Set([
@@ -54,7 +56,8 @@ function buildTree(params: Record<string, string>): Node {
   return root;
 }
 
-export function wireName(memberName: string, ref: { locationName?: string; queryName?: string }): string {
+export function wireName(memberName: string, ref: MemberRef, protocol: ServiceModel['protocol'] = 'ec2'): string {
+  if (protocol === 'query') return ref.locationName ?? memberName;
   if (ref.queryName) return ref.queryName;
   if (ref.locationName) return ref.locationName[0].toUpperCase() + ref.locationName.slice(1);
   return memberName;
@@ -109,50 +112,59 @@ function decodeScalar(s: Shape, node: Node): unknown {
   }
 }
 
-function decodeNode(shapeName: string, node: Node): unknown {
-  const s = shape(shapeName);
+function decodeNode(model: ServiceModel, shapeName: string, node: Node, flattened = model.protocol === 'ec2'): unknown {
+  const s = model.shape(shapeName);
   if (s.type === 'structure') {
     if (node.value !== undefined && node.path) throw errors.unknownParameter(node.path);
     const out: Record<string, unknown> = {};
     const consumed = new Set<string>();
     for (const [name, ref] of Object.entries(s.members ?? {})) {
-      const wire = wireName(name, ref);
+      const wire = wireName(name, ref, model.protocol);
       const child = node.children.get(wire);
       if (!child) continue;
       consumed.add(wire);
-      const v = decodeNode(ref.shape, child);
+      const v = decodeNode(model, ref.shape, child, model.protocol === 'ec2' || Boolean(ref.flattened ?? model.shape(ref.shape).flattened));
       if (v !== undefined) out[name] = v;
     }
     for (const [key, child] of node.children) if (!consumed.has(key)) throw errors.unknownParameter(firstLeaf(child));
     for (const req of s.required ?? []) {
       if (out[req] === undefined) {
         const ref = s.members![req];
-        const wire = wireName(req, ref);
+        const wire = wireName(req, ref, model.protocol);
         throw errors.missingParameter(node.path ? `${node.path}.${wire}` : wire);
       }
     }
     return out;
   }
   if (s.type === 'list') {
+    // botocore sends an empty list as `Name=` with nothing under it
+    if (node.value === '' && node.children.size === 0) return [];
     if (node.value !== undefined) throw errors.unknownParameter(node.path);
+    const items = flattened ? node : node.children.get(s.member?.locationName ?? 'member');
+    if (!flattened) {
+      // `Name.member.N`: an empty list is sent as `Name=` (no member at all)
+      for (const [key, child] of node.children) if (key !== (s.member?.locationName ?? 'member')) throw errors.unknownParameter(firstLeaf(child));
+      if (!items) return [];
+      if (items.value !== undefined) throw errors.unknownParameter(items.path);
+    }
     const entries: [number, Node][] = [];
-    for (const [key, child] of node.children) {
+    for (const [key, child] of items!.children) {
       if (!/^[1-9]\d{0,4}$/.test(key) || Number(key) > LIMITS.listIndex) throw errors.unknownParameter(firstLeaf(child));
       entries.push([Number(key), child]);
     }
     entries.sort((a, b) => a[0] - b[0]);
-    return entries.map(([, child]) => decodeNode(s.member!.shape, child)).filter((v) => v !== undefined);
+    return entries.map(([, child]) => decodeNode(model, s.member!.shape, child)).filter((v) => v !== undefined);
   }
   if (s.type === 'map') throw errors.unknownParameter(node.path);
   return decodeScalar(s, node);
 }
 
 /** Decodes the input of an operation; `inputShape` undefined means the operation takes no parameters. */
-export function decodeQuery(inputShape: string | undefined, params: Record<string, string>): Record<string, unknown> {
+export function decodeQuery(model: ServiceModel, inputShape: string | undefined, params: Record<string, string>): Record<string, unknown> {
   const tree = buildTree(params);
   if (!inputShape) {
     for (const child of tree.children.values()) throw errors.unknownParameter(firstLeaf(child));
     return {};
   }
-  return decodeNode(inputShape, tree) as Record<string, unknown>;
+  return decodeNode(model, inputShape, tree) as Record<string, unknown>;
 }

@@ -1,17 +1,20 @@
 /**
- * Encodes responses as EC2 writes them: `<XResponse xmlns=...><requestId>..` with element names from the
- * model's locationNames and lists as `<item>` elements. Values are given keyed by the model's member names
- * (the same names the SDKs expose), so an action never writes XML by hand.
+ * Encodes responses as each XML protocol writes them, element names from the model, values given keyed by the
+ * model's member names (the same names the SDKs expose), so an action never writes XML by hand:
+ * - EC2: `<XResponse xmlns=..><requestId>..</requestId>..members..</XResponse>`, names from the locationNames,
+ *   lists as `<item>` elements; errors as `<Response><Errors><Error>..</Error></Errors><RequestID>`.
+ * - Query (ELBv2): `<XResponse xmlns=..><XResult>..members..</XResult><ResponseMetadata><RequestId>..`, lists as
+ *   `<member>` elements; errors as `<ErrorResponse><Error><Type><Code><Message></Error><RequestId>`.
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { shape, XML_NAMESPACE } from './model';
+import type { ServiceModel } from './model';
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
 
 type Tree = Record<string, unknown> | string | Tree[];
 
-function encodeValue(shapeName: string, value: unknown, path: string): Tree {
-  const s = shape(shapeName);
+function encodeValue(model: ServiceModel, shapeName: string, value: unknown, path: string): Tree {
+  const s = model.shape(shapeName);
   switch (s.type) {
     case 'structure': {
       if (typeof value !== 'object' || value === null) throw new Error(`${path}: expected an object for ${shapeName}`);
@@ -21,14 +24,15 @@ function encodeValue(shapeName: string, value: unknown, path: string): Tree {
         if (v === undefined || v === null) continue;
         const ref = members[name];
         if (!ref) throw new Error(`${path}: ${name} is not a member of ${shapeName}`);
-        out[ref.locationName ?? name] = encodeValue(ref.shape, v, `${path}.${name}`);
+        out[ref.locationName ?? name] = encodeValue(model, ref.shape, v, `${path}.${name}`);
       }
       return out;
     }
     case 'list': {
       if (!Array.isArray(value)) throw new Error(`${path}: expected an array for ${shapeName}`);
       if (value.length === 0) return '';
-      return { [s.member!.locationName ?? 'item']: value.map((v, i) => encodeValue(s.member!.shape, v, `${path}[${i}]`)) };
+      const item = s.member!.locationName ?? (model.protocol === 'ec2' ? 'item' : 'member');
+      return { [item]: value.map((v, i) => encodeValue(model, s.member!.shape, v, `${path}[${i}]`)) };
     }
     case 'boolean':
       return value ? 'true' : 'false';
@@ -41,14 +45,25 @@ function encodeValue(shapeName: string, value: unknown, path: string): Tree {
   }
 }
 
-export function encodeResponse(action: string, outputShape: string | undefined, requestId: string, value: object): string {
-  const body: Record<string, unknown> = { '@_xmlns': XML_NAMESPACE, requestId };
-  if (outputShape) Object.assign(body, encodeValue(outputShape, value, action));
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [`${action}Response`]: body })}`;
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+export function encodeResponse(model: ServiceModel, action: string, requestId: string, value: object): string {
+  const op = model.operation(action)!;
+  const members = op.output ? (encodeValue(model, op.output, value, action) as Record<string, unknown>) : {};
+  if (model.protocol === 'ec2') {
+    return XML_DECLARATION + builder.build({ [`${action}Response`]: { '@_xmlns': model.xmlNamespace, requestId, ...members } });
+  }
+  const result = op.resultWrapper ? { [op.resultWrapper]: members } : {};
+  return XML_DECLARATION + builder.build({ [`${action}Response`]: { '@_xmlns': model.xmlNamespace, ...result, ResponseMetadata: { RequestId: requestId } } });
 }
 
-export function encodeError(code: string, message: string, requestId: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({
-    Response: { Errors: { Error: { Code: code, Message: message } }, RequestID: requestId },
-  })}`;
+/** An error in the service's envelope; `sender` is false for the server's own faults (the Query `Type`). */
+export function encodeError(model: ServiceModel, code: string, message: string, requestId: string, sender = true): string {
+  if (model.protocol === 'ec2') return XML_DECLARATION + builder.build({ Response: { Errors: { Error: { Code: code, Message: message } }, RequestID: requestId } });
+  return (
+    XML_DECLARATION +
+    builder.build({
+      ErrorResponse: { '@_xmlns': model.xmlNamespace, Error: { Type: sender ? 'Sender' : 'Receiver', Code: code, Message: message }, RequestId: requestId },
+    })
+  );
 }

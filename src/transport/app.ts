@@ -1,8 +1,9 @@
 /**
- * The HTTP surface: one Koa chain for the EC2 Query protocol (GET and POST on /), each step its own middleware:
- * request id → access log → errors → body → SigV4 → decode → dispatch → encode (the access log sits outside the
- * error handler so that it logs the status the handler chose). Beside it, under /_oarcloud: the health check, the
- * admin JSON API and the admin dashboard.
+ * The HTTP surface: one Koa chain for the AWS services (GET and POST on /: EC2, and ELBv2 on the Query protocol,
+ * told apart by the credential scope), each step its own middleware: request id → access log → errors → service →
+ * body → SigV4 → decode → dispatch → encode (the access log sits outside the error handler so that it logs the
+ * status the handler chose). Beside it, under /_oarcloud: the health check, the admin JSON API and the admin
+ * dashboard.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,6 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Services } from '../services';
 import { DATABASE_SECRETS_FILE } from '../config';
-import type { Action } from '../actions/action';
 import { requestId } from './middleware/request-id';
 import { errorHandler } from './middleware/errors';
 import { accessLog } from './middleware/access-log';
@@ -19,6 +19,7 @@ import { authenticate } from './middleware/authenticate';
 import { decode } from './middleware/decode';
 import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
+import { pickApi, type Api } from './middleware/pick-api';
 import { adminApi } from '../admin/api';
 import { dashboard, DASHBOARD } from '../admin/dashboard';
 import compose from 'koa-compose';
@@ -38,26 +39,30 @@ export function buildStamp(): string {
   return `${mtime(path.join(__dirname, '..', '..', '.built'))}/${mtime(DATABASE_SECRETS_FILE)}`;
 }
 
-/** `status` adds to the health answer what the server knows of itself (whether it leads the loops). */
-export function createApp(services: Services, actions: Map<string, Action>, status: () => Record<string, unknown> = () => ({})): Koa {
+/**
+ * `apis`: the services on the endpoint, the default (EC2) first; `status` adds to the health answer what the server
+ * knows of itself (whether it leads the loops).
+ */
+export function createApp(services: Services, apis: Api[], status: () => Record<string, unknown> = () => ({})): Koa {
   const build = buildStamp();
   const { config, log, credentials } = services;
   const app = new Koa();
   app.proxy = false;
   app.silent = true;
   const router = new Router();
-  const ec2 = [
+  const aws = [
+    pickApi(apis),
     readBody(config.maxBodyBytes),
     authenticate((id) => credentials.resolve(id), { regions: config.regions, skewSeconds: config.clockSkewSeconds }),
-    decode(actions),
+    decode(),
     dispatch(services),
     encode(),
   ];
   router.get('/_oarcloud/health', (ctx) => {
     ctx.body = { ok: true, build, pid: process.pid, ...status() };
   });
-  router.post('/', ...ec2);
-  router.get('/', ...ec2);
+  router.post('/', ...aws);
+  router.get('/', ...aws);
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorHandler(log));

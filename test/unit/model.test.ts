@@ -1,20 +1,28 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { MODEL_FILE, TYPES_FILE, renderModel, renderTypes } from '../../src/protocol/model/generate';
-import { modelledOperations } from '../../src/protocol/model';
+import { modelFile, typesFile, renderModel, renderTypes, SERVICE_SPECS } from '../../src/protocol/model/generate';
+import { ec2Model, elbv2Model } from '../../src/protocol/model';
 import { actionRegistry } from '../../src/actions';
+import { elbActionRegistry } from '../../src/actions/elbv2';
 
-describe('EC2 model', () => {
-  it('the committed ec2-model.json is exactly what the generator makes from the pinned botocore model', () => {
-    expect(readFileSync(MODEL_FILE, 'utf8') === renderModel(), 'run: npm run build && npm run gen:model').to.equal(true);
-  });
+describe('service models', () => {
+  for (const spec of SERVICE_SPECS) {
+    it(`the committed ${spec.id}-model.json is exactly what the generator makes from the pinned botocore model`, () => {
+      expect(readFileSync(modelFile(spec), 'utf8') === renderModel(spec), 'run: npm run build && npm run gen:model').to.equal(true);
+    });
 
-  it('the committed ec2-shapes.ts is exactly what the generator makes from the pinned botocore model', () => {
-    expect(readFileSync(TYPES_FILE, 'utf8') === renderTypes(), 'run: npm run build && npm run gen:model').to.equal(true);
-  });
+    it(`the committed ${spec.id}-shapes.ts is exactly what the generator makes from the pinned botocore model`, () => {
+      expect(readFileSync(typesFile(spec), 'utf8') === renderTypes(spec), 'run: npm run build && npm run gen:model').to.equal(true);
+    });
+  }
 
-  it('every implemented action is in the model', () => {
-    const modelled = new Set(modelledOperations());
-    for (const name of actionRegistry().keys()) expect(modelled.has(name), name).to.equal(true);
+  it('every implemented action is in its model', () => {
+    for (const [model, registry] of [
+      [ec2Model, actionRegistry()],
+      [elbv2Model, elbActionRegistry()],
+    ] as const) {
+      const modelled = new Set(model.modelledOperations());
+      for (const name of registry.keys()) expect(modelled.has(name), name).to.equal(true);
+    }
   });
 });

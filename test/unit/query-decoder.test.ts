@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { decodeQuery, LIMITS } from '../../src/protocol/query-decoder';
+import { ec2Model } from '../../src/protocol/model';
 import { DomainError as Ec2Error } from '../../src/domain/errors';
 
 function fails(fn: () => unknown, code: string, messagePart?: string): void {
@@ -16,12 +17,12 @@ function fails(fn: () => unknown, code: string, messagePart?: string): void {
 
 describe('Query decoder', () => {
   it('decodes flattened lists in index order, whatever order they arrive in', () => {
-    const input = decodeQuery('DescribeInstancesRequest', { 'InstanceId.2': 'i-b', 'InstanceId.1': 'i-a', 'InstanceId.10': 'i-c' });
+    const input = decodeQuery(ec2Model, 'DescribeInstancesRequest', { 'InstanceId.2': 'i-b', 'InstanceId.1': 'i-a', 'InstanceId.10': 'i-c' });
     expect(input).to.deep.equal({ InstanceIds: ['i-a', 'i-b', 'i-c'] });
   });
 
   it('decodes lists of structures with nested lists (filters)', () => {
-    const input = decodeQuery('DescribeInstancesRequest', {
+    const input = decodeQuery(ec2Model, 'DescribeInstancesRequest', {
       'Filter.1.Name': 'tag:Name',
       'Filter.1.Value.1': 'web',
       'Filter.1.Value.2': 'db',
@@ -39,7 +40,7 @@ describe('Query decoder', () => {
   });
 
   it('uses the capitalised locationName as the wire name (dryRun -> DryRun, Tag, Value)', () => {
-    const input = decodeQuery('RunInstancesRequest', {
+    const input = decodeQuery(ec2Model, 'RunInstancesRequest', {
       ImageId: 'ami-1',
       MinCount: '1',
       MaxCount: '2',
@@ -58,54 +59,54 @@ describe('Query decoder', () => {
   });
 
   it('refuses missing required members, naming them', () => {
-    fails(() => decodeQuery('RunInstancesRequest', { ImageId: 'ami-1', MinCount: '1' }), 'MissingParameter', 'MaxCount');
-    fails(() => decodeQuery('CreateKeyPairRequest', {}), 'MissingParameter', 'KeyName');
+    fails(() => decodeQuery(ec2Model, 'RunInstancesRequest', { ImageId: 'ami-1', MinCount: '1' }), 'MissingParameter', 'MaxCount');
+    fails(() => decodeQuery(ec2Model, 'CreateKeyPairRequest', {}), 'MissingParameter', 'KeyName');
   });
 
   it('refuses bad scalars with InvalidParameterValue naming the parameter', () => {
-    fails(() => decodeQuery('DescribeInstancesRequest', { MaxResults: 'ten' }), 'InvalidParameterValue', 'MaxResults');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { MaxResults: 'ten' }), 'InvalidParameterValue', 'MaxResults');
     fails(
-      () => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', DisableApiTermination: 'maybe' }),
+      () => decodeQuery(ec2Model, 'RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', DisableApiTermination: 'maybe' }),
       'InvalidParameterValue',
       'DisableApiTermination',
     );
     fails(
-      () => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', InstanceType: 'x9.huge' }),
+      () => decodeQuery(ec2Model, 'RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', InstanceType: 'x9.huge' }),
       'InvalidParameterValue',
       'InstanceType',
     );
   });
 
   it('refuses unknown parameters, bad list indexes and scalars given where a structure is expected', () => {
-    fails(() => decodeQuery('DescribeInstancesRequest', { Bogus: '1' }), 'UnknownParameter', 'Bogus');
-    fails(() => decodeQuery('DescribeInstancesRequest', { 'InstanceId.x': 'i-1' }), 'UnknownParameter', 'InstanceId.x');
-    fails(() => decodeQuery('DescribeInstancesRequest', { 'InstanceId.0': 'i-1' }), 'UnknownParameter');
-    fails(() => decodeQuery('DescribeInstancesRequest', { InstanceId: 'i-1' }), 'UnknownParameter', 'InstanceId');
-    fails(() => decodeQuery('RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', Placement: 'x' }), 'UnknownParameter', 'Placement');
-    fails(() => decodeQuery(undefined, { Anything: '1' }), 'UnknownParameter');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { Bogus: '1' }), 'UnknownParameter', 'Bogus');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { 'InstanceId.x': 'i-1' }), 'UnknownParameter', 'InstanceId.x');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { 'InstanceId.0': 'i-1' }), 'UnknownParameter');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { InstanceId: 'i-1' }), 'UnknownParameter', 'InstanceId');
+    fails(() => decodeQuery(ec2Model, 'RunInstancesRequest', { ImageId: 'a', MinCount: '1', MaxCount: '1', Placement: 'x' }), 'UnknownParameter', 'Placement');
+    fails(() => decodeQuery(ec2Model, undefined, { Anything: '1' }), 'UnknownParameter');
   });
 
   it('refuses NUL characters in values', () => {
     fails(
-      () => decodeQuery('DescribeInstancesRequest', { 'Filter.1.Name': 'tag:x', 'Filter.1.Value.1': 'a\u0000b' }),
+      () => decodeQuery(ec2Model, 'DescribeInstancesRequest', { 'Filter.1.Name': 'tag:x', 'Filter.1.Value.1': 'a\u0000b' }),
       'InvalidParameterValue',
       'Filter.1.Value.1',
     );
   });
 
   it('ignores the envelope and signing parameters', () => {
-    expect(decodeQuery('DescribeRegionsRequest', { Action: 'DescribeRegions', Version: '2016-11-15', 'X-Amz-Signature': 'ab' })).to.deep.equal({});
+    expect(decodeQuery(ec2Model, 'DescribeRegionsRequest', { Action: 'DescribeRegions', Version: '2016-11-15', 'X-Amz-Signature': 'ab' })).to.deep.equal({});
   });
 
   it('bounds the number and depth of parameters', () => {
     const many: Record<string, string> = {};
     for (let i = 1; i <= LIMITS.parameters + 1; i++) many[`InstanceId.${i}`] = 'i-1';
-    fails(() => decodeQuery('DescribeInstancesRequest', many), 'InvalidParameter');
-    fails(() => decodeQuery('DescribeInstancesRequest', { ['Filter' + '.1'.repeat(20)]: 'x' }), 'UnknownParameter');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', many), 'InvalidParameter');
+    fails(() => decodeQuery(ec2Model, 'DescribeInstancesRequest', { ['Filter' + '.1'.repeat(20)]: 'x' }), 'UnknownParameter');
   });
 
   it('decodes blobs from base64', () => {
-    const input = decodeQuery('ImportKeyPairRequest', { KeyName: 'k', PublicKeyMaterial: Buffer.from('ssh-ed25519 AAAA').toString('base64') });
+    const input = decodeQuery(ec2Model, 'ImportKeyPairRequest', { KeyName: 'k', PublicKeyMaterial: Buffer.from('ssh-ed25519 AAAA').toString('base64') });
     expect((input.PublicKeyMaterial as Buffer).toString()).to.equal('ssh-ed25519 AAAA');
   });
 
@@ -120,7 +121,7 @@ describe('Query decoder', () => {
         params[key] = ['', 'true', '5', 'x'.repeat(rand(50)), '\u0000\u{1F600}', '-1'][rand(6)];
       }
       try {
-        decodeQuery(['DescribeInstancesRequest', 'RunInstancesRequest', 'CreateTagsRequest'][rand(3)], params);
+        decodeQuery(ec2Model, ['DescribeInstancesRequest', 'RunInstancesRequest', 'CreateTagsRequest'][rand(3)], params);
       } catch (err) {
         expect(err, JSON.stringify(params)).to.be.instanceOf(Ec2Error);
       }

@@ -1,19 +1,20 @@
 import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
 import { encodeError, encodeResponse } from '../../src/protocol/xml-encoder';
+import { ec2Model } from '../../src/protocol/model';
 
 const parse = (xml: string) => new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml);
 
 describe('XML encoder', () => {
   it('writes the response envelope with the namespace and requestId first', () => {
-    const xml = encodeResponse('DescribeRegions', 'DescribeRegionsResult', 'req-1', { Regions: [{ RegionName: 'us-east-1', Endpoint: 'h' }] });
+    const xml = encodeResponse(ec2Model, 'DescribeRegions', 'req-1', { Regions: [{ RegionName: 'us-east-1', Endpoint: 'h' }] });
     expect(xml).to.match(/^<\?xml[^>]*>\n<DescribeRegionsResponse xmlns="http:\/\/ec2\.amazonaws\.com\/doc\/2016-11-15\/"><requestId>req-1<\/requestId>/);
     const doc = parse(xml).DescribeRegionsResponse;
     expect(doc.regionInfo.item).to.deep.equal({ regionName: 'us-east-1', regionEndpoint: 'h' });
   });
 
   it('uses locationNames and <item> for lists, ISO timestamps and true/false booleans', () => {
-    const xml = encodeResponse('DescribeInstances', 'DescribeInstancesResult', 'r', {
+    const xml = encodeResponse(ec2Model, 'DescribeInstances', 'r', {
       Reservations: [
         {
           ReservationId: 'r-1',
@@ -45,11 +46,11 @@ describe('XML encoder', () => {
   });
 
   it('refuses members the model does not have (a bug, not a client error)', () => {
-    expect(() => encodeResponse('DescribeRegions', 'DescribeRegionsResult', 'r', { Nope: 1 })).to.throw(/Nope is not a member/);
+    expect(() => encodeResponse(ec2Model, 'DescribeRegions', 'r', { Nope: 1 })).to.throw(/Nope is not a member/);
   });
 
   it('writes errors in the EC2 envelope: Response/Errors/Error + RequestID', () => {
-    const doc = parse(encodeError('InvalidInstanceID.NotFound', "The instance ID 'i-1' does not exist", 'req-9'));
+    const doc = parse(encodeError(ec2Model, 'InvalidInstanceID.NotFound', "The instance ID 'i-1' does not exist", 'req-9'));
     expect(doc.Response.Errors.Error).to.deep.equal({ Code: 'InvalidInstanceID.NotFound', Message: "The instance ID 'i-1' does not exist" });
     expect(doc.Response.RequestID).to.equal('req-9');
   });

@@ -1,22 +1,23 @@
 /**
- * Generates, from botocore's EC2 service model (ec2/2016-11-15), pinned in source/ with its botocore version:
- * - ec2-model.json: the operations OAR Cloud speaks and every shape they reach, documentation stripped; the
+ * Generates, from botocore's service models (EC2 ec2/2016-11-15, ELBv2 elbv2/2015-12-01), pinned in source/ with
+ * their botocore version, for each service:
+ * - <service>-model.json: the operations OAR Cloud speaks and every shape they reach, documentation stripped; the
  *   request decoder and the response encoder are driven by it;
- * - ec2-shapes.ts: the same shapes as TypeScript types, so that an action's input and output are checked by the
- *   compiler (a misspelt output member does not build).
- * Both are committed; a unit test checks that they equal what this generator makes from the pinned model.
+ * - <service>-shapes.ts: the same shapes as TypeScript types, so that an action's input and output are checked by
+ *   the compiler (a misspelt output member does not build).
+ * All are committed; a unit test checks that they equal what this generator makes from the pinned models.
  *
- *   node dist/src/protocol/model/generate.js                   regenerate from the pinned model
+ *   node dist/src/protocol/model/generate.js                   regenerate from the pinned models
  *   node dist/src/protocol/model/generate.js --check           exit 1 if the committed files differ
- *   node dist/src/protocol/model/generate.js --from-botocore   pin the installed botocore's model first
+ *   node dist/src/protocol/model/generate.js --from-botocore   pin the installed botocore's models first
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 
-/** Actions we model: those implemented, plus those real clients call that we answer with a proper error. */
-export const MODELLED_OPERATIONS = [
+/** EC2 actions we model: those implemented, plus those real clients call that we answer with a proper error. */
+const EC2_OPERATIONS = [
   'DescribeRegions',
   'DescribeAvailabilityZones',
   'DescribeAccountAttributes',
@@ -95,21 +96,68 @@ export const MODELLED_OPERATIONS = [
   'DeleteKeyPair',
 ].sort();
 
+/** Elastic Load Balancing (v2) actions we model: what the aws CLI, boto3 and Terraform's aws_lb family call. */
+const ELBV2_OPERATIONS = [
+  'CreateLoadBalancer',
+  'DescribeLoadBalancers',
+  'DeleteLoadBalancer',
+  'DescribeLoadBalancerAttributes',
+  'ModifyLoadBalancerAttributes',
+  'SetSecurityGroups',
+  'DescribeCapacityReservation',
+  'CreateTargetGroup',
+  'DescribeTargetGroups',
+  'ModifyTargetGroup',
+  'DeleteTargetGroup',
+  'DescribeTargetGroupAttributes',
+  'ModifyTargetGroupAttributes',
+  'RegisterTargets',
+  'DeregisterTargets',
+  'DescribeTargetHealth',
+  'CreateListener',
+  'DescribeListeners',
+  'ModifyListener',
+  'DeleteListener',
+  'DescribeListenerAttributes',
+  'ModifyListenerAttributes',
+  'CreateRule',
+  'DescribeRules',
+  'ModifyRule',
+  'DeleteRule',
+  'AddTags',
+  'RemoveTags',
+  'DescribeTags',
+  'DescribeAccountLimits',
+].sort();
+
+export interface ServiceSpec {
+  /** Our name for it: the file prefix, and the key services are looked up by. */
+  id: 'ec2' | 'elbv2';
+  /** Its folder and API version in botocore's data/. */
+  botocore: string;
+  operations: string[];
+}
+
+export const SERVICE_SPECS: ServiceSpec[] = [
+  { id: 'ec2', botocore: 'ec2/2016-11-15', operations: EC2_OPERATIONS },
+  { id: 'elbv2', botocore: 'elbv2/2015-12-01', operations: ELBV2_OPERATIONS },
+];
+
 const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'src', 'protocol', 'model');
-export const MODEL_FILE = path.join(MODEL_DIR, 'ec2-model.json');
-export const TYPES_FILE = path.join(MODEL_DIR, 'ec2-shapes.ts');
-/** The pinned source model, and the botocore release it was copied from (--from-botocore rewrites both). */
-export const PINNED_SOURCE = path.join(MODEL_DIR, 'source', 'ec2-2016-11-15.service-2.json.gz');
+export const modelFile = (spec: ServiceSpec) => path.join(MODEL_DIR, `${spec.id}-model.json`);
+export const typesFile = (spec: ServiceSpec) => path.join(MODEL_DIR, `${spec.id}-shapes.ts`);
+/** The pinned source model, and the botocore release they were copied from (--from-botocore rewrites both). */
+const pinnedSource = (spec: ServiceSpec) => path.join(MODEL_DIR, 'source', `${spec.botocore.replace('/', '-')}.service-2.json.gz`);
 const PINNED_VERSION_FILE = path.join(MODEL_DIR, 'source', 'BOTOCORE_VERSION');
 
-/** Finds botocore's EC2 model on this machine (the one the aws CLI and boto3 use), with botocore's version. */
-export function findBotocoreModel(): { file: string; version: string } {
+/** Finds botocore's model of a service on this machine (the one the aws CLI and boto3 use), with botocore's version. */
+function findBotocoreModel(spec: ServiceSpec): { file: string; version: string } {
   const [dir, version] = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__)); print(botocore.__version__)'], {
     encoding: 'utf8',
   })
     .trim()
     .split('\n');
-  return { file: path.join(dir, 'data', 'ec2', '2016-11-15', 'service-2.json.gz'), version };
+  return { file: path.join(dir, 'data', spec.botocore, 'service-2.json.gz'), version };
 }
 
 export function pinnedVersion(): string {
@@ -127,7 +175,7 @@ function strip(node: Json): Json {
   return out;
 }
 
-export function generateModel(source: Json): Json {
+export function generateModel(source: Json, modelled: string[]): Json {
   const shapes: Json = {};
   const visit = (name: string): void => {
     if (shapes[name]) return;
@@ -142,24 +190,25 @@ export function generateModel(source: Json): Json {
     }
   };
   const operations: Json = {};
-  for (const op of MODELLED_OPERATIONS) {
+  for (const op of modelled) {
     const o = source.operations[op];
     if (!o) throw new Error(`operation ${op} missing from the source model`);
-    operations[op] = { input: o.input?.shape, output: o.output?.shape };
+    operations[op] = { input: o.input?.shape, output: o.output?.shape, resultWrapper: o.output?.resultWrapper };
     if (o.input) visit(o.input.shape);
     if (o.output) visit(o.output.shape);
   }
   const sorted: Json = {};
   for (const k of Object.keys(shapes).sort()) sorted[k] = shapes[k];
-  return { metadata: { apiVersion: source.metadata.apiVersion, xmlNamespace: source.metadata.xmlNamespace }, operations, shapes: sorted };
+  const { apiVersion, xmlNamespace, protocol, signingName, endpointPrefix } = source.metadata;
+  return { metadata: { apiVersion, xmlNamespace, protocol, signingName: signingName ?? endpointPrefix }, operations, shapes: sorted };
 }
 
-function cutModel(source: string): Json {
-  return generateModel(JSON.parse(gunzipSync(readFileSync(source)).toString('utf8')));
+function cutModel(spec: ServiceSpec): Json {
+  return generateModel(JSON.parse(gunzipSync(readFileSync(pinnedSource(spec))).toString('utf8')), spec.operations);
 }
 
-export function renderModel(source = PINNED_SOURCE): string {
-  return JSON.stringify(cutModel(source), null, 1) + '\n';
+export function renderModel(spec: ServiceSpec): string {
+  return JSON.stringify(cutModel(spec), null, 1) + '\n';
 }
 
 /** A shape as a TypeScript type: structures and lists by name, scalars inline (enums stay strings: clients send more). */
@@ -186,10 +235,10 @@ function typeOf(shapes: Json, name: string): string {
   }
 }
 
-export function renderTypes(source = PINNED_SOURCE): string {
-  const model = cutModel(source);
+export function renderTypes(spec: ServiceSpec): string {
+  const model = cutModel(spec);
   const shapes: Json = model.shapes;
-  const out: string[] = ['// Generated by src/protocol/model/generate.ts from the pinned botocore EC2 model: do not edit.', '/* eslint-disable */', ''];
+  const out: string[] = [`// Generated by src/protocol/model/generate.ts from the pinned botocore ${spec.botocore} model: do not edit.`, '/* eslint-disable */', ''];
   for (const [name, s] of Object.entries<Json>(shapes)) {
     if (s.type === 'structure') {
       const required = new Set<string>(s.required ?? []);
@@ -208,15 +257,17 @@ export function renderTypes(source = PINNED_SOURCE): string {
 
 if (require.main === module) {
   if (process.argv.includes('--from-botocore')) {
-    const installed = findBotocoreModel();
-    copyFileSync(installed.file, PINNED_SOURCE);
-    writeFileSync(PINNED_VERSION_FILE, `${installed.version}\n`);
-    console.log(`pinned botocore ${installed.version}'s EC2 model`);
+    for (const spec of SERVICE_SPECS) {
+      const installed = findBotocoreModel(spec);
+      copyFileSync(installed.file, pinnedSource(spec));
+      writeFileSync(PINNED_VERSION_FILE, `${installed.version}\n`);
+      console.log(`pinned botocore ${installed.version}'s ${spec.botocore} model`);
+    }
   }
-  const files: [string, string][] = [
-    [MODEL_FILE, renderModel()],
-    [TYPES_FILE, renderTypes()],
-  ];
+  const files: [string, string][] = SERVICE_SPECS.flatMap((spec): [string, string][] => [
+    [modelFile(spec), renderModel(spec)],
+    [typesFile(spec), renderTypes(spec)],
+  ]);
   if (process.argv.includes('--check')) {
     const stale = files.filter(([file, text]) => readFileSync(file, 'utf8') !== text).map(([file]) => path.basename(file));
     console.log(stale.length ? `${stale.join(', ')} differ from the generator: run npm run gen:model` : 'the generated model files are up to date');

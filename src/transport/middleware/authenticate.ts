@@ -2,13 +2,13 @@ import type { Middleware } from 'koa';
 import type { Caller } from '../../domain/accounts';
 import { verifySigV4 } from '../sigv4';
 
-/** Verifies SigV4 against our access keys; the caller's account scopes everything the action does. */
+/** Verifies SigV4 (scoped to the picked API's service) against our access keys; the caller's account scopes everything the action does. */
 export const authenticate =
   (lookup: (accessKeyId: string) => Promise<{ secret: string; caller: Caller } | undefined>, opts: { regions: string[]; skewSeconds: number }): Middleware =>
   async (ctx, next) => {
     ctx.state.caller = await verifySigV4(
       { method: ctx.method, url: ctx.url, headers: ctx.headers, body: ctx.state.rawBody },
-      { service: 'ec2', regions: opts.regions, skewSeconds: opts.skewSeconds, lookup },
+      { service: ctx.state.api.model.signingName, regions: opts.regions, skewSeconds: opts.skewSeconds, lookup },
     );
     await next();
   };

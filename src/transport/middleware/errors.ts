@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { DomainError, errors } from '../../domain/errors';
 import { toWire } from '../../protocol/errors';
 import { encodeError } from '../../protocol/xml-encoder';
+import { ec2Model } from '../../protocol/model';
 import { databaseFailure } from '../../adapters/db';
 import type { Logger } from '../../log';
 
@@ -23,8 +24,9 @@ function asDomainError(err: any, ctx: { state: Record<string, any> }, log: Logge
 }
 
 /**
- * Turns every failure into the wire's error: EC2's XML envelope, or for the admin API (`ctx.state.errorFormat`
- * 'json') the same code and message as JSON; never a stack trace.
+ * Turns every failure into the wire's error: the XML envelope of the service the request is for (EC2's, or the
+ * Query protocol's for ELBv2), or for the admin API (`ctx.state.errorFormat` 'json') the same code and message as
+ * JSON; never a stack trace.
  */
 export const errorHandler =
   (log: Logger): Middleware =>
@@ -40,7 +42,8 @@ export const errorHandler =
         ctx.body = { error: { code: wire.code, message: wire.message }, requestId: ctx.state.requestId };
       } else {
         ctx.type = 'text/xml';
-        ctx.body = encodeError(wire.code, wire.message, ctx.state.requestId);
+        const model = ctx.state.api?.model ?? ec2Model;
+        ctx.body = encodeError(model, wire.code, wire.message, ctx.state.requestId, wire.status < 500);
       }
     }
   };
