@@ -33,6 +33,7 @@ import { systemImageId } from '../src/domain/images';
 import { withAdministration } from '../src/cli/admin';
 import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { execFileSync } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -204,7 +205,23 @@ export async function benchNetwork(config: Config, ec2: EC2Client, quick: boolea
     ])
       await exec(id, `nohup sh -c 'while true; do echo ${who} | nc -l -p 7002; done' >/dev/null 2>&1 & sleep 0.3`);
     const { AllocationId, PublicIp } = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
-    const answer = () => run('busybox', ['nc', '-w', '1', PublicIp!, '7002'], { timeoutMs: 2000 }).then((r) => r.stdout.trim());
+    /** What one new connection to the public address gets within 300 ms ('' if nothing, or refused). */
+    const answer = () =>
+      new Promise<string>((resolve) => {
+        let got = '';
+        const socket = tcpConnect({ host: PublicIp!, port: 7002 });
+        const done = () => {
+          socket.destroy();
+          resolve(got.trim());
+        };
+        socket.setTimeout(300, done);
+        socket.on('data', (d) => {
+          got += d.toString();
+          done();
+        });
+        socket.on('error', done);
+        socket.on('close', done);
+      });
     const until = async (who: string) => {
       for (let i = 0; i < 200 && (await answer()) !== who; i++) await sleep(20);
     };
