@@ -14,7 +14,7 @@ const layer = (files, forbidden, message) => ({
 const SQL = ['knex', 'pg'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/admin/dashboard/**', 'src/protocol/model/ec2-shapes.ts', 'fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/admin/dashboard/**', 'src/protocol/model/*-shapes.ts', 'fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

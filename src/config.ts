@@ -41,6 +41,8 @@ export interface Config {
   metadataPort: number;
   /** The public addresses elastic IPs are allocated from (an admin-configured block routed to this machine). */
   publicPool: string;
+  /** Where load balancers' names are written for this machine's resolver (a marked block). */
+  hostsFile: string;
   /** First and last host number handed to instances in the subnet. */
   addressRange: [number, number];
   /** Container uid/gid 0 maps to this host id (libvirt <idmap>): containers are unprivileged. null: privileged. */
@@ -109,6 +111,7 @@ export function loadConfig(): Config {
     overlayMtu: 1450,
     addressRange: [10, 254],
     publicPool: env.OARCLOUD_PUBLIC_POOL ?? '198.51.100.0/24',
+    hostsFile: env.OARCLOUD_HOSTS_FILE ?? '/etc/hosts',
     metadataPort: int(env.OARCLOUD_METADATA_PORT, 8779),
     idmapBase: env.OARCLOUD_IDMAP_BASE === 'off' ? null : int(env.OARCLOUD_IDMAP_BASE, 100_000),
     idmapCount: 65_536,

@@ -25,6 +25,9 @@ import { NetworkState } from './domain/network-state';
 import { Vpcs } from './domain/vpcs';
 import { SecurityGroups } from './domain/security-groups';
 import { ElasticIps } from './domain/elastic-ips';
+import { LoadBalancers } from './domain/load-balancers';
+import { LoadBalancerSync } from './domain/load-balancer-sync';
+import { ProxyHost } from './adapters/haproxy';
 import { defaultZone } from './domain/zones';
 import { InstanceMetadata } from './domain/instance-metadata';
 import { createMetadataApp, type MetadataSources } from './transport/metadata-app';
@@ -87,8 +90,9 @@ export function buildServices(
     retentionSeconds: config.terminatedRetentionSeconds,
     kick,
   });
+  const loadBalancers = new LoadBalancers(db, { vpcs, securityGroups, addresses, region: config.regions[0] });
   const rules = new NetworkSync(
-    new NetworkState(db, network),
+    new NetworkState(db, network, (lb) => loadBalancers.dnsName(lb)),
     () => [nodes.local, ...nodes.remotes()],
     (address) => nodes.get(address),
     {
@@ -101,6 +105,14 @@ export function buildServices(
     log.child({ component: 'network' }),
   );
   const reconciler = new Reconciler(instances, config, oar, nodes, addresses, rules, events, log.child({ component: 'reconciler' }));
+  const proxies = new LoadBalancerSync(
+    loadBalancers,
+    rules,
+    new ProxyHost(),
+    () => nodes.local,
+    { mtu: config.overlayMtu, hostsFile: config.hostsFile },
+    log.child({ component: 'load-balancers' }),
+  );
   const sweeper = new Sweeper(
     instances,
     oar,
@@ -147,13 +159,15 @@ export function buildServices(
       log.child({ component: 'nodes' }),
       (addresses) => nodes.retain(addresses),
     ),
+    loadBalancers,
+    probeTarget: (lbId, tgId, key) => proxies.probe(lbId, tgId, key),
   };
   const metadataSources: MetadataSources = {
     shared: (address) => address.startsWith(`${config.subnetPrefix}.`),
     // a local router's uplink (100.64.0.0/10), or a compute node whose routers' relays come masqueraded as it
     relay: (address) => /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(address) || nodes.remotes().some((n) => n.address === address),
   };
-  return { services, loops: { reconciler, sweeper, rules, oar }, metadataSources };
+  return { services, loops: { reconciler, sweeper, rules, proxies, oar }, metadataSources };
 }
 
 /** What runs in the background of a server: the reconciler, the sweeper, the network rule sync, OAR's connection. */
@@ -161,6 +175,7 @@ export interface Loops {
   reconciler: Reconciler;
   sweeper: Sweeper;
   rules: NetworkSync;
+  proxies: LoadBalancerSync;
   oar: Oar;
 }
 
@@ -220,6 +235,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
     new AdvisoryLock(config.databaseUrl, 'oarcloud.leader'),
     () => {
       loops.rules.start();
+      loops.proxies.start();
       loops.reconciler.start();
       loops.sweeper.start();
       services.nodeHealth.start();
@@ -236,6 +252,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       loops.sweeper.stop();
       services.nodeHealth.stop();
       await loops.reconciler.stop();
+      await loops.proxies.stop();
       await loops.rules.stop();
       await services.capturer.idle();
     },

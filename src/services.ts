@@ -21,6 +21,7 @@ import type { Vpcs } from './domain/vpcs';
 import type { SecurityGroups } from './domain/security-groups';
 import type { ElasticIps } from './domain/elastic-ips';
 import type { InstanceMetadata } from './domain/instance-metadata';
+import type { LoadBalancers, TargetProbe } from './domain/load-balancers';
 
 export interface Services {
   config: Config;
@@ -45,4 +46,7 @@ export interface Services {
   adminSessions: AdminSessions;
   /** Which compute nodes answer (DescribeInstanceStatus reports their instances impaired when one does not). */
   nodeHealth: NodeHealth;
+  /** Elastic Load Balancing's state, and what the proxies' checks say of each target. */
+  loadBalancers: LoadBalancers;
+  probeTarget: (lbId: string, targetGroupId: string, key: string) => TargetProbe | undefined;
 }

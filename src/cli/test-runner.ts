@@ -59,7 +59,7 @@ export async function leftovers(config: Config): Promise<string[]> {
         .join(' ')}`,
     );
   const leases = await withDatabase(config.databaseUrl, (db) => new AddressPool(config, db).leases());
-  if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId})`).join(' ')}`);
+  if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId ?? l.loadBalancerId})`).join(' ')}`);
   // the data plane follows the database within seconds: give it that long
   for (let attempt = 0; ; attempt++) {
     const network = await networkLeftovers();

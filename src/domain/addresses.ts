@@ -25,6 +25,20 @@ export class AddressPool {
    * last (EC2 reserves them: network, router, DNS, future use, broadcast). `fixed` asks for one address.
    */
   async lease(trx: Knex.Transaction, instanceIds: string[], where: LeaseScope = SHARED, fixed?: string): Promise<string[]> {
+    return this.take(
+      trx,
+      instanceIds.map((id) => ({ instance_id: id })),
+      where,
+      fixed,
+    );
+  }
+
+  /** One address of a VPC subnet for a load balancer (freed when it is deleted). */
+  async leaseFor(trx: Knex.Transaction, owner: { loadBalancerId: string }, where: LeaseScope): Promise<string[]> {
+    return this.take(trx, [{ load_balancer_id: owner.loadBalancerId }], where);
+  }
+
+  private async take(trx: Knex.Transaction, owners: Record<string, string>[], where: LeaseScope, fixed?: string): Promise<string[]> {
     // one allocator at a time: the lock is released when the transaction ends
     await trx.raw("select pg_advisory_xact_lock(hashtext('oarcloud.ip_leases'))");
     let candidates: string;
@@ -40,11 +54,11 @@ export class AddressPool {
     const { rows } = await trx.raw(
       `select host(c.ip) as ip from (${candidates}) c
         where c.ip not in (select ip from ip_leases where network = ?) ${fixed ? 'and c.ip = ?::inet' : ''} order by c.n limit ?`,
-      [...bindings, where.network, ...(fixed ? [fixed] : []), instanceIds.length],
+      [...bindings, where.network, ...(fixed ? [fixed] : []), owners.length],
     );
     const ips: string[] = rows.map((r: { ip: string }) => r.ip);
     if (fixed && !ips.length) throw errors.invalidIpAddressInUse(`Address ${fixed} is in use or outside the subnet's range.`);
-    if (ips.length) await trx('ip_leases').insert(ips.map((ip, i) => ({ ip, instance_id: instanceIds[i], network: where.network })));
+    if (ips.length) await trx('ip_leases').insert(ips.map((ip, i) => ({ ip, ...owners[i], network: where.network })));
     return ips;
   }
 
@@ -60,8 +74,8 @@ export class AddressPool {
   }
 
   /** Every lease, for the test suite's leak check. */
-  async leases(): Promise<{ ip: string; instanceId: string }[]> {
-    return this.db('ip_leases').select('ip', 'instance_id as instanceId');
+  async leases(): Promise<{ ip: string; instanceId: string | null; loadBalancerId: string | null }[]> {
+    return this.db('ip_leases').select('ip', 'instance_id as instanceId', 'load_balancer_id as loadBalancerId');
   }
 
   /** How many addresses of the shared network are free. */

@@ -5,7 +5,8 @@
  *
  * Automatic public addresses come from the same pool: rows marked auto_assigned, owned by the instance's account but
  * never listed to it. `settleAutoAssigned` gives one to every pending or running instance that asked for one and has
- * no elastic IP, and takes it back when the instance stops or an elastic IP replaces it (as on EC2).
+ * no elastic IP, and takes it back when the instance stops or an elastic IP replaces it (as on EC2); an
+ * internet-facing load balancer holds one for its life.
  */
 import type { Knex } from 'knex';
 import { errors } from './errors';
@@ -67,6 +68,7 @@ export class ElasticIps {
       await trx.raw("select pg_advisory_xact_lock(hashtext('oarcloud.elastic_ips'))");
       const freed = await trx('elastic_ips as e')
         .where('e.auto_assigned', true)
+        .whereNull('e.load_balancer_id')
         .where((q) =>
           q
             .whereNull('e.instance_id')
@@ -91,6 +93,17 @@ export class ElasticIps {
           association_id: newId('eipassoc'),
           auto_assigned: true,
         });
+        given++;
+      }
+      // internet-facing load balancers hold one for their life (deleting one deletes it)
+      const balancers: { id: string; account_id: string }[] = await trx('load_balancers as l')
+        .where('l.scheme', 'internet-facing')
+        .whereNotExists((w) => w.select(trx.raw('1')).from('elastic_ips as e').whereRaw('e.load_balancer_id = l.id'))
+        .select('l.id', 'l.account_id');
+      for (const lb of balancers) {
+        const ip = await this.freeAddress(trx);
+        if (!ip) break;
+        await trx('elastic_ips').insert({ id: newId('eipalloc'), account_id: lb.account_id, public_ip: ip, load_balancer_id: lb.id, auto_assigned: true });
         given++;
       }
       return freed + given > 0;

@@ -19,6 +19,8 @@ export interface PortState {
   vni: number | null;
   subnetId: string | null;
   groupIds: string[];
+  /** Names the VPC's resolver answers for it besides its private name (a load balancer's DNS name). */
+  names?: string[];
 }
 
 export interface SubnetState {
@@ -45,15 +47,33 @@ export interface NetworkSnapshot {
   eips: { publicIp: string; instanceId: string }[];
 }
 
+/** Load balancers' ports are named so; a load balancer without security groups (a network one) is open to all. */
+export const LOAD_BALANCER_PORT_PREFIX = 'lb-';
+export const OPEN_GROUP = 'open-to-all';
+const OPEN_RULES: RuleRow[] = [false, true].map((egress) => ({
+  id: `${OPEN_GROUP}-${egress ? 'out' : 'in'}`,
+  group_id: OPEN_GROUP,
+  account_id: '',
+  egress,
+  protocol: '-1',
+  from_port: null,
+  to_port: null,
+  cidr: '0.0.0.0/0',
+  source_group_id: null,
+  description: null,
+}));
+
 export class NetworkState {
   constructor(
     private readonly db: Knex,
     private readonly network: NetworkView,
+    /** The DNS name of a load balancer (LoadBalancers.dnsName). */
+    private readonly balancerName: (lb: { name: string; id: string; scheme: 'internal' | 'internet-facing' }) => string = () => '',
   ) {}
 
   async snapshot(): Promise<NetworkSnapshot> {
     const db = this.db;
-    const [ports, members, subnets, eips, vpcs] = await Promise.all([
+    const [ports, members, subnets, eips, vpcs, balancers] = await Promise.all([
       db('instances as i')
         .leftJoin('subnets as s', 's.id', 'i.subnet_id')
         .leftJoin('vpcs as v', 'v.id', 's.vpc_id')
@@ -87,8 +107,15 @@ export class NetworkState {
                        (select ra.route_table_id from route_table_associations ra where ra.subnet_id = s.id),
                        (select t.id from route_tables t where t.vpc_id = s.vpc_id and t.is_main))) as internet`),
         ),
-      db('elastic_ips').whereNotNull('instance_id').select(db.raw('host(public_ip) as "publicIp"'), 'instance_id as instanceId'),
+      db('elastic_ips')
+        .where((q) => q.whereNotNull('instance_id').orWhereNotNull('load_balancer_id'))
+        .select(db.raw('host(public_ip) as "publicIp"'), db.raw(`coalesce(instance_id, '${LOAD_BALANCER_PORT_PREFIX}' || load_balancer_id) as "instanceId"`)),
       db('vpcs').whereNotNull('vni').select('vni', 'enable_dns_support as dnsSupport', 'enable_dns_hostnames as dnsHostnames'),
+      // load balancers run on this machine (the OAR node localhost), in their first subnet
+      db('load_balancers as l')
+        .join('vpcs as v', 'v.id', 'l.vpc_id')
+        .whereNotNull('l.private_ip')
+        .select('l.id', 'l.name', 'l.scheme', 'l.mac', 'l.subnet_ids', 'l.security_group_ids', db.raw('host(l.private_ip) as ip'), 'v.vni'),
     ]);
     const groupsOf = new Map<string, string[]>();
     for (const m of members) groupsOf.set(m.instance_id, [...(groupsOf.get(m.instance_id) ?? []), m.group_id]);
@@ -102,11 +129,22 @@ export class NetworkState {
       // a row from before VPCs is in its account's default group
       groupIds: groupsOf.get(p.id) ?? [this.network.defaultSecurityGroupId(p.account_id)],
     }));
-    const groupIds = [...new Set(portStates.flatMap((p) => p.groupIds))];
+    for (const b of balancers)
+      portStates.push({
+        instanceId: `${LOAD_BALANCER_PORT_PREFIX}${b.id}`,
+        ip: b.ip,
+        mac: b.mac,
+        node: 'localhost',
+        vni: b.vni,
+        subnetId: b.subnet_ids[0],
+        groupIds: b.security_group_ids.length ? b.security_group_ids : [OPEN_GROUP],
+        names: [this.balancerName(b)],
+      });
+    const groupIds = [...new Set(portStates.flatMap((p) => p.groupIds))].filter((g) => g !== OPEN_GROUP);
     const ruleRows: RuleRow[] = groupIds.length
       ? await db('security_group_rules').whereIn('group_id', groupIds).orderBy('created_at').select('*', db.raw('cidr::text as cidr'))
       : [];
-    const rules = new Map<string, RuleRow[]>(groupIds.map((g) => [g, []]));
+    const rules = new Map<string, RuleRow[]>([...groupIds.map((g): [string, RuleRow[]] => [g, []]), [OPEN_GROUP, OPEN_RULES]]);
     for (const r of ruleRows) rules.get(r.group_id)!.push(r);
     const aclIds = [...new Set(subnets.map((s) => s.acl_id).filter(Boolean))];
     const entries: (AclEntryRow & { network_acl_id: string })[] = aclIds.length

@@ -236,7 +236,7 @@ export class NetworkSync {
     if (!vpc?.dnsSupport) return null;
     return snapshot.ports
       .filter((p) => p.vni === vni)
-      .map((p) => ({ ip: p.ip, names: [privateDnsName(p.ip), privateDnsName(p.ip).split('.')[0]] }))
+      .map((p) => ({ ip: p.ip, names: [privateDnsName(p.ip), privateDnsName(p.ip).split('.')[0], ...(p.names ?? [])] }))
       .sort((a, b) => a.ip.localeCompare(b.ip));
   }
 

@@ -59,7 +59,8 @@ export function encodeResponse(model: ServiceModel, action: string, requestId: s
 
 /** An error in the service's envelope; `sender` is false for the server's own faults (the Query `Type`). */
 export function encodeError(model: ServiceModel, code: string, message: string, requestId: string, sender = true): string {
-  if (model.protocol === 'ec2') return XML_DECLARATION + builder.build({ Response: { Errors: { Error: { Code: code, Message: message } }, RequestID: requestId } });
+  if (model.protocol === 'ec2')
+    return XML_DECLARATION + builder.build({ Response: { Errors: { Error: { Code: code, Message: message } }, RequestID: requestId } });
   return (
     XML_DECLARATION +
     builder.build({
