@@ -3,7 +3,7 @@
  * against the live server, then checks that nothing was left behind: no libvirt domain, no unfinished OAR job of
  * the service user, no overlay mount, no address lease. Ends with the line "N passed, N failed".
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Mocha from 'mocha';
 import { endpointUrl, type Config } from '../config';
@@ -12,6 +12,7 @@ import { AddressPool } from '../domain/addresses';
 import { isInstanceId } from '../domain/ids';
 import { run } from '../adapters/exec';
 import { ImageStore } from '../adapters/image-store';
+import { ProxyHost } from '../adapters/haproxy';
 import { Oar } from '../adapters/oar';
 import { ROOT, type BootstrapCredentials } from './bootstrap';
 import { simulatedNodes } from '../adapters/node-join';
@@ -68,7 +69,10 @@ export async function leftovers(config: Config): Promise<string[]> {
   }
 }
 
-/** VPC bridges, routers and relays, public-address routes and instance packet-filter chains on this machine. */
+/**
+ * VPC bridges, routers and relays, public-address routes, instance packet-filter chains, and load balancers'
+ * namespaces, proxies and names on this machine.
+ */
 async function networkLeftovers(): Promise<string[]> {
   const found: string[] = [];
   const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout.split('\n').flatMap((l) => /^\d+: (ocv\d+)[:@]/.exec(l)?.[1] ?? []);
@@ -82,8 +86,14 @@ async function networkLeftovers(): Promise<string[]> {
     if (routes.length) found.push(`public address routes: ${routes.map((r) => r.dst).join(' ')}`);
   }
   const table = await run('nft', ['list', 'table', 'inet', 'oarcloud']);
-  const chains = [...table.stdout.matchAll(/chain (in_oc[0-9a-f]+) /g)].map((m) => m[1]);
-  if (chains.length) found.push(`packet filter chains of instances: ${chains.join(' ')}`);
+  const chains = [...table.stdout.matchAll(/chain (in_oc[0-9a-z_]+) /g)].map((m) => m[1]);
+  if (chains.length) found.push(`packet filter chains of instances and load balancers: ${chains.join(' ')}`);
+  const proxies = new ProxyHost();
+  const balancers = [...(await proxies.namespaces()), ...(await proxies.list())];
+  if (balancers.length) found.push(`load balancer namespaces and files: ${balancers.join(' ')}`);
+  const haproxy = (await run('pgrep', ['-x', 'haproxy'])).stdout.split('\n').filter(Boolean);
+  if (haproxy.length) found.push(`haproxy processes: ${haproxy.join(' ')}`);
+  if (/elb\.oarcloud\.internal/.test(readFileSync('/etc/hosts', 'utf8'))) found.push('load balancer names in /etc/hosts');
   return found;
 }
 

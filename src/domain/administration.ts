@@ -73,6 +73,17 @@ export interface AdminVpc {
   subnets: { id: string; cidr: string; internet: boolean }[];
   groups: { id: string; name: string; ingress: string[]; egress: string[]; members: number }[];
   elasticIps: { publicIp: string; instanceId: string | null }[];
+  /** Its load balancers: where they listen and how many targets their checks find healthy is in DescribeTargetHealth. */
+  loadBalancers: {
+    name: string;
+    type: string;
+    scheme: string;
+    state: string;
+    privateIp: string | null;
+    publicIp: string | null;
+    listeners: string[];
+    targets: number;
+  }[];
 }
 
 export interface Snapshot {
@@ -223,7 +234,7 @@ export class Administration {
    */
   async vpcs(): Promise<AdminVpc[]> {
     const db = this.db;
-    const [vpcs, subnets, groups, rules, eips] = await Promise.all([
+    const [vpcs, subnets, groups, rules, eips, balancers] = await Promise.all([
       db('vpcs as v')
         .join('accounts as a', 'a.id', 'v.account_id')
         .orderBy(['a.name', 'v.created_at'])
@@ -251,7 +262,27 @@ export class Administration {
       db('security_group_rules')
         .orderBy('created_at')
         .select('group_id', 'egress', 'protocol', 'from_port', 'to_port', 'source_group_id', db.raw('cidr::text as cidr')),
-      db('elastic_ips as e').join('accounts as a', 'a.id', 'e.account_id').select(db.raw('host(e.public_ip) as ip'), 'e.instance_id', 'e.account_id', 'a.name'),
+      db('elastic_ips as e')
+        .join('accounts as a', 'a.id', 'e.account_id')
+        .whereNull('e.load_balancer_id')
+        .select(db.raw('host(e.public_ip) as ip'), 'e.instance_id', 'e.account_id', 'a.name'),
+      db('load_balancers as l')
+        .orderBy('l.name')
+        .select(
+          'l.vpc_id',
+          'l.name',
+          'l.type',
+          'l.scheme',
+          'l.state',
+          db.raw('host(l.private_ip) as private_ip'),
+          db.raw('(select host(e.public_ip) from elastic_ips e where e.load_balancer_id = l.id) as public_ip'),
+          db.raw(
+            `(select coalesce(array_agg(x.protocol || ':' || x.port order by x.port), '{}') from listeners x where x.load_balancer_id = l.id) as listeners`,
+          ),
+          db.raw(`(select count(distinct (t.target_group_id, t.target_id, t.port))::int from lb_targets t join target_groups g on g.id = t.target_group_id
+                   where g.account_id = l.account_id and exists (select 1 from listeners x where x.load_balancer_id = l.id
+                     and x.default_actions::text like '%' || g.id || '%')) as targets`),
+        ),
     ]);
     const groupName = new Map(groups.map((g) => [g.id, g.name]));
     const describe = (r: {
@@ -286,6 +317,18 @@ export class Administration {
           })),
         // an account's addresses are listed with its first VPC of its own (they are not in a VPC until associated)
         elasticIps: [],
+        loadBalancers: balancers
+          .filter((b) => b.vpc_id === v.id)
+          .map((b) => ({
+            name: b.name,
+            type: b.type,
+            scheme: b.scheme,
+            state: b.state,
+            privateIp: b.private_ip,
+            publicIp: b.public_ip,
+            listeners: b.listeners,
+            targets: b.targets,
+          })),
       }))
       .map((v, _i, all) => {
         const first = all.find((x) => x.accountName === v.accountName && !x.isDefault);

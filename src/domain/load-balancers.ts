@@ -492,6 +492,8 @@ export class LoadBalancers {
     };
     const next: HealthCheck = { ...base };
     for (const [k, v] of Object.entries(change)) if (v !== undefined && v !== '') (next as any)[k] = v;
+    // a new group given only a short interval gets a timeout that fits in it
+    if (!current && change.timeoutSeconds === undefined) next.timeoutSeconds = Math.min(next.timeoutSeconds, next.intervalSeconds - 1);
     if (!['HTTP', 'TCP'].includes(next.protocol)) throw errors.unsupportedProtocol(`Health checks speak HTTP or TCP here, not '${next.protocol}'.`);
     if (next.protocol === 'HTTP') {
       next.path ??= '/';

@@ -2,6 +2,7 @@
  * Helpers for suites that run against the live server `oarcloud test` started: fresh accounts made through the
  * admin path, SDK clients pointed at the endpoint, raw signed requests, waits, and commands inside containers.
  */
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -47,6 +48,17 @@ export interface TestAccount extends Creds {
  */
 export function client(creds: Creds): EC2Client {
   return new EC2Client({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
+}
+
+/** An Elastic Load Balancing (v2) client for the same endpoint, as `client` is for EC2. */
+export function elbClient(creds: Creds): ElasticLoadBalancingV2Client {
+  return new ElasticLoadBalancingV2Client({
+    endpoint,
+    region,
+    credentials: creds,
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
 }
 
 /** The admin path: the same Accounts domain the `oarcloud account/key` commands use. */

@@ -434,14 +434,17 @@ function renderImages(images) {
 }
 
 function renderVpcs(vpcs) {
-  const head = '<thead><tr><th>VPC</th><th>Owner</th><th>CIDR</th><th>Subnets</th><th>Security groups (members): allows</th><th>Elastic IPs</th></tr></thead>';
+  const head = '<thead><tr><th>VPC</th><th>Owner</th><th>CIDR</th><th>Subnets</th><th>Security groups (members): allows</th><th>Elastic IPs</th><th>Load balancers</th></tr></thead>';
+  const balancer = (b) => `<div><b>${esc(b.name)}</b> <span class="muted small">${esc(b.type)}, ${esc(b.scheme)}</span> ${badge(b.state, b.state === 'active' ? 'running' : b.state === 'failed' ? 'error' : 'pending')}
+      <span class="mono">${esc(b.privateIp ?? '')}${b.publicIp ? ` / ${esc(b.publicIp)}` : ''}</span> <span class="muted small">${esc(b.listeners.join(' ') || 'no listener')}, ${b.targets} target(s)</span></div>`;
   const rules = (g) => [...g.ingress.map((r) => `in ${r}`), ...g.egress.map((r) => `out ${r}`)].map(esc).join('; ') || 'nothing';
-  const body = vpcs.length === 0 ? '<tr><td colspan="6" class="empty">No VPC yet.</td></tr>' : vpcs.map((v) => `<tr>
+  const body = vpcs.length === 0 ? '<tr><td colspan="7" class="empty">No VPC yet.</td></tr>' : vpcs.map((v) => `<tr>
       <td class="mono">${esc(v.id)}${v.isDefault ? ` ${badge('default', 'kind')}` : ''}</td><td>${esc(v.accountName)}</td>
       <td class="mono">${esc(v.cidr)}${v.vni === null ? ' <span class="muted small">shared</span>' : ` <span class="muted small">VNI ${v.vni}</span>`}</td>
       <td>${v.subnets.map((s) => `<div class="mono">${esc(s.cidr)}${s.internet ? ' <span class="muted small">→ internet</span>' : ''}</div>`).join('')}</td>
       <td>${v.groups.map((g) => `<div><b>${esc(g.name)}</b> <span class="muted small">(${g.members})</span>: ${rules(g)}</div>`).join('')}</td>
-      <td>${v.elasticIps.map((e) => `<div class="mono">${esc(e.publicIp)}${e.instanceId ? ` → ${esc(e.instanceId)}` : ''}</div>`).join('') || dash(null)}</td></tr>`).join('');
+      <td>${v.elasticIps.map((e) => `<div class="mono">${esc(e.publicIp)}${e.instanceId ? ` → ${esc(e.instanceId)}` : ''}</div>`).join('') || dash(null)}</td>
+      <td>${v.loadBalancers.map(balancer).join('') || dash(null)}</td></tr>`).join('');
   $('vpcs').innerHTML = `${head}<tbody>${body}</tbody>`;
 }
 
