@@ -52,6 +52,8 @@ import { withAdministration } from '../src/cli/admin';
 import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { mixedLoad, type LoadResult } from './load';
 import { benchNetwork, networkReport } from './network';
+import { benchLoadBalancer, loadBalancerReport } from './load-balancer';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -846,7 +848,18 @@ async function benchNetworkPart(quick: boolean) {
   }
 }
 
-/** Runs only the named parts (launch, api, images, load, cluster, network) and returns their figures; writes nothing. */
+async function benchLoadBalancerPart(quick: boolean) {
+  const acct = await benchAccount('bench-lb');
+  try {
+    const elb = new ElasticLoadBalancingV2Client({ endpoint, region, credentials: acct, maxAttempts: 1 });
+    const figures = await benchLoadBalancer(acct.ec2, elb, quick);
+    return { figures, report: loadBalancerReport(figures).join('\n') };
+  } finally {
+    await dropBenchAccount(acct.accountId);
+  }
+}
+
+/** Runs only the named parts (launch, api, images, load, cluster, network, lb) and returns their figures; writes nothing. */
 export async function runBenchParts(parts: string[], quick: boolean): Promise<Record<string, unknown>> {
   const all: Record<string, (quick: boolean) => Promise<unknown>> = {
     launch: benchLaunch,
@@ -855,6 +868,7 @@ export async function runBenchParts(parts: string[], quick: boolean): Promise<Re
     load: benchLoad,
     cluster: benchCluster,
     network: benchNetworkPart,
+    lb: benchLoadBalancerPart,
   };
   const out: Record<string, unknown> = {};
   for (const part of parts) {
@@ -878,7 +892,10 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const cluster = await benchCluster(opts.quick);
   process.stderr.write('bench: network...\n');
   const network = await benchNetworkPart(opts.quick);
-  const text = report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n') + '\n' + network.report;
+  process.stderr.write('bench: load balancer...\n');
+  const lb = await benchLoadBalancerPart(opts.quick);
+  const text =
+    report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n') + '\n' + network.report + '\n' + lb.report;
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, load, cluster, network: network.figures, text };
+  return { machine: m, launch, api, images, load, cluster, network: network.figures, lb: lb.figures, text };
 }

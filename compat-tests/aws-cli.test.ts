@@ -217,4 +217,88 @@ describe('compat: aws CLI (real instances)', function () {
     const gone = runClient('aws', ['ec2', 'describe-vpcs', '--vpc-ids', vpc], account);
     expect(gone.stderr).to.contain('InvalidVpcID.NotFound');
   });
+
+  it('elbv2: a load balancer, a target group with an instance, a listener and a rule; waiters; errors; all deleted', () => {
+    const elb = (...args: string[]) => {
+      const r = runClient('aws', ['elbv2', ...args, '--output', 'json'], account);
+      if (r.code !== 0) throw new Error(`aws elbv2 ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout ? JSON.parse(r.stdout) : {};
+    };
+    const vpc = aws('create-vpc', '--cidr-block', '10.41.0.0/16').Vpc.VpcId;
+    const subnet = aws('create-subnet', '--vpc-id', vpc, '--cidr-block', '10.41.1.0/24').Subnet.SubnetId;
+    const igw = aws('create-internet-gateway').InternetGateway.InternetGatewayId;
+    aws('attach-internet-gateway', '--internet-gateway-id', igw, '--vpc-id', vpc);
+    const table = aws('describe-route-tables', '--filters', `Name=vpc-id,Values=${vpc}`).RouteTables[0].RouteTableId;
+    aws('create-route', '--route-table-id', table, '--destination-cidr-block', '0.0.0.0/0', '--gateway-id', igw);
+    const group = aws('create-security-group', '--group-name', 'cli-lb', '--description', 'cli lb', '--vpc-id', vpc).GroupId;
+    aws('authorize-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '80', '--cidr', '0.0.0.0/0');
+    const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-cli-'));
+    writeFileSync(path.join(dir, 'serve.sh'), '#!/bin/sh\nmkdir -p /www; echo served-via-cli > /www/index.html; httpd -p 80 -h /www\n');
+    const tg = elb('create-target-group', '--name', 'cli-web', '--protocol', 'HTTP', '--port', '80', '--vpc-id', vpc, '--health-check-interval-seconds', '5')
+      .TargetGroups[0].TargetGroupArn;
+    const lb = elb('create-load-balancer', '--name', 'cli-front', '--subnets', subnet, '--security-groups', group).LoadBalancers[0];
+    expect(lb).to.include({ Type: 'application', Scheme: 'internet-facing' });
+    const served = aws(
+      'run-instances',
+      '--image-id',
+      IMAGES.busybox,
+      '--instance-type',
+      't2.nano',
+      '--subnet-id',
+      subnet,
+      '--security-group-ids',
+      group,
+      '--user-data',
+      `file://${path.join(dir, 'serve.sh')}`,
+    ).Instances[0].InstanceId;
+    aws('wait', 'instance-running', '--instance-ids', served);
+    // by now the load balancer is active: the waiter's first poll (it polls every 15 s) sees it
+    elb('wait', 'load-balancer-available', '--load-balancer-arns', lb.LoadBalancerArn);
+    elb('register-targets', '--target-group-arn', tg, '--targets', `Id=${served}`);
+    const listener = elb(
+      'create-listener',
+      '--load-balancer-arn',
+      lb.LoadBalancerArn,
+      '--protocol',
+      'HTTP',
+      '--port',
+      '80',
+      '--default-actions',
+      `Type=forward,TargetGroupArn=${tg}`,
+    ).Listeners[0].ListenerArn;
+    elb(
+      'create-rule',
+      '--listener-arn',
+      listener,
+      '--priority',
+      '1',
+      '--conditions',
+      'Field=host-header,Values=status.example',
+      '--actions',
+      'Type=fixed-response,FixedResponseConfig={StatusCode=503,ContentType=text/plain,MessageBody=maintenance}',
+    );
+    elb('wait', 'target-in-service', '--target-group-arn', tg, '--targets', `Id=${served}`);
+    const page = runClient('curl', ['-s', '-m', '3', `http://${lb.DNSName}/`], account);
+    expect(page.stdout.trim()).to.equal('served-via-cli');
+    const status = runClient('curl', ['-s', '-m', '3', '-H', 'Host: status.example', '-w', ' %{http_code}', `http://${lb.DNSName}/`], account);
+    expect(status.stdout.trim()).to.equal('maintenance 503');
+    expect(elb('describe-rules', '--listener-arn', listener).Rules.map((r: { Priority: string }) => r.Priority)).to.deep.equal(['1', 'default']);
+    elb('add-tags', '--resource-arns', lb.LoadBalancerArn, '--tags', 'Key=env,Value=test');
+    expect(elb('describe-tags', '--resource-arns', lb.LoadBalancerArn).TagDescriptions[0].Tags).to.deep.equal([{ Key: 'env', Value: 'test' }]);
+    const missing = runClient('aws', ['elbv2', 'describe-load-balancers', '--names', 'cli-nobody'], account);
+    expect(missing.stderr).to.contain('LoadBalancerNotFound');
+
+    elb('delete-listener', '--listener-arn', listener);
+    elb('deregister-targets', '--target-group-arn', tg, '--targets', `Id=${served}`);
+    elb('delete-load-balancer', '--load-balancer-arn', lb.LoadBalancerArn);
+    elb('wait', 'load-balancers-deleted', '--load-balancer-arns', lb.LoadBalancerArn);
+    elb('delete-target-group', '--target-group-arn', tg);
+    aws('terminate-instances', '--instance-ids', served);
+    aws('wait', 'instance-terminated', '--instance-ids', served);
+    aws('delete-security-group', '--group-id', group);
+    aws('detach-internet-gateway', '--internet-gateway-id', igw, '--vpc-id', vpc);
+    aws('delete-internet-gateway', '--internet-gateway-id', igw);
+    aws('delete-subnet', '--subnet-id', subnet);
+    aws('delete-vpc', '--vpc-id', vpc);
+  });
 });

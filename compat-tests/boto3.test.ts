@@ -42,4 +42,18 @@ describe('compat: boto3 (real instances)', function () {
     expect(seen.vpc_instances).to.deep.equal([true]);
     expect(seen.error).to.equal('InvalidVpcID.NotFound');
   });
+
+  it('elbv2 client: a network load balancer with a TCP listener and a target; waiters, paginator, tags, errors; all deleted', () => {
+    const script = path.join(__dirname, '..', '..', 'compat-tests', 'boto3_lb.py');
+    const r = runClient('python3', [script, IMAGES.busybox], account);
+    expect(r.code, r.stderr).to.equal(0);
+    const seen = JSON.parse(r.stdout);
+    expect(seen.target_group).to.deep.equal({ Protocol: 'TCP', Port: 7000, TargetType: 'instance', HealthCheckProtocol: 'TCP' });
+    expect(seen.listener).to.deep.equal({ Protocol: 'TCP', Port: 7000 });
+    expect(seen.address).to.match(/^10\.52\.1\.\d+$/);
+    expect(seen.names).to.deep.equal(['boto3-nlb']);
+    expect(seen.tags).to.deep.equal([{ Key: 'team', Value: 'b3' }]);
+    expect(seen.targets).to.deep.equal([true]);
+    expect(seen.error).to.equal('ResourceInUse');
+  });
 });

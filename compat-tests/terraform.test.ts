@@ -127,3 +127,34 @@ describe('compat: Terraform AWS provider 5.100, VPC networking (real data plane)
     expect(destroy.out).to.match(/Destroy complete! Resources: 10 destroyed/);
   });
 });
+
+describe('compat: Terraform AWS provider 5.100, load balancing (real HAProxy)', function () {
+  this.timeout(900_000);
+  const ws = workspace('terraform-lb', 'tf-lb');
+
+  it('load balancer, target group, attachment and listener: apply, plan with no changes, destroy', async () => {
+    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
+    expect(init.code, init.out).to.equal(0);
+    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
+    expect(apply.code, apply.out).to.equal(0);
+    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
+    // the internal load balancer answers by its name inside the VPC: the instance fetches its own page through it
+    let page = '';
+    for (let i = 0; i < 40 && page !== 'served-by-terraform'; i++) {
+      // busybox's static wget and nc cannot resolve names (glibc's NSS): its nslookup asks the VPC's resolver
+      const lookup = `nslookup ${outputs.lb_dns_name.value} | awk '/^Address/ {a=$2} END {print a}'`;
+      const fetch = `(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 1) | nc -w 2 $(${lookup}) 80 | tail -1`;
+      page = (await execIn(outputs.instance_id.value, fetch)).trim();
+      if (page !== 'served-by-terraform') await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(page).to.equal('served-by-terraform');
+
+    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
+    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
+    expect(plan.out).to.contain('No changes.');
+
+    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
+    expect(destroy.code, destroy.out).to.equal(0);
+    expect(destroy.out).to.match(/Destroy complete! Resources: 9 destroyed/);
+  });
+});

@@ -177,7 +177,9 @@ log "Almighty ok"
 props=$(oarproperty -l)   # captured, for the same reason
 for p in host cpu core mem slot; do
   if ! printf '%s\n' "$props" | grep -qx "$p"; then
-    if [ $p = host ]; then oarproperty -c -a host >/dev/null; else oarproperty -a $p >/dev/null; fi
+    # a listing that came back short (the database busy) must not fail the run: re-check before giving up
+    if [ $p = host ]; then add="oarproperty -c -a host"; else add="oarproperty -a $p"; fi
+    $add >/dev/null 2>&1 || oarproperty -l | grep -qx "$p" || die "cannot add the OAR property $p"
   fi
 done
 # the resources themselves (OARCLOUD_OAR_CORES cores of OARCLOUD_SLOTS_PER_CORE slots on localhost) are made by

@@ -173,9 +173,10 @@ export class LoadBalancerSync {
       }
     }
     const wanted = new Set(specs.map((s) => s.lb.id));
-    const present = new Set([...(await this.host.list()), ...(await this.host.namespaces()).map((ns) => ns.slice(3))]);
-    for (const id of present) {
-      // namespaces carry the id's first 12 characters
+    // files carry the whole id, namespaces its first 12 characters
+    const files = await this.host.list();
+    const orphans = (await this.host.namespaces()).map((ns) => ns.slice(3)).filter((short) => !files.some((f) => f.startsWith(short)));
+    for (const id of [...files, ...orphans]) {
       if ([...wanted].some((w) => w === id || w.startsWith(id))) continue;
       await this.host.remove(id);
       this.stats.delete(id);
