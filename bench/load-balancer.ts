@@ -148,10 +148,10 @@ export function loadBalancerReport(f: LoadBalancerFigures): string[] {
     `| through the load balancer to three | ${median(f.balanced.rps).toFixed(0)} | ${median(f.balanced.p99).toFixed(1)} ms |`,
     `| **load balancer / direct throughput** | **${ratio.toFixed(2)}** | |`,
     '',
-    "busybox httpd closes every connection and forks per request, with a short listen backlog: 20 clients opening",
-    "connections straight at it overflow the backlog now and then, and a dropped SYN is retried after 1 s, then 3 s, which",
-    "is the direct path's p99. HAProxy keeps the clients' connections open and spreads the new ones to the servers over",
-    'three backlogs, so the proxy costs no throughput here and its p99 is that of a normal request.',
+    'busybox httpd closes every connection and forks a process per request: 20 clients opening connections straight at one',
+    "of them meet occasional stalls of seconds (connection setups that wait to be retried), which is the direct path's p99.",
+    "HAProxy keeps the clients' connections open and spreads the new ones over three servers, so here the proxy costs no",
+    'throughput and its p99 is that of an ordinary request.',
     '',
   ];
 }
