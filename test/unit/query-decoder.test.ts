@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decodeQuery, LIMITS } from '../../src/protocol/query-decoder';
-import { ec2Model } from '../../src/protocol/model';
+import { ec2Model, elbv2Model } from '../../src/protocol/model';
 import { DomainError as Ec2Error } from '../../src/domain/errors';
 
 function fails(fn: () => unknown, code: string, messagePart?: string): void {
@@ -126,5 +126,44 @@ describe('Query decoder', () => {
         expect(err, JSON.stringify(params)).to.be.instanceOf(Ec2Error);
       }
     }
+  });
+
+  describe('the Query protocol (ELBv2)', () => {
+    it('decodes Name.member.N lists, structures in them and members by their own names', () => {
+      const input = decodeQuery(elbv2Model, 'CreateLoadBalancerInput', {
+        Name: 'front',
+        'Subnets.member.2': 'subnet-b',
+        'Subnets.member.1': 'subnet-a',
+        'Tags.member.1.Key': 'team',
+        'Tags.member.1.Value': 'web',
+        Type: 'application',
+      });
+      expect(input).to.deep.equal({ Name: 'front', Subnets: ['subnet-a', 'subnet-b'], Tags: [{ Key: 'team', Value: 'web' }], Type: 'application' });
+    });
+
+    it('takes an empty list sent as Name= (botocore) and nested member lists', () => {
+      const input = decodeQuery(elbv2Model, 'CreateRuleInput', {
+        ListenerArn: 'arn',
+        Priority: '5',
+        'Conditions.member.1.Field': 'path-pattern',
+        'Conditions.member.1.Values.member.1': '/api/*',
+        'Actions.member.1.Type': 'forward',
+        'Actions.member.1.TargetGroupArn': 'tg',
+        Tags: '',
+      });
+      expect(input).to.deep.equal({
+        ListenerArn: 'arn',
+        Priority: 5,
+        Conditions: [{ Field: 'path-pattern', Values: ['/api/*'] }],
+        Actions: [{ Type: 'forward', TargetGroupArn: 'tg' }],
+        Tags: [],
+      });
+    });
+
+    it('refuses EC2-style flattened lists and unknown parameters by name', () => {
+      fails(() => decodeQuery(elbv2Model, 'CreateLoadBalancerInput', { Name: 'x', 'Subnets.1': 'subnet-a' }), 'UnknownParameter', 'Subnets.1');
+      fails(() => decodeQuery(elbv2Model, 'DescribeLoadBalancersInput', { Bogus: '1' }), 'UnknownParameter', 'Bogus');
+      fails(() => decodeQuery(elbv2Model, 'RegisterTargetsInput', { 'Targets.member.1.Id': 'i-1' }), 'MissingParameter', 'TargetGroupArn');
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
 import { encodeError, encodeResponse } from '../../src/protocol/xml-encoder';
-import { ec2Model } from '../../src/protocol/model';
+import { ec2Model, elbv2Model } from '../../src/protocol/model';
 
 const parse = (xml: string) => new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml);
 
@@ -53,5 +53,22 @@ describe('XML encoder', () => {
     const doc = parse(encodeError(ec2Model, 'InvalidInstanceID.NotFound', "The instance ID 'i-1' does not exist", 'req-9'));
     expect(doc.Response.Errors.Error).to.deep.equal({ Code: 'InvalidInstanceID.NotFound', Message: "The instance ID 'i-1' does not exist" });
     expect(doc.Response.RequestID).to.equal('req-9');
+  });
+
+  it('writes Query protocol answers (ELBv2): the Result wrapper, <member> lists and ResponseMetadata', () => {
+    const xml = encodeResponse(elbv2Model, 'DescribeTags', 'req-2', { TagDescriptions: [{ ResourceArn: 'arn:x', Tags: [{ Key: 'a', Value: 'b' }] }] });
+    expect(xml).to.match(/^<\?xml[^>]*>\n<DescribeTagsResponse xmlns="http:\/\/elasticloadbalancing\.amazonaws\.com\/doc\/2015-12-01\/"><DescribeTagsResult>/);
+    const doc = parse(xml).DescribeTagsResponse;
+    expect(doc.DescribeTagsResult.TagDescriptions.member).to.deep.equal({ ResourceArn: 'arn:x', Tags: { member: { Key: 'a', Value: 'b' } } });
+    expect(doc.ResponseMetadata.RequestId).to.equal('req-2');
+    const empty = parse(encodeResponse(elbv2Model, 'DeleteLoadBalancer', 'req-3', {})).DeleteLoadBalancerResponse;
+    expect(empty.ResponseMetadata.RequestId).to.equal('req-3');
+  });
+
+  it('writes Query protocol errors in ErrorResponse with the fault type', () => {
+    const sender = parse(encodeError(elbv2Model, 'LoadBalancerNotFound', 'not found', 'req-4')).ErrorResponse;
+    expect(sender.Error).to.deep.equal({ Type: 'Sender', Code: 'LoadBalancerNotFound', Message: 'not found' });
+    expect(sender.RequestId).to.equal('req-4');
+    expect(parse(encodeError(elbv2Model, 'InternalError', 'oops', 'r', false)).ErrorResponse.Error.Type).to.equal('Receiver');
   });
 });
