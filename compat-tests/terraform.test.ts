@@ -52,8 +52,14 @@ const available = () => spawnSync('terraform', ['version']).status === 0 && exis
  * Registers a describe block's hooks: before, a new account and a working directory with `config` (skipped without
  * terraform); after, a destroy (if a test left anything) and the account dropped. Its state, once before ran.
  */
-function workspace(config: string, prefix: string, extraVars: (dir: string) => Promise<Record<string, string>> = async () => ({})) {
-  const ws = { account: undefined as TestAccount | undefined, dir: '', vars: {} as Record<string, string> };
+interface Workspace {
+  account: TestAccount | undefined;
+  dir: string;
+  vars: Record<string, string>;
+}
+
+function workspace(config: string, prefix: string, extraVars: (dir: string) => Promise<Record<string, string>> = async () => ({})): Workspace {
+  const ws: Workspace = { account: undefined, dir: '', vars: {} };
   before(async function () {
     if (!available()) {
       console.log(`      SKIPPED: terraform or the aws provider 5.100 is not on this machine (looked in ${MIRROR})`);
@@ -70,6 +76,24 @@ function workspace(config: string, prefix: string, extraVars: (dir: string) => P
   return ws;
 }
 
+/**
+ * init, apply, `between` (checks on the applied outputs), a second plan that must report no changes, and a destroy
+ * of `resources` resources.
+ */
+async function roundTrip(ws: Workspace, resources: number, between: (outputs: Record<string, { value: string }>) => Promise<void>): Promise<void> {
+  const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
+  expect(init.code, init.out).to.equal(0);
+  const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
+  expect(apply.code, apply.out).to.equal(0);
+  await between(JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]));
+  const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
+  expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
+  expect(plan.out).to.contain('No changes.');
+  const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
+  expect(destroy.code, destroy.out).to.equal(0);
+  expect(destroy.out).to.contain(`Destroy complete! Resources: ${resources} destroyed`);
+}
+
 describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
   this.timeout(600_000);
   const ws = workspace('terraform', 'tf', async (dir) => {
@@ -77,84 +101,47 @@ describe('compat: Terraform AWS provider 5.100 (real instances)', function () {
     return { public_key: readFileSync(path.join(dir, 'id.pub'), 'utf8').trim() };
   });
 
-  it('init, apply, plan with no changes, destroy', async () => {
-    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
-    expect(init.code, init.out).to.equal(0);
-
-    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(apply.code, apply.out).to.equal(0);
-    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
-    const instanceId: string = outputs.instance_id.value;
-    expect(instanceId).to.match(/^i-/);
-    expect(outputs.image_id.value).to.match(/^ami-/);
-    expect(outputs.private_ip.value).to.match(/^\d+\.\d+\.\d+\.\d+$/);
-    expect(await execIn(instanceId, 'cat /root/terraform')).to.equal('configured-by-terraform\n');
-
-    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
-    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
-    expect(plan.out).to.contain('No changes.');
-
-    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(destroy.code, destroy.out).to.equal(0);
-    expect(destroy.out).to.match(/Destroy complete! Resources: 3 destroyed/);
-  });
+  it('init, apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 3, async (outputs) => {
+      const instanceId = outputs.instance_id.value;
+      expect(instanceId).to.match(/^i-/);
+      expect(outputs.image_id.value).to.match(/^ami-/);
+      expect(outputs.private_ip.value).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(await execIn(instanceId, 'cat /root/terraform')).to.equal('configured-by-terraform\n');
+    }));
 });
 
 describe('compat: Terraform AWS provider 5.100, VPC networking (real data plane)', function () {
   this.timeout(900_000);
   const ws = workspace('terraform-network', 'tf-net');
 
-  it('VPC, subnet, gateway, route table, groups, instance and elastic IP: apply, plan with no changes, destroy', async () => {
-    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
-    expect(init.code, init.out).to.equal(0);
-    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(apply.code, apply.out).to.equal(0);
-    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
-    expect(outputs.private_ip.value).to.match(/^10\.0\.1\.\d+$/);
-    // the instance's SSH port answers on its elastic IP, from this machine (the group allows 22 from anywhere)
-    const banner = await execFileAsync('busybox', ['nc', '-w', '3', outputs.public_ip.value, '22'], { timeout: 10_000 }).then(
-      (r) => r.stdout,
-      (err) => String(err.stdout ?? ''),
-    );
-    expect(banner).to.match(/^SSH-2\.0-OpenSSH/);
-
-    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
-    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
-    expect(plan.out).to.contain('No changes.');
-
-    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(destroy.code, destroy.out).to.equal(0);
-    expect(destroy.out).to.match(/Destroy complete! Resources: 10 destroyed/);
-  });
+  it('VPC, subnet, gateway, route table, groups, instance and elastic IP: apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 10, async (outputs) => {
+      expect(outputs.private_ip.value).to.match(/^10\.0\.1\.\d+$/);
+      // the instance's SSH port answers on its elastic IP, from this machine (the group allows 22 from anywhere)
+      const banner = await execFileAsync('busybox', ['nc', '-w', '3', outputs.public_ip.value, '22'], { timeout: 10_000 }).then(
+        (r) => r.stdout,
+        (err) => String(err.stdout ?? ''),
+      );
+      expect(banner).to.match(/^SSH-2\.0-OpenSSH/);
+    }));
 });
 
 describe('compat: Terraform AWS provider 5.100, load balancing (real HAProxy)', function () {
   this.timeout(900_000);
   const ws = workspace('terraform-lb', 'tf-lb');
 
-  it('load balancer, target group, attachment and listener: apply, plan with no changes, destroy', async () => {
-    const init = terraform(ws.dir, ['init', '-no-color', '-input=false'], ws.vars);
-    expect(init.code, init.out).to.equal(0);
-    const apply = terraform(ws.dir, ['apply', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(apply.code, apply.out).to.equal(0);
-    const outputs = JSON.parse(terraform(ws.dir, ['output', '-json'], ws.vars).out.split('\n\n')[0]);
-    // the internal load balancer answers by its name inside the VPC: the instance fetches its own page through it
-    let page = '';
-    for (let i = 0; i < 40 && page !== 'served-by-terraform'; i++) {
-      // busybox's static wget and nc cannot resolve names (glibc's NSS): its nslookup asks the VPC's resolver
+  it('load balancer, target group, attachment and listener: apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 9, async (outputs) => {
+      // the internal load balancer answers by its name inside the VPC: the instance fetches its own page through it;
+      // busybox's static wget and nc cannot resolve names (glibc's NSS), its nslookup asks the VPC's resolver
       const lookup = `nslookup ${outputs.lb_dns_name.value} | awk '/^Address/ {a=$2} END {print a}'`;
       const fetch = `(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 1) | nc -w 2 $(${lookup}) 80 | tail -1`;
-      page = (await execIn(outputs.instance_id.value, fetch)).trim();
-      if (page !== 'served-by-terraform') await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(page).to.equal('served-by-terraform');
-
-    const plan = terraform(ws.dir, ['plan', '-detailed-exitcode', '-no-color', '-input=false'], ws.vars);
-    expect(plan.code, `the second plan must show no changes:\n${plan.out}`).to.equal(0);
-    expect(plan.out).to.contain('No changes.');
-
-    const destroy = terraform(ws.dir, ['destroy', '-auto-approve', '-no-color', '-input=false'], ws.vars);
-    expect(destroy.code, destroy.out).to.equal(0);
-    expect(destroy.out).to.match(/Destroy complete! Resources: 9 destroyed/);
-  });
+      let page = '';
+      for (let i = 0; i < 40 && page !== 'served-by-terraform'; i++) {
+        page = (await execIn(outputs.instance_id.value, fetch)).trim();
+        if (page !== 'served-by-terraform') await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(page).to.equal('served-by-terraform');
+    }));
 });

@@ -3,7 +3,8 @@
  * over HTTP behind an internet-facing application load balancer reached from this machine by its DNS name; health
  * from HAProxy's checks (a stopped server goes unhealthy within its thresholds and no request fails), a path rule to
  * a second group and a fixed response, draining on deregistration, a TCP listener of an internal network load
- * balancer used from inside the VPC by name, a proxy re-created after it was killed, another account's instance
+ * balancer used from inside the VPC by name, an established connection through a reload, a proxy re-created after
+ * it was killed, another account's instance
  * refused as a target, and ELB's own errors in the Query protocol's envelope.
  */
 import { expect } from 'chai';
@@ -73,6 +74,8 @@ describe('load balancers (ELBv2 on HAProxy, real instances)', function () {
   let listenerArn: string;
   let webGroup: string;
   let apiGroup: string;
+  /** The internal network load balancer, once made. */
+  let inner: { arn: string; dnsName: string };
 
   const health = async (group: string): Promise<TargetHealthDescription[]> =>
     (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group }))).TargetHealthDescriptions ?? [];
@@ -125,6 +128,7 @@ describe('load balancers (ELBv2 on HAProxy, real instances)', function () {
     web = await group('web', [
       { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: lbGroup }] },
       { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '10.81.0.0/16' }] },
+      { IpProtocol: 'tcp', FromPort: 7001, ToPort: 7001, IpRanges: [{ CidrIp: '10.81.0.0/16' }] },
     ]);
     const run = await ec2.send(
       new RunInstancesCommand({
@@ -282,6 +286,36 @@ describe('load balancers (ELBv2 on HAProxy, real instances)', function () {
     expect(
       (await elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: nlb.LoadBalancerArn }))).TargetGroups!.map((g) => g.TargetGroupName),
     ).to.deep.equal(['tcp80']);
+    inner = { arn: nlb.LoadBalancerArn!, dnsName: nlb.DNSName! };
+  });
+
+  it('keeps an established connection through a configuration reload', async () => {
+    // an echo server on the first instance, behind a TCP listener of the network load balancer
+    await execIn(ids[0], 'nohup busybox nc -ll -p 7001 -e /bin/cat >/dev/null 2>&1 &');
+    const echoGroup = (await elb.send(new CreateTargetGroupCommand({ Name: 'echo', Protocol: 'TCP', Port: 7001, VpcId: vpc, HealthCheckIntervalSeconds: 5 })))
+      .TargetGroups![0].TargetGroupArn!;
+    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: echoGroup, Targets: [{ Id: ids[0] }] }));
+    await elb.send(
+      new CreateListenerCommand({ LoadBalancerArn: inner.arn, Protocol: 'TCP', Port: 7001, DefaultActions: [{ Type: 'forward', TargetGroupArn: echoGroup }] }),
+    );
+    const id = inner.arn.split('/').at(-1)!;
+    const workers = async () => (await execFileAsync('sh', ['-c', `pgrep -P $(cat /run/oarcloud/lb/${id}.pid) || true`])).stdout.trim();
+    let echoed = '';
+    for (let i = 0; i < 20 && echoed !== 'ready'; i++) {
+      echoed = (await execIn(ids[2], `(echo ready; sleep 0.5) | nc -q 1 -w 2 ${inner.dnsName} 7001 || true`)).trim();
+      if (echoed !== 'ready') await sleep(500);
+    }
+    expect(echoed).to.equal('ready');
+    const before = await workers();
+    // one connection: a line, a pause in which the proxy reloads (a new listener), another line
+    const held = execIn(ids[2], `(echo one; sleep 4; echo two) | nc -q 1 -w 8 ${inner.dnsName} 7001`);
+    await sleep(1000);
+    await elb.send(
+      new CreateListenerCommand({ LoadBalancerArn: inner.arn, Protocol: 'TCP', Port: 7002, DefaultActions: [{ Type: 'forward', TargetGroupArn: echoGroup }] }),
+    );
+    await sleep(2000);
+    expect(await workers(), 'a new worker took over').to.not.equal(before);
+    expect((await held).trim().split('\n')).to.deep.equal(['one', 'two']);
   });
 
   it('re-creates a proxy that was killed with its namespace', async () => {
