@@ -14,7 +14,7 @@ import type { ComputeNode } from '../adapters/compute-node';
 import { changeSignal } from './change-signal';
 import { globToRegex, matcherRegex, type LbAction, type LoadBalancerSpec, type LoadBalancers, type TargetProbe } from './load-balancers';
 import { LOAD_BALANCER_PORT_PREFIX } from './network-state';
-import type { NetworkSync } from './network-sync';
+import type { InterfacePlan, NetworkSync } from './network-sync';
 
 const SYNC_INTERVAL_MS = 1000;
 const HOSTS_BEGIN = '# oarcloud load balancers: begin (written by the API server)';
@@ -95,6 +95,8 @@ export class LoadBalancerSync {
   private unsubscribe?: () => void;
   private running: Promise<void> = Promise.resolve();
   private pending = false;
+  /** Per load balancer, where its port is (its subnet's gateway and prefix), once the network sync readied it. */
+  private readonly plans = new Map<string, InterfacePlan>();
   /** Per load balancer, what HAProxy last said of each backend's servers. */
   private readonly stats = new Map<string, Map<string, Map<string, ServerStat>>>();
 
@@ -147,8 +149,13 @@ export class LoadBalancerSync {
       const { lb } = spec;
       const port = `${LOAD_BALANCER_PORT_PREFIX}${lb.id}`;
       try {
-        const plan = await this.network.prepare(port, node);
-        this.network.placed(port);
+        // the first time (or after a failure) the network sync readies its port; then its regular passes keep it
+        let plan = this.plans.get(lb.id);
+        if (!plan) {
+          plan = await this.network.prepare(port, node);
+          this.network.placed(port);
+          this.plans.set(lb.id, plan);
+        }
         if (plan.network === 'shared') throw new Error('a load balancer needs a VPC subnet');
         const model = proxyModel(spec, (g) => this.balancers.tgArn(g));
         const config = spec.listeners.length ? compileHaproxy(model, this.host.statsSocket(lb.id)) : null;
@@ -168,6 +175,7 @@ export class LoadBalancerSync {
         this.stats.set(lb.id, await this.host.stats(lb.id));
         await this.balancers.setState(lb.id, 'active');
       } catch (err: any) {
+        this.plans.delete(lb.id);
         this.log.warn({ loadBalancer: lb.id, err: String(err?.message ?? err) }, 'load balancer not set up');
         await this.balancers.setState(lb.id, lb.state === 'active' ? 'active' : 'provisioning', String(err?.message ?? err).slice(0, 500));
       }
@@ -182,6 +190,11 @@ export class LoadBalancerSync {
       this.stats.delete(id);
       this.log.info({ loadBalancer: id }, 'load balancer removed');
     }
+    for (const id of [...this.plans.keys(), ...this.stats.keys()])
+      if (!wanted.has(id)) {
+        this.plans.delete(id);
+        this.stats.delete(id);
+      }
     this.writeHosts(specs.map((s) => ({ name: s.dnsName, ip: (s.lb.scheme === 'internet-facing' && s.publicIp) || s.lb.private_ip! })));
   }
 
