@@ -104,6 +104,34 @@ describe('dashboard in headless Chromium', function () {
       .and.contain('default (1): in all from default; out all to 0.0.0.0/0');
   });
 
+  it("lists a VPC's load balancer made with the aws CLI, with its type, scheme and listener", async () => {
+    const vpc = (await aws('create-vpc', '--cidr-block', '10.88.0.0/16')).Vpc.VpcId;
+    const subnet = (await aws('create-subnet', '--vpc-id', vpc, '--cidr-block', '10.88.1.0/24')).Subnet.SubnetId;
+    const elb = async (...args: string[]) =>
+      JSON.parse((await execFileAsync('aws', ['elbv2', ...args, '--output', 'json'], { env: clientEnv(user) })).stdout || '{}');
+    const group = (await elb('create-target-group', '--name', 'dash', '--protocol', 'TCP', '--port', '80', '--vpc-id', vpc)).TargetGroups[0].TargetGroupArn;
+    const lb = (await elb('create-load-balancer', '--name', 'dash-lb', '--type', 'network', '--scheme', 'internal', '--subnets', subnet)).LoadBalancers[0];
+    await elb(
+      'create-listener',
+      '--load-balancer-arn',
+      lb.LoadBalancerArn,
+      '--protocol',
+      'TCP',
+      '--port',
+      '9000',
+      '--default-actions',
+      `Type=forward,TargetGroupArn=${group}`,
+    );
+    const row = page.locator('#vpcs tr', { hasText: vpc });
+    await row.locator('text=dash-lb').waitFor({ timeout: 10_000 });
+    await row.locator('text=TCP:9000').waitFor({ timeout: 5000 });
+    expect(await row.textContent())
+      .to.contain('network, internal')
+      .and.contain(lb.AvailabilityZones[0].LoadBalancerAddresses[0].PrivateIPv4Address);
+    await elb('delete-load-balancer', '--load-balancer-arn', lb.LoadBalancerArn);
+    await elb('delete-target-group', '--target-group-arn', group);
+  });
+
   it('adds a node from the page and OAR has it', async () => {
     await page.fill('#add-node input[name="host"]', NODE);
     await page.fill('#add-node input[name="cores"]', '2');
