@@ -296,6 +296,8 @@ export class LoadBalancers {
     if (subnets.some((s) => s.vpc_id !== vpcId)) throw errors.elbInvalidSubnet('The subnets must all be in the same VPC.');
     if (subnets[0].vni === null)
       throw errors.elbInvalidSubnet("Load balancers go in VPCs you create: the default VPC is the shared network, which has no load balancers' addresses.");
+    if (req.scheme === 'internet-facing' && !(await this.db('internet_gateways').where('vpc_id', vpcId).first('id')))
+      throw errors.elbInvalidSubnet(`VPC ${vpcId} has no internet gateway: an internet-facing load balancer needs one (or use the internal scheme).`);
     const zones = new Set<string>();
     for (const s of subnets) {
       if (zones.has(s.availability_zone))
