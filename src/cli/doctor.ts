@@ -1,4 +1,5 @@
 /** `oarcloud doctor`: one line per component, and for each failure what to run. */
+import { ProxyHost } from '../adapters/haproxy';
 import { endpointUrl, type Config } from '../config';
 import { ping, withDatabase } from '../adapters/db';
 import { Images } from '../domain/images';
@@ -93,6 +94,16 @@ export async function doctor(config: Config): Promise<boolean> {
         if (!(await bridgedTrafficFiltered())) throw new Error('bridged frames bypass netfilter: security groups are not enforced');
         const table = await run('nft', ['list', 'table', 'inet', 'oarcloud']);
         return table.code === 0 ? `security groups enforced (nftables table inet oarcloud)` : `br_netfilter on; the rules are written with the first instance`;
+      },
+    },
+    {
+      name: 'load balancers',
+      fix: `${up}  (installs Debian's haproxy)`,
+      run: async () => {
+        const version = await run('haproxy', ['-v']);
+        if (version.code !== 0) throw new Error('haproxy is not installed: load balancers cannot run');
+        const running = (await new ProxyHost().namespaces()).length;
+        return `${/version (\S+)/.exec(version.stdout)?.[1] ?? 'haproxy'}; ${running} load balancer(s) on this machine`;
       },
     },
     {
