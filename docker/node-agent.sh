@@ -23,6 +23,7 @@
 #                                      uplink, masqueraded), "eip PUBLIC PRIVATE", "neighbor IP MAC" (the VPC's
 #                                      instances, so that the router never asks by ARP), "metadata HOST:PORT" (the
 #                                      metadata service the router's relay at 169.254.169.254:80 forwards to),
+#                                      "hops IP N" (the TTL of the relay's answers to that instance: its hop limit),
 #                                      "dns on" (a resolver at 169.254.169.253 in the router) and "host IP NAME..."
 #                                      (the names it answers) lines; what is not given goes
 #   metadata-relay VNI HOST PORT       (run by the relay per connection) one HTTP request from $SOCAT_PEERADDR to
@@ -184,12 +185,13 @@ case "$op" in
     vni=${1:?vni} mtu=${2:?mtu} gwmac=${3:?gateway mac} local=${4:?local address} up_node=${5:?uplink address} up_router=${6:?router uplink address}
     [[ $vni =~ ^[0-9]+$ ]] || die "bad VNI"
     br=ocv$vni vx=ocx$vni ns=ocr$vni gleg=ocg$vni uleg=ocu$vni
-    peers=() gateways=() nat=() eips=() neighbors=() metadata="" dns=off hosts=""
+    peers=() gateways=() nat=() eips=() neighbors=() metadata="" dns=off hosts="" hops=()
     while read -r kind a b; do
       case "$kind" in
         peer) peers+=("$a") ;; gateway) gateways+=("$a") ;; nat) nat+=("$a") ;; eip) eips+=("$a $b") ;; neighbor) neighbors+=("$a $b") ;;
         metadata) [[ $a =~ ^[0-9.]+:[0-9]+$ ]] || die "bad metadata target '$a'"; metadata=$a ;;
         dns) dns=$a ;;
+        hops) [[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9]+$ ]] || die "bad hops line"; hops+=("$b $a") ;;
         host) [[ "$a $b" =~ ^[0-9.]+\ [A-Za-z0-9.\ -]+$ ]] || die "bad host line"; hosts+="$a $b"$'\n' ;; '') ;;
         *) die "vpc-up: unknown line '$kind'" ;;
       esac
@@ -291,6 +293,12 @@ case "$op" in
       echo "  chain post { type nat hook postrouting priority srcnat; policy accept;"
       echo "    oifname \"upl\" snat to ip saddr map @eip_out"
       echo "    oifname \"upl\" masquerade"
+      echo "  }"
+      # the relay's answers leave with each instance's metadata hop limit as their TTL: one router more drops them
+      declare -A by_hops=()
+      for h in "${hops[@]}"; do by_hops[${h%% *}]+="${by_hops[${h%% *}]:+, }${h#* }"; done
+      echo "  chain hop_limit { type filter hook output priority mangle; policy accept;"
+      for n in "${!by_hops[@]}"; do echo "    ip saddr 169.254.169.254 tcp sport 80 ip daddr { ${by_hops[$n]} } ip ttl set $n"; done
       echo "  }"
       echo "}"
     } | ip netns exec "$ns" nft -f -

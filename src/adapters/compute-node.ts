@@ -71,6 +71,8 @@ export interface VpcSpec {
   neighbors: { ip: string; mac: string }[];
   /** Where the router's relay sends metadata requests (HOST:PORT); null: no relay. */
   metadata: string | null;
+  /** The IP TTL of the relay's answers to each instance of the VPC (its metadata hop limit). */
+  hops: { ip: string; hops: number }[];
   /** The VPC's resolver (169.254.169.253 in the router) and the names it answers; null: none (DNS support off). */
   dns: { ip: string; names: string[] }[] | null;
 }
@@ -83,6 +85,7 @@ function vpcUpArgs(spec: VpcSpec): { args: string[]; input: string } {
     ...spec.eips.map((e) => `eip ${e.publicIp} ${e.privateIp}`),
     ...spec.neighbors.map((n) => `neighbor ${n.ip} ${n.mac}`),
     ...(spec.metadata ? [`metadata ${spec.metadata}`] : []),
+    ...spec.hops.map((h) => `hops ${h.ip} ${h.hops}`),
     ...(spec.dns ? ['dns on', ...spec.dns.map((h) => `host ${h.ip} ${h.names.join(' ')}`)] : []),
   ];
   return {

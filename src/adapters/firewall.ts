@@ -68,8 +68,25 @@ export interface FirewallModel {
   trusted: { network: NetworkId; ip: string }[];
   /** The gateway addresses of the VPCs on this node, answered by the node's own router only. */
   gateways: { vni: number; ip: string }[];
-  /** On the shared network's gateway: 169.254.169.254:80 goes to the metadata service at `to`. */
-  metadata?: { network: NetworkId; to: string };
+  /**
+   * On the shared network's gateway: 169.254.169.254:80 goes to the metadata service at `to`, and its answers to each
+   * instance leave with the IP TTL of the instance's metadata hop limit (so that one more router hop drops them).
+   */
+  metadata?: { network: NetworkId; to: string; hops: { ip: string; hops: number }[] };
+}
+
+/**
+ * An output chain setting the IP TTL of the metadata service's answers (source port `ports`) to each instance's hop
+ * limit, one rule per limit in use (nftables cannot take a TTL from a map).
+ */
+export function hopLimitChain(hops: { ip: string; hops: number }[], ports: string): string[] {
+  const byLimit = new Map<number, string[]>();
+  for (const h of hops) byLimit.set(h.hops, [...(byLimit.get(h.hops) ?? []), h.ip]);
+  return [
+    '  chain hop_limit { type filter hook output priority mangle; policy accept;',
+    ...[...byLimit].map(([limit, ips]) => `    tcp sport ${ports} ip daddr { ${ips.join(', ')} } ip ttl set ${limit}`),
+    '  }',
+  ];
 }
 
 /** The instance metadata service's address, as instances know it. */
@@ -210,6 +227,7 @@ export function compileFirewall(model: FirewallModel, bridgeOf: BridgeNamer): st
       '  chain pre { type nat hook prerouting priority dstnat; policy accept;',
       `    iifname ${q(bridgeOf(model.metadata.network))} ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat to ${model.metadata.to}`,
       '  }',
+      ...hopLimitChain(model.metadata.hops, `{ 80, ${model.metadata.to.split(':')[1]} }`),
       '}',
     );
   }

@@ -5,6 +5,7 @@
  * by the relay in the VPC's router). Tokens are HMACs of the instance id and expiry time under a key derived from
  * the master key, so any API server can check them and none stores them.
  */
+import { changeSignal } from './change-signal';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { NetworkView } from './network';
@@ -94,6 +95,8 @@ export class InstanceMetadata {
     if (change.hopLimit !== undefined) update.metadata_hop_limit = change.hopLimit;
     if (change.tags) update.metadata_tags = change.tags;
     if (Object.keys(update).length) await this.db('instances').where('id', instanceId).update(update);
+    // the hop limit is the TTL the data plane gives the service's answers
+    if (change.hopLimit !== undefined) changeSignal.raise();
   }
 
   /** The answer for a path under /latest/ (without it), or undefined (404). */

@@ -21,6 +21,8 @@ export interface PortState {
   groupIds: string[];
   /** Names the VPC's resolver answers for it besides its private name (a load balancer's DNS name). */
   names?: string[];
+  /** The IP TTL the metadata service's answers leave with (ModifyInstanceMetadataOptions HttpPutResponseHopLimit). */
+  metadataHops: number;
 }
 
 export interface SubnetState {
@@ -84,6 +86,7 @@ export class NetworkState {
           'i.account_id',
           db.raw('host(i.private_ip) as ip'),
           'i.mac',
+          'i.metadata_hop_limit',
           db.raw('coalesce(i.oar_node, i.disk_node) as node'),
           'i.subnet_id',
           'v.vni',
@@ -126,6 +129,7 @@ export class NetworkState {
       node: p.node,
       vni: p.vni ?? null,
       subnetId: p.subnet_id,
+      metadataHops: p.metadata_hop_limit ?? 1,
       // a row from before VPCs is in its account's default group
       groupIds: groupsOf.get(p.id) ?? [this.network.defaultSecurityGroupId(p.account_id)],
     }));
@@ -139,6 +143,7 @@ export class NetworkState {
         subnetId: b.subnet_ids[0],
         groupIds: b.security_group_ids.length ? b.security_group_ids : [OPEN_GROUP],
         names: [this.balancerName(b)],
+        metadataHops: 1,
       });
     const groupIds = [...new Set(portStates.flatMap((p) => p.groupIds))].filter((g) => g !== OPEN_GROUP);
     const ruleRows: RuleRow[] = groupIds.length

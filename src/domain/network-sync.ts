@@ -219,6 +219,7 @@ export class NetworkSync {
       // the relay reaches this machine through the router's uplink (here) or the node's own address (elsewhere)
       metadata: node.local ? `${uplinkNode}:${this.options.metadataPort}` : addresses.server ? `${addresses.server}:${this.options.metadataPort}` : null,
       dns: this.resolverNames(vni, snapshot),
+      hops: snapshot.ports.filter((p) => p.vni === vni).map((p) => ({ ip: p.ip, hops: p.metadataHops })),
       neighbors: snapshot.ports
         .filter((p) => p.vni === vni)
         .map((p) => ({ ip: p.ip, mac: p.mac }))
@@ -296,7 +297,15 @@ export class NetworkSync {
       // on other nodes the shared network's gateway (this machine: the server, its users' way in) reaches every port
       trusted: node.local ? [] : [{ network: 'shared', ip: this.options.sharedGateway }],
       gateways: snapshot.subnets.filter((s) => vnis.has(s.vni)).map((s) => ({ vni: s.vni, ip: subnetGateway(s.cidr).address })),
-      ...(node.local ? { metadata: { network: 'shared' as const, to: `${this.options.sharedGateway}:${this.options.metadataPort}` } } : {}),
+      ...(node.local
+        ? {
+            metadata: {
+              network: 'shared' as const,
+              to: `${this.options.sharedGateway}:${this.options.metadataPort}`,
+              hops: snapshot.ports.filter((p) => p.vni === null).map((p) => ({ ip: p.ip, hops: p.metadataHops })),
+            },
+          }
+        : {}),
     };
   }
 

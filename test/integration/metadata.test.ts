@@ -4,6 +4,7 @@
  * user data, the identity document, tags when enabled, and ModifyInstanceMetadataOptions.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import {
   CreateSubnetCommand,
   CreateVpcCommand,
@@ -13,7 +14,7 @@ import {
   ModifyVpcAttributeCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { dropAccount, execIn, IMAGES, newAccount, waitForStates, type TestAccount } from '../support/live';
+import { dropAccount, execFileAsync, execIn, IMAGES, newAccount, waitForStates, type TestAccount } from '../support/live';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@example';
 
@@ -122,6 +123,47 @@ describe('instance metadata service (real containers, default VPC and VPC)', fun
     const deadline = Date.now() + 15_000;
     while (/Address:\s+10\.70/.test(await lookup(`${name}.ec2.internal`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
     expect(await lookup(`${name}.ec2.internal`)).to.not.match(/Address:\s+10\.70/);
+  });
+
+  it("sends the service's answers with the instance's hop limit as their IP TTL (one more hop drops them), on both paths", async () => {
+    const ips: Record<string, string> = {};
+    for (const id of Object.values(ids))
+      ips[id] = (await account.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0].PrivateIpAddress!;
+    // counters on this machine's bridges: the shared network's answers leave it (output), a VPC router's cross it (forward)
+    const counters = Object.values(ids).flatMap((id, i) => [1, 3].map((ttl) => ({ id, ttl, name: `i${i}_ttl${ttl}` })));
+    const rule = (c: (typeof counters)[number]) => `ip daddr ${ips[c.id]} ip saddr 169.254.169.254 tcp sport 80 ip ttl ${c.ttl} counter name ${c.name}`;
+    const table = [
+      'table bridge oarcloud_test_ttl {',
+      ...counters.map((c) => `  counter ${c.name} { }`),
+      '  chain answers_out { type filter hook output priority 0;',
+      ...counters.map((c) => `    ${rule(c)}`),
+      '  }',
+      '  chain answers_forwarded { type filter hook forward priority 0;',
+      ...counters.map((c) => `    ${rule(c)}`),
+      '  }',
+      '}',
+    ].join('\n');
+    const loaded = spawnSync('nft', ['-f', '-'], { input: table, encoding: 'utf8' });
+    expect(loaded.status, loaded.stderr).to.equal(0);
+    const packets = async (name: string) =>
+      Number(/packets (\d+)/.exec((await execFileAsync('nft', ['list', 'counter', 'bridge', 'oarcloud_test_ttl', name])).stdout)?.[1] ?? 0);
+    const token = (id: string) => imds(id, 'PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': '60' });
+    try {
+      for (const [i, id] of Object.values(ids).entries()) {
+        expect((await token(id))[0]).to.equal(200);
+        expect(await packets(`i${i}_ttl1`), `${id}: the default hop limit 1`).to.be.above(0);
+        expect(await packets(`i${i}_ttl3`)).to.equal(0);
+        await account.ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpPutResponseHopLimit: 3 }));
+        const deadline = Date.now() + 10_000;
+        while ((await packets(`i${i}_ttl3`)) === 0 && Date.now() < deadline) {
+          await token(id);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        expect(await packets(`i${i}_ttl3`), `${id}: hop limit 3`).to.be.above(0);
+      }
+    } finally {
+      await execFileAsync('nft', ['delete', 'table', 'bridge', 'oarcloud_test_ttl']);
+    }
   });
 
   it('ModifyInstanceMetadataOptions: tokens optional again, then the endpoint off', async () => {

@@ -44,7 +44,15 @@ function model(): FirewallModel {
     ],
     trusted: [{ network: 'shared', ip: '10.77.0.1' }],
     gateways: [{ vni: 5001, ip: '10.0.1.1' }],
-    metadata: { network: 'shared', to: '10.77.0.1:8779' },
+    metadata: {
+      network: 'shared',
+      to: '10.77.0.1:8779',
+      hops: [
+        { ip: '10.77.0.20', hops: 1 },
+        { ip: '10.77.0.21', hops: 1 },
+        { ip: '10.77.0.22', hops: 3 },
+      ],
+    },
   };
 }
 
@@ -81,6 +89,11 @@ describe('packet filter (nftables)', () => {
     const forward = script.slice(script.indexOf('chain forward { type filter hook forward priority filter;'), script.indexOf('chain acl_out_0'));
     expect(forward.indexOf('ip daddr 169.254.169.254 tcp dport 80 accept')).to.be.within(0, forward.indexOf('vmap @from_port'));
     expect(forward.indexOf('ip daddr 169.254.169.253 meta l4proto { tcp, udp } th dport 53 accept')).to.be.within(0, forward.indexOf('vmap @from_port'));
+  });
+
+  it("gives the metadata service's answers each instance's hop limit as their IP TTL", () => {
+    expect(script).to.contain('tcp sport { 80, 8779 } ip daddr { 10.77.0.20, 10.77.0.21 } ip ttl set 1');
+    expect(script).to.contain('tcp sport { 80, 8779 } ip daddr { 10.77.0.22 } ip ttl set 3');
   });
 
   it('is a ruleset nft accepts (when nft is installed)', function () {
