@@ -11,16 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   AllocateAddressCommand,
-  AttachInternetGatewayCommand,
   AuthorizeSecurityGroupIngressCommand,
-  CreateInternetGatewayCommand,
-  CreateRouteCommand,
   CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
   DescribeAddressesCommand,
   DescribeInstancesCommand,
-  DescribeRouteTablesCommand,
   ImportKeyPairCommand,
   ModifyVpcAttributeCommand,
   ReleaseAddressCommand,
@@ -28,7 +22,7 @@ import {
   StopInstancesCommand,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { dropAccount, execFileAsync, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../support/live';
+import { dropAccount, execFileAsync, IMAGES, newAccount, publicSubnet, sleep, waitForStates, type TestAccount } from '../support/live';
 
 describe('cloud-init in a debian-cloud instance, reached at its automatic public address', function () {
   this.timeout(300_000);
@@ -58,22 +52,8 @@ describe('cloud-init in a debian-cloud instance, reached at its automatic public
     await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keyDir, 'id')]);
     const { ec2 } = account;
     await ec2.send(new ImportKeyPairCommand({ KeyName: 'laptop', PublicKeyMaterial: readFileSync(path.join(keyDir, 'id.pub')) }));
-    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.71.0.0/16' }))).Vpc!.VpcId!;
+    const { vpc, subnet } = await publicSubnet(ec2, '10.71.0.0/16', '10.71.1.0/24');
     await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpc, EnableDnsHostnames: { Value: true } }));
-    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.71.1.0/24' }))).Subnet!.SubnetId!;
-    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
-    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }));
-    const main = (
-      await ec2.send(
-        new DescribeRouteTablesCommand({
-          Filters: [
-            { Name: 'vpc-id', Values: [vpc] },
-            { Name: 'association.main', Values: ['true'] },
-          ],
-        }),
-      )
-    ).RouteTables![0].RouteTableId!;
-    await ec2.send(new CreateRouteCommand({ RouteTableId: main, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
     const ssh = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: 'ssh', Description: 'ssh from anywhere' }))).GroupId!;
     await ec2.send(
       new AuthorizeSecurityGroupIngressCommand({

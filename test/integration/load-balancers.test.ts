@@ -9,17 +9,7 @@
  */
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
-import {
-  AttachInternetGatewayCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateInternetGatewayCommand,
-  CreateRouteCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeRouteTablesCommand,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -35,7 +25,7 @@ import {
   RegisterTargetsCommand,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { dropAccount, elbClient, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForStates, type TestAccount } from '../support/live';
+import { dropAccount, elbClient, execFileAsync, execIn, IMAGES, newAccount, publicSubnet, sleep, waitForStates, type TestAccount } from '../support/live';
 
 /** Serves its instance id at / and "api-<id>" under /api/ (busybox httpd, started by the user data). */
 const USER_DATA = `#!/bin/sh
@@ -112,12 +102,7 @@ describe('load balancers (ELBv2 on HAProxy, real instances)', function () {
     other = await newAccount('elb-other');
     elb = elbClient(account);
     const { ec2 } = account;
-    vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.81.0.0/16' }))).Vpc!.VpcId!;
-    subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.81.1.0/24' }))).Subnet!.SubnetId!;
-    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
-    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }));
-    const table = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).RouteTables![0].RouteTableId!;
-    await ec2.send(new CreateRouteCommand({ RouteTableId: table, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+    ({ vpc, subnet } = await publicSubnet(ec2, '10.81.0.0/16', '10.81.1.0/24'));
     const group = async (name: string, permissions: object[]) => {
       const id = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: name, Description: name }))).GroupId!;
       await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: permissions }));

@@ -9,6 +9,12 @@ import path from 'node:path';
 import { Agent } from 'node:http';
 import aws4 from 'aws4';
 import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeRouteTablesCommand,
   EC2Client,
   TerminateInstancesCommand,
   DescribeImagesCommand,
@@ -59,6 +65,21 @@ export function elbClient(creds: Creds): ElasticLoadBalancingV2Client {
     maxAttempts: 1,
     requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
   });
+}
+
+/** A VPC with one subnet whose main route table sends 0.0.0.0/0 to an attached internet gateway. */
+export async function publicSubnet(ec2: EC2Client, vpcCidr: string, subnetCidr: string): Promise<{ vpc: string; subnet: string; igw: string }> {
+  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: vpcCidr }))).Vpc!.VpcId!;
+  const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: subnetCidr }))).Subnet!.SubnetId!;
+  const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }));
+  const filters = [
+    { Name: 'vpc-id', Values: [vpc] },
+    { Name: 'association.main', Values: ['true'] },
+  ];
+  const main = (await ec2.send(new DescribeRouteTablesCommand({ Filters: filters }))).RouteTables![0].RouteTableId!;
+  await ec2.send(new CreateRouteCommand({ RouteTableId: main, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }));
+  return { vpc, subnet, igw };
 }
 
 /** The admin path: the same Accounts domain the `oarcloud account/key` commands use. */
