@@ -4,8 +4,8 @@
  * from HAProxy's checks (a stopped server goes unhealthy within its thresholds and no request fails), a path rule to
  * a second group and a fixed response, draining on deregistration, a TCP listener of an internal network load
  * balancer used from inside the VPC by name, an established connection through a reload, a proxy re-created after
- * it was killed, another account's instance
- * refused as a target, and ELB's own errors in the Query protocol's envelope.
+ * it was killed, another account's instance refused as a target, ELB's own errors in the Query protocol's envelope,
+ * and the account's quotas.
  */
 import { expect } from 'chai';
 import { Agent, request } from 'node:http';
@@ -15,6 +15,7 @@ import {
   CreateLoadBalancerCommand,
   CreateRuleCommand,
   CreateTargetGroupCommand,
+  DeleteLoadBalancerCommand,
   DeleteTargetGroupCommand,
   DeregisterTargetsCommand,
   DescribeLoadBalancersCommand,
@@ -333,5 +334,34 @@ describe('load balancers (ELBv2 on HAProxy, real instances)', function () {
     // the other account sees none of it
     expect(await code(elbClient(other).send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lbArn] })))).to.equal('LoadBalancerNotFound');
     expect((await elbClient(other).send(new DescribeLoadBalancersCommand({}))).LoadBalancers).to.deep.equal([]);
+  });
+
+  it('holds the account to its quotas of load balancers (10) and target groups (50)', async () => {
+    const made: string[] = [];
+    const groups: string[] = [];
+    try {
+      const existing = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!.length;
+      for (let i = existing; i < 10; i++)
+        made.push(
+          (await elb.send(new CreateLoadBalancerCommand({ Name: `quota-${i}`, Type: 'network', Scheme: 'internal', Subnets: [subnet] }))).LoadBalancers![0]
+            .LoadBalancerArn!,
+        );
+      await elb.send(new CreateLoadBalancerCommand({ Name: 'quota-over', Type: 'network', Scheme: 'internal', Subnets: [subnet] })).then(
+        () => expect.fail('an eleventh load balancer was made'),
+        (err) => expect(err.Code).to.equal('TooManyLoadBalancers'),
+      );
+      const existingGroups = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups!.length;
+      for (let i = existingGroups; i < 50; i++)
+        groups.push(
+          (await elb.send(new CreateTargetGroupCommand({ Name: `quota-${i}`, Protocol: 'TCP', Port: 80, VpcId: vpc }))).TargetGroups![0].TargetGroupArn!,
+        );
+      await elb.send(new CreateTargetGroupCommand({ Name: 'quota-over', Protocol: 'TCP', Port: 80, VpcId: vpc })).then(
+        () => expect.fail('a fifty-first target group was made'),
+        (err) => expect(err.Code).to.equal('TooManyTargetGroups'),
+      );
+    } finally {
+      for (const arn of made) await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: arn }));
+      for (const arn of groups) await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn }));
+    }
   });
 });
