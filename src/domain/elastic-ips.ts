@@ -187,9 +187,4 @@ export class ElasticIps {
     if (eip.association_id) throw errors.invalidIpAddressInUse(`Address ${eip.public_ip} is in use.`);
     await this.db('elastic_ips').where('id', eip.id).delete();
   }
-
-  /** Every association (public address → instance), for the data plane. */
-  async associations(): Promise<{ publicIp: string; instanceId: string }[]> {
-    return this.db('elastic_ips').whereNotNull('instance_id').select(this.db.raw('host(public_ip) as "publicIp"'), 'instance_id as instanceId');
-  }
 }
