@@ -21,6 +21,9 @@ export interface Caller {
   role: Role;
   accessKeyId: string;
 }
+/** The caller of the one request allowed unsigned (an SNS confirmation link, whose token is its credential). */
+export const ANONYMOUS: Caller = Object.freeze({ accountId: '', accountName: '', userName: 'anonymous', role: 'user', accessKeyId: '' });
+
 export interface NewAccessKey {
   accessKeyId: string;
   secretAccessKey: string;

@@ -156,6 +156,17 @@ export const errors = {
   tooManyRules: make('conflict', 'TooManyRules'),
   tooManyTargets: make('conflict', 'TooManyTargets'),
   tooManyTags: make('conflict', 'TooManyTags'),
+  // CloudWatch and SNS: their own codes, in each wire's envelope (Query XML, JSON 1.0, RPC v2 CBOR)
+  serializationException: make('invalid', 'SerializationException'),
+  alarmNotFound: (name: string) => new DomainError('not-found', 'ResourceNotFound', `Could not find alarm ${truncate(name)}.`),
+  cloudwatchResourceNotFound: make('not-found', 'ResourceNotFoundException'),
+  cloudwatchLimitExceeded: make('conflict', 'LimitExceeded'),
+  invalidFormat: make('invalid', 'InvalidFormat'),
+  snsNotFound: make('not-found', 'NotFound'),
+  snsResourceNotFound: make('not-found', 'ResourceNotFound'),
+  authorizationError: make('forbidden', 'AuthorizationError'),
+  topicLimitExceeded: make('conflict', 'TopicLimitExceeded'),
+  subscriptionLimitExceeded: make('conflict', 'SubscriptionLimitExceeded'),
   // administration (accounts, keys, nodes, quotas: no EC2 code, the wire names them by kind)
   adminSignInRequired: () =>
     new DomainError('unauthenticated', 'AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".'),

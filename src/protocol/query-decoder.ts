@@ -155,8 +155,35 @@ function decodeNode(model: ServiceModel, shapeName: string, node: Node, flattene
     entries.sort((a, b) => a[0] - b[0]);
     return entries.map(([, child]) => decodeNode(model, s.member!.shape, child)).filter((v) => v !== undefined);
   }
-  if (s.type === 'map') throw errors.unknownParameter(node.path);
+  if (s.type === 'map') return decodeMap(model, s, node, flattened);
   return decodeScalar(s, node);
+}
+
+/** `Name.entry.N.key=..&Name.entry.N.value=..` (SNS's `Attributes`, `MessageAttributes` with Name/Value). */
+function decodeMap(model: ServiceModel, s: Shape, node: Node, flattened: boolean): Record<string, unknown> {
+  if (node.value === '' && node.children.size === 0) return {};
+  if (node.value !== undefined) throw errors.unknownParameter(node.path);
+  const keyName = s.key?.locationName ?? 'key';
+  const valueName = s.value?.locationName ?? 'value';
+  let entries = node;
+  if (!flattened) {
+    for (const [key, child] of node.children) if (key !== 'entry') throw errors.unknownParameter(firstLeaf(child));
+    const inner = node.children.get('entry');
+    if (!inner) return {};
+    entries = inner;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [index, entry] of entries.children) {
+    if (!/^[1-9]\d{0,4}$/.test(index)) throw errors.unknownParameter(firstLeaf(entry));
+    for (const [key, child] of entry.children) if (key !== keyName && key !== valueName) throw errors.unknownParameter(firstLeaf(child));
+    const keyNode = entry.children.get(keyName);
+    const valueNode = entry.children.get(valueName);
+    if (!keyNode) throw errors.missingParameter(`${entry.path}.${keyName}`);
+    if (!valueNode) throw errors.missingParameter(`${entry.path}.${valueName}`);
+    const key = decodeNode(model, s.key!.shape, keyNode) as string;
+    out[key] = decodeNode(model, s.value!.shape, valueNode);
+  }
+  return out;
 }
 
 /** Decodes the input of an operation; `inputShape` undefined means the operation takes no parameters. */

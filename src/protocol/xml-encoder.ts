@@ -3,8 +3,9 @@
  * model's member names (the same names the SDKs expose), so an action never writes XML by hand:
  * - EC2: `<XResponse xmlns=..><requestId>..</requestId>..members..</XResponse>`, names from the locationNames,
  *   lists as `<item>` elements; errors as `<Response><Errors><Error>..</Error></Errors><RequestID>`.
- * - Query (ELBv2): `<XResponse xmlns=..><XResult>..members..</XResult><ResponseMetadata><RequestId>..`, lists as
- *   `<member>` elements; errors as `<ErrorResponse><Error><Type><Code><Message></Error><RequestId>`.
+ * - Query (ELBv2, SNS, CloudWatch): `<XResponse xmlns=..><XResult>..members..</XResult><ResponseMetadata><RequestId>..`,
+ *   lists as `<member>` elements, maps as `<entry><key/><value/></entry>`; errors as
+ *   `<ErrorResponse><Error><Type><Code><Message></Error><RequestId>`.
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import type { ServiceModel } from './model';
@@ -33,6 +34,16 @@ function encodeValue(model: ServiceModel, shapeName: string, value: unknown, pat
       if (value.length === 0) return '';
       const item = s.member!.locationName ?? (model.protocol === 'ec2' ? 'item' : 'member');
       return { [item]: value.map((v, i) => encodeValue(model, s.member!.shape, v, `${path}[${i}]`)) };
+    }
+    case 'map': {
+      if (typeof value !== 'object' || value === null) throw new Error(`${path}: expected an object for ${shapeName}`);
+      const entries = Object.entries(value).filter(([, v]) => v !== undefined && v !== null);
+      if (entries.length === 0) return '';
+      const keyName = s.key?.locationName ?? 'key';
+      const valueName = s.value?.locationName ?? 'value';
+      return {
+        entry: entries.map(([k, v]) => ({ [keyName]: k, [valueName]: encodeValue(model, s.value!.shape, v, `${path}.${k}`) })),
+      };
     }
     case 'boolean':
       return value ? 'true' : 'false';

@@ -1,5 +1,5 @@
 /**
- * Generates, from botocore's service models (EC2 ec2/2016-11-15, ELBv2 elbv2/2015-12-01), pinned in source/ with
+ * Generates, from botocore's service models (EC2, ELBv2, CloudWatch and SNS, see SERVICE_SPECS), pinned in source/ with
  * their botocore version, for each service:
  * - <service>-model.json: the operations OAR Cloud speaks and every shape they reach, documentation stripped; the
  *   request decoder and the response encoder are driven by it;
@@ -130,9 +130,48 @@ const ELBV2_OPERATIONS = [
   'DescribeAccountLimits',
 ].sort();
 
+/** CloudWatch actions we model: metrics, alarms and their tags (what the CLI, boto3 and aws_cloudwatch_metric_alarm call). */
+const CLOUDWATCH_OPERATIONS = [
+  'GetMetricStatistics',
+  'GetMetricData',
+  'ListMetrics',
+  'PutMetricData',
+  'PutMetricAlarm',
+  'DescribeAlarms',
+  'DescribeAlarmsForMetric',
+  'DescribeAlarmHistory',
+  'DeleteAlarms',
+  'SetAlarmState',
+  'EnableAlarmActions',
+  'DisableAlarmActions',
+  'TagResource',
+  'UntagResource',
+  'ListTagsForResource',
+].sort();
+
+/** SNS actions we model: topics, subscriptions, publishing and tags. */
+const SNS_OPERATIONS = [
+  'CreateTopic',
+  'DeleteTopic',
+  'ListTopics',
+  'GetTopicAttributes',
+  'SetTopicAttributes',
+  'Subscribe',
+  'ConfirmSubscription',
+  'Unsubscribe',
+  'ListSubscriptions',
+  'ListSubscriptionsByTopic',
+  'GetSubscriptionAttributes',
+  'SetSubscriptionAttributes',
+  'Publish',
+  'TagResource',
+  'UntagResource',
+  'ListTagsForResource',
+].sort();
+
 export interface ServiceSpec {
   /** Our name for it: the file prefix, and the key services are looked up by. */
-  id: 'ec2' | 'elbv2';
+  id: 'ec2' | 'elbv2' | 'cloudwatch' | 'sns';
   /** Its folder and API version in botocore's data/. */
   botocore: string;
   operations: string[];
@@ -141,6 +180,8 @@ export interface ServiceSpec {
 export const SERVICE_SPECS: ServiceSpec[] = [
   { id: 'ec2', botocore: 'ec2/2016-11-15', operations: EC2_OPERATIONS },
   { id: 'elbv2', botocore: 'elbv2/2015-12-01', operations: ELBV2_OPERATIONS },
+  { id: 'cloudwatch', botocore: 'cloudwatch/2010-08-01', operations: CLOUDWATCH_OPERATIONS },
+  { id: 'sns', botocore: 'sns/2010-03-31', operations: SNS_OPERATIONS },
 ];
 
 const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'src', 'protocol', 'model');
@@ -190,17 +231,28 @@ export function generateModel(source: Json, modelled: string[]): Json {
     }
   };
   const operations: Json = {};
+  // the HTTP status of each error code the modelled operations declare (Query and JSON answer with it)
+  const errorStatus: Json = {};
   for (const op of modelled) {
     const o = source.operations[op];
     if (!o) throw new Error(`operation ${op} missing from the source model`);
     operations[op] = { input: o.input?.shape, output: o.output?.shape, resultWrapper: o.output?.resultWrapper };
+    for (const e of o.errors ?? []) {
+      const err = source.shapes[e.shape]?.error;
+      errorStatus[err?.code ?? e.shape] = err?.httpStatusCode ?? 400;
+    }
     if (o.input) visit(o.input.shape);
     if (o.output) visit(o.output.shape);
   }
   const sorted: Json = {};
   for (const k of Object.keys(shapes).sort()) sorted[k] = shapes[k];
-  const { apiVersion, xmlNamespace, protocol, signingName, endpointPrefix } = source.metadata;
-  return { metadata: { apiVersion, xmlNamespace, protocol, signingName: signingName ?? endpointPrefix }, operations, shapes: sorted };
+  const { apiVersion, xmlNamespace, protocol, protocols, targetPrefix, signingName, endpointPrefix } = source.metadata;
+  return {
+    metadata: { apiVersion, xmlNamespace, protocol, protocols, targetPrefix, signingName: signingName ?? endpointPrefix },
+    operations,
+    errorStatus: Object.fromEntries(Object.entries(errorStatus).sort(([a], [b]) => a.localeCompare(b))),
+    shapes: sorted,
+  };
 }
 
 function cutModel(spec: ServiceSpec): Json {
@@ -244,8 +296,10 @@ export function renderTypes(spec: ServiceSpec): string {
       const required = new Set<string>(s.required ?? []);
       const members = Object.entries<Json>(s.members).map(([m, ref]) => `  ${m}${required.has(m) ? '' : '?'}: ${typeOf(shapes, ref.shape)};`);
       out.push(members.length ? `export interface ${name} {\n${members.join('\n')}\n}` : `export type ${name} = Record<string, never>;`);
-    } else if (s.type === 'list') out.push(`export type ${name} = ${typeOf(shapes, s.member.shape)}[];`);
-    else if (s.type === 'map') out.push(`export type ${name} = Record<string, ${typeOf(shapes, s.value.shape)}>;`);
+    } else if (s.type === 'list') {
+      const item = typeOf(shapes, s.member.shape);
+      out.push(`export type ${name} = ${item.includes('|') ? `(${item})` : item}[];`);
+    } else if (s.type === 'map') out.push(`export type ${name} = Record<string, ${typeOf(shapes, s.value.shape)}>;`);
   }
   out.push('', "/** Each modelled operation's input and output. */", 'export interface Operations {');
   for (const [op, o] of Object.entries<Json>(model.operations)) {

@@ -1,6 +1,8 @@
-/** Typed access to the generated service models (see generate.ts): EC2's and Elastic Load Balancing v2's. */
+/** Typed access to the generated service models (see generate.ts): EC2, Elastic Load Balancing v2, CloudWatch, SNS. */
 import ec2 from './ec2-model.json';
 import elbv2 from './elbv2-model.json';
+import cloudwatch from './cloudwatch-model.json';
+import sns from './sns-model.json';
 
 export interface MemberRef {
   shape: string;
@@ -13,8 +15,14 @@ export interface Shape {
   members?: Record<string, MemberRef>;
   required?: string[];
   member?: MemberRef;
+  /** A map's key and value (the Query protocol names them `entry.N.key`/`.value` unless locationNames say else). */
+  key?: MemberRef;
+  value?: MemberRef;
   flattened?: boolean;
   enum?: string[];
+  /** Bounds the model sets on strings (length), numbers (value) and lists (size). */
+  min?: number;
+  max?: number;
 }
 export interface Operation {
   input?: string;
@@ -24,26 +32,39 @@ export interface Operation {
 }
 
 interface ModelJson {
-  metadata: { apiVersion: string; xmlNamespace: string; protocol: string; signingName: string };
+  metadata: { apiVersion: string; xmlNamespace: string; protocol: string; protocols?: string[]; targetPrefix?: string; signingName: string };
   operations: object;
+  errorStatus?: Record<string, number>;
   shapes: object;
 }
 
-/** One service's model: its wire protocol (`ec2` or `query`), signing name, namespace, operations and shapes. */
+/**
+ * One service's model: its XML protocol (`ec2` or `query`), the other wire protocols it speaks (CloudWatch: JSON 1.0
+ * and RPC v2 CBOR beside Query), signing name, namespace, operations and shapes.
+ */
 export class ServiceModel {
   readonly protocol: 'ec2' | 'query';
+  /** `json` and/or `smithy-rpc-v2-cbor` when the model lists them. */
+  readonly protocols: readonly string[];
+  /** JSON 1.0's X-Amz-Target prefix and RPC v2's service name (`GraniteServiceVersion20100801`). */
+  readonly targetPrefix?: string;
   readonly signingName: string;
   readonly apiVersion: string;
   /** The namespace of its XML answers, with the trailing slash they carry. */
   readonly xmlNamespace: string;
+  /** The HTTP status the model gives each error code (SNS's NotFound: 404); EC2's model has none. */
+  readonly errorStatus: Readonly<Record<string, number>>;
   private readonly shapes: Record<string, Shape>;
   private readonly operations: Record<string, Operation>;
 
   constructor(json: ModelJson) {
     this.protocol = json.metadata.protocol === 'ec2' ? 'ec2' : 'query';
+    this.protocols = json.metadata.protocols ?? [json.metadata.protocol];
+    this.targetPrefix = json.metadata.targetPrefix;
     this.signingName = json.metadata.signingName;
     this.apiVersion = json.metadata.apiVersion;
     this.xmlNamespace = json.metadata.xmlNamespace.endsWith('/') ? json.metadata.xmlNamespace : `${json.metadata.xmlNamespace}/`;
+    this.errorStatus = json.errorStatus ?? {};
     this.shapes = json.shapes as Record<string, Shape>;
     this.operations = json.operations as Record<string, Operation>;
   }
@@ -63,3 +84,5 @@ export class ServiceModel {
 
 export const ec2Model = new ServiceModel(ec2 as ModelJson);
 export const elbv2Model = new ServiceModel(elbv2 as ModelJson);
+export const cloudwatchModel = new ServiceModel(cloudwatch as ModelJson);
+export const snsModel = new ServiceModel(sns as ModelJson);

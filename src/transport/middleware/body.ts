@@ -20,8 +20,8 @@ export const readRawBody =
   };
 
 /**
- * Reads the raw body, then merges the form body and the query string into the request's parameters (the first
- * occurrence of a name wins).
+ * Reads the raw body, then merges the form body (on the Query wires; JSON and CBOR bodies are the decoder's) and the
+ * query string into the request's parameters (the first occurrence of a name wins).
  */
 export const readBody = (maxBytes: number): Middleware =>
   compose<ParameterizedContext>([
@@ -33,10 +33,11 @@ export const readBody = (maxBytes: number): Middleware =>
         for (const [k, v] of search) if (!(k in params)) params[k] = v;
       };
       add(new URLSearchParams(ctx.querystring));
-      if (raw.length > 0) {
+      const documentWire = ctx.state.wire === 'json' || ctx.state.wire === 'cbor';
+      if (raw.length > 0 && !documentWire) {
         const type = ctx.get('content-type');
         if (ctx.method === 'POST' && type && !type.startsWith('application/x-www-form-urlencoded')) {
-          throw errors.invalidHttpRequest(`Unsupported Content-Type '${type.slice(0, 100)}': the EC2 Query protocol takes application/x-www-form-urlencoded.`);
+          throw errors.invalidHttpRequest(`Unsupported Content-Type '${type.slice(0, 100)}': the Query protocol takes application/x-www-form-urlencoded.`);
         }
         add(new URLSearchParams(raw.toString('utf8')));
       }

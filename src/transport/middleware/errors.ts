@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { DomainError, errors } from '../../domain/errors';
 import { toWire } from '../../protocol/errors';
 import { encodeError } from '../../protocol/xml-encoder';
+import { CONTENT_TYPE, encodeDocumentError } from '../../protocol/document-codec';
 import { ec2Model } from '../../protocol/model';
 import { databaseFailure } from '../../adapters/db';
 import type { Logger } from '../../log';
@@ -25,8 +26,8 @@ function asDomainError(err: any, ctx: { state: Record<string, any> }, log: Logge
 
 /**
  * Turns every failure into the wire's error: the XML envelope of the service the request is for (EC2's, or the
- * Query protocol's for ELBv2), or for the admin API (`ctx.state.errorFormat` 'json') the same code and message as
- * JSON; never a stack trace.
+ * Query protocol's for ELBv2, SNS and CloudWatch), JSON 1.0's or RPC v2 CBOR's document (CloudWatch), or for the
+ * admin API (`ctx.state.errorFormat` 'json') the same code and message as JSON; never a stack trace.
  */
 export const errorHandler =
   (log: Logger): Middleware =>
@@ -34,15 +35,21 @@ export const errorHandler =
     try {
       await next();
     } catch (err: any) {
-      const format = ctx.state.errorFormat === 'json' ? 'json' : 'ec2-xml';
-      const wire = toWire(asDomainError(err, ctx, log), format);
+      const model = ctx.state.api?.model ?? ec2Model;
+      const format = ctx.state.errorFormat === 'json' ? 'json' : model.protocol === 'ec2' ? 'ec2-xml' : 'modelled';
+      const wire = toWire(asDomainError(err, ctx, log), format, model.errorStatus);
       ctx.state.errorCode = wire.code;
       ctx.status = wire.status;
       if (format === 'json') {
         ctx.body = { error: { code: wire.code, message: wire.message }, requestId: ctx.state.requestId };
+      } else if (ctx.state.wire === 'json' || ctx.state.wire === 'cbor') {
+        const { body, headers } = encodeDocumentError(ctx.state.wire, wire.code, wire.message, wire.status < 500);
+        ctx.set(headers);
+        if (ctx.state.wire === 'cbor') ctx.set('smithy-protocol', 'rpc-v2-cbor');
+        ctx.type = CONTENT_TYPE[ctx.state.wire as 'json' | 'cbor'];
+        ctx.body = body;
       } else {
         ctx.type = 'text/xml';
-        const model = ctx.state.api?.model ?? ec2Model;
         ctx.body = encodeError(model, wire.code, wire.message, ctx.state.requestId, wire.status < 500);
       }
     }
