@@ -30,6 +30,9 @@
 #                                      HOST:PORT, with "X-Oarcloud-Source: VNI ADDRESS" as its first header
 #   vpc-down VNI                       removes the VPC's bridge, VXLAN port and router
 #   vpcs                               the VNIs of the VPCs on this node, one per line
+#   usage                              what each running container used so far, from its cgroups: "instance NAME
+#                                      CPU_NS RSS_BYTES LIMIT_BYTES READ_BYTES WRITE_BYTES READ_OPS WRITE_OPS"; and
+#                                      each instance port's counters: "port IFACE RX_BYTES RX_PACKETS TX_BYTES TX_PACKETS"
 #
 # Instance data lives under $OARCLOUD_NODE_DATA (/var/lib/oarcloud-node). Installed by `oarcloud node join`.
 set -euo pipefail
@@ -62,8 +65,34 @@ cgroup_dir() {
   echo "/sys/fs/cgroup/$2$line"
 }
 
+# the sum of the Read (or Write) lines of a blkio throttle file
+blkio_sum() { awk -v k="$2" '$2 == k { s += $3 } END { print s + 0 }' "$1" 2>/dev/null || echo 0; }
+
 op=${1:-}; shift || true
 case "$op" in
+  usage)
+    # one pass over the files, no virsh per container: `virsh list` gives each controller's pid, its child is init
+    $VIRSH list | while read -r controller name _; do
+      [[ $name =~ ^i-[0-9a-f]+$ ]] || continue
+      init=""; { read -r init _ || true; } < "/proc/$controller/task/$controller/children" 2>/dev/null || true
+      [ -n "$init" ] || continue
+      cpu="" mem="" blk=""
+      while IFS=: read -r _ controllers path; do
+        case ",$controllers," in *,cpuacct,*) cpu=/sys/fs/cgroup/$controllers$path ;; esac
+        case ",$controllers," in *,memory,*) mem=/sys/fs/cgroup/$controllers$path ;; esac
+        case ",$controllers," in *,blkio,*) blk=/sys/fs/cgroup/$controllers$path ;; esac
+      done < "/proc/$init/cgroup"
+      [ -n "$cpu" ] && [ -n "$mem" ] || continue
+      rss=$(awk '$1 == "total_rss" { print $2 }' "$mem/memory.stat")
+      echo "instance $name $(cat "$cpu/cpuacct.usage") ${rss:-0} $(cat "$mem/memory.limit_in_bytes")" \
+        "$(blkio_sum "$blk/blkio.throttle.io_service_bytes" Read) $(blkio_sum "$blk/blkio.throttle.io_service_bytes" Write)" \
+        "$(blkio_sum "$blk/blkio.throttle.io_serviced" Read) $(blkio_sum "$blk/blkio.throttle.io_serviced" Write)"
+    done
+    for dir in /sys/class/net/oc*/statistics; do
+      [ -d "$dir" ] || continue
+      iface=${dir#/sys/class/net/}; iface=${iface%/statistics}
+      echo "port $iface $(cat "$dir/rx_bytes" "$dir/rx_packets" "$dir/tx_bytes" "$dir/tx_packets" | tr '\n' ' ')"
+    done ;;
   check)
     $VIRSH version >/dev/null || die "libvirtd does not answer on this node"
     echo "ok $(uname -n) $(stat -fc %T /sys/fs/cgroup)" ;;

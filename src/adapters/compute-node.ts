@@ -47,9 +47,49 @@ export interface ComputeNode {
   exec(instanceId: string, command: string): Promise<string>;
   /** Destroys and undefines the container and removes its pids cgroup. */
   removeContainer(instanceId: string): Promise<void>;
+  /** What each running container on the node used so far (cumulative counters: the caller takes differences). */
+  usage(): Promise<NodeUsage>;
   /** The instance's upper layer as a tar stream / replaced by one (moving a stopped instance's disk between nodes). */
   readUpper(instanceId: string): ChildProcess;
   writeUpper(instanceId: string): ChildProcess;
+}
+
+/** Cumulative counters of one container (its cgroups) and of one instance port (host side of its veth). */
+export interface ContainerUsage {
+  cpuNs: number;
+  rssBytes: number;
+  limitBytes: number;
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+}
+export interface PortCounters {
+  rxBytes: number;
+  rxPackets: number;
+  txBytes: number;
+  txPackets: number;
+}
+export interface NodeUsage {
+  containers: Map<string, ContainerUsage>;
+  ports: Map<string, PortCounters>;
+}
+
+/** Parses node-agent usage's lines. */
+export function parseUsage(text: string): NodeUsage {
+  const containers = new Map<string, ContainerUsage>();
+  const ports = new Map<string, PortCounters>();
+  for (const line of text.split('\n')) {
+    const [kind, name, ...rest] = line.trim().split(/\s+/);
+    const n = rest.map(Number);
+    if (n.some((v) => !Number.isFinite(v))) continue;
+    if (kind === 'instance' && n.length === 7) {
+      containers.set(name, { cpuNs: n[0], rssBytes: n[1], limitBytes: n[2], readBytes: n[3], writeBytes: n[4], readOps: n[5], writeOps: n[6] });
+    } else if (kind === 'port' && n.length === 4) {
+      ports.set(name, { rxBytes: n[0], rxPackets: n[1], txBytes: n[2], txPackets: n[3] });
+    }
+  }
+  return { containers, ports };
 }
 
 /** One VPC's plumbing on one node (see node-agent.sh vpc-up). */
@@ -168,6 +208,10 @@ export class LocalNode implements ComputeNode {
     return parseVnis(await runOk(NODE_AGENT, ['vpcs']));
   }
 
+  async usage(): Promise<NodeUsage> {
+    return parseUsage(await runOk(NODE_AGENT, ['usage'], { timeoutMs: 20_000 }));
+  }
+
   mount(instanceId: string, layers: string[], owner: number): Promise<string> {
     return this.store.mount(instanceId, layers, owner);
   }
@@ -246,6 +290,10 @@ export class RemoteNode implements ComputeNode {
 
   async vpcs(): Promise<number[]> {
     return parseVnis(await this.agent(['vpcs']));
+  }
+
+  async usage(): Promise<NodeUsage> {
+    return parseUsage(await runOk(NODE_SSH, [`root@${this.address}`, '--', NODE_AGENT, 'usage'], { timeoutMs: 20_000 }));
   }
 
   /** Runs one agent operation on the node. */

@@ -1,0 +1,131 @@
+/**
+ * Tells admins about the cloud's own alarms (alarms.ts: services down, nodes failing, instances pending too long,
+ * recent errors) through an SNS topic of the system account, `oarcloud-admin`: each alarm is published when it
+ * appears and when it clears, once (admin_alarm_notices remembers what was sent, whichever server leads). Admins
+ * subscribe e-mail addresses and webhooks to it with `oarcloud notify` or from the dashboard; those subscriptions
+ * are confirmed at once (an admin chose them).
+ */
+import type { Knex } from 'knex';
+import type { Logger } from '../log';
+import type { Alarm } from './alarms';
+import type { Topics } from './topics';
+import type { Settings } from './settings';
+import { errors } from './errors';
+import type { SmtpRelay } from '../adapters/mailer';
+
+export const ADMIN_TOPIC = 'oarcloud-admin';
+const CHECK_INTERVAL_MS = 15_000;
+
+/** An alarm's identity across checks: its counts and ids change while it lasts. */
+export function noticeKey(a: Alarm): string {
+  return `${a.level}|${a.subject}|${a.message
+    .replace(/\d+/g, '#')
+    .replace(/i-[0-9a-f#]+/g, 'i-…')
+    .slice(0, 200)}`;
+}
+
+export interface NotifySetup {
+  topicArn: string;
+  subscriptions: { protocol: string; endpoint: string; confirmed: boolean }[];
+  smtp?: Omit<SmtpRelay, 'password'> & { password?: string };
+}
+
+export class AdminNotifier {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly services: { topics: Topics; settings: Settings; admin: { alarms(): Promise<Alarm[]> } },
+    private readonly log: Logger,
+  ) {}
+
+  private async systemAccount(): Promise<string> {
+    const row = await this.db('accounts').where({ is_system: true }).orderBy('created_at').first('id');
+    if (!row) throw errors.conflict('There is no system account yet: run bin/oarcloud up first.');
+    return row.id;
+  }
+
+  /** The admin topic, made when first needed. */
+  async topic(): Promise<{ accountId: string; arn: string }> {
+    const accountId = await this.systemAccount();
+    const arn = await this.services.topics.createTopic(accountId, ADMIN_TOPIC, { DisplayName: 'OAR Cloud' }, {});
+    return { accountId, arn };
+  }
+
+  async subscribe(protocol: 'email' | 'email-json' | 'http' | 'https', endpoint: string): Promise<string> {
+    const { accountId, arn } = await this.topic();
+    const sub = await this.services.topics.subscribe(accountId, arn, protocol, endpoint, {}, { confirmed: true });
+    return sub.arn;
+  }
+
+  async unsubscribe(endpoint: string): Promise<boolean> {
+    const { accountId, arn } = await this.topic();
+    return this.services.topics.removeEndpoint(accountId, arn, endpoint);
+  }
+
+  async setup(): Promise<NotifySetup> {
+    const { accountId, arn } = await this.topic();
+    const subscriptions = await this.services.topics.endpoints(accountId, arn);
+    const smtp = await this.services.settings.get<SmtpRelay>('smtp');
+    return { topicArn: arn, subscriptions, smtp: smtp ? { ...smtp, password: smtp.password ? '********' : undefined } : undefined };
+  }
+
+  async setSmtp(relay: SmtpRelay | undefined): Promise<void> {
+    if (relay) await this.services.settings.set('smtp', relay);
+    else await this.services.settings.remove('smtp');
+  }
+
+  /** Publishes a test message to the admin topic; its message id. */
+  async test(): Promise<string> {
+    const { accountId, arn } = await this.topic();
+    return this.services.topics.publish(
+      accountId,
+      arn,
+      'This is a test notification from OAR Cloud: admin notifications reach you.',
+      'OAR Cloud: test notification',
+    );
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.running ??= this.check()
+        .then(() => undefined)
+        .catch((err) => this.log.warn({ err: String(err) }, 'admin alarm check failed'))
+        .finally(() => (this.running = undefined));
+    }, CHECK_INTERVAL_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Publishes the alarms that appeared and those that cleared since the last check; how many were published. */
+  async check(current?: Alarm[]): Promise<number> {
+    const alarms = current ?? (await this.services.admin.alarms());
+    const now = new Map(alarms.map((a) => [noticeKey(a), a]));
+    const sent: { key: string; level: string; message: string }[] = await this.db('admin_alarm_notices').select('key', 'level', 'message');
+    const known = new Set(sent.map((s) => s.key));
+    const raised = [...now.entries()].filter(([key]) => !known.has(key));
+    const cleared = sent.filter((s) => !now.has(s.key));
+    if (raised.length === 0 && cleared.length === 0) return 0;
+    const { accountId, arn } = await this.topic();
+    for (const [key, a] of raised) {
+      await this.services.topics.publish(
+        accountId,
+        arn,
+        `${a.level.toUpperCase()}: ${a.subject}\n\n${a.message}`,
+        `OAR Cloud ${a.level}: ${a.subject}`.slice(0, 100),
+      );
+      await this.db('admin_alarm_notices').insert({ key, level: a.level, message: a.message }).onConflict('key').ignore();
+    }
+    for (const s of cleared) {
+      await this.services.topics.publish(accountId, arn, `CLEARED: ${s.message}`, `OAR Cloud: cleared`.slice(0, 100));
+      await this.db('admin_alarm_notices').where({ key: s.key }).delete();
+    }
+    this.log.info({ raised: raised.length, cleared: cleared.length }, 'admin alarms notified');
+    return raised.length + cleared.length;
+  }
+}
