@@ -42,7 +42,22 @@ import { Administration } from './domain/administration';
 import { createApp } from './transport/app';
 import { actionRegistry } from './actions';
 import { elbActionRegistry } from './actions/elbv2';
-import { ec2Model, elbv2Model } from './protocol/model';
+import { cloudwatchActionRegistry } from './actions/cloudwatch';
+import { snsActionRegistry } from './actions/sns';
+import stopInstances from './actions/stop-instances';
+import terminateInstances from './actions/terminate-instances';
+import rebootInstances from './actions/reboot-instances';
+import { cloudwatchModel, ec2Model, elbv2Model, snsModel } from './protocol/model';
+import { endpointUrl } from './config';
+import { Metrics } from './domain/metrics';
+import { MetricAlarms } from './domain/metric-alarms';
+import { MetricCollector } from './domain/metric-collector';
+import { Topics } from './domain/topics';
+import { Settings } from './domain/settings';
+import { DeliveryWorker } from './domain/deliveries';
+import { AdminNotifier } from './domain/admin-notifier';
+import { Mailer } from './adapters/mailer';
+import { postNotification } from './adapters/webhook';
 import type { Services } from './services';
 
 export interface Runtime {
@@ -131,6 +146,22 @@ export function buildServices(
     log.child({ component: 'images' }),
     config.idmapBase,
   );
+  const metrics = new Metrics(db);
+  const settings = new Settings(db);
+  const topics = new Topics(db, config.regions[0], endpointUrl(config));
+  const mailer = new Mailer();
+  const deliveries = new DeliveryWorker(
+    db,
+    topics,
+    settings,
+    { mail: (relay, mail) => mailer.send(relay, mail), post: postNotification },
+    endpointUrl(config),
+    masterKey.derive('sns unsubscribe links'),
+    events,
+    log.child({ component: 'deliveries' }),
+  );
+  const alarms = new MetricAlarms(db, metrics, config.regions[0]);
+  const collector = new MetricCollector(db, metrics, (address) => nodes.get(address), log.child({ component: 'metrics' }));
   const services: Services = {
     config,
     log,
@@ -161,13 +192,32 @@ export function buildServices(
     ),
     loadBalancers,
     probeTarget: (lbId, tgId, key) => proxies.probe(lbId, tgId, key),
+    metrics,
+    alarms,
+    collector,
+    topics,
+    deliveries,
+    settings,
   };
+  // an alarm's actions take the paths of the API: Publish, and StopInstances, TerminateInstances, RebootInstances
+  // as the alarm's account
+  const ec2Actions = { stop: stopInstances, terminate: terminateInstances, reboot: rebootInstances };
+  alarms.setTargets({
+    publish: async (accountId, topicArn, subject, message) => {
+      await topics.publish(accountId, topicArn, message, subject);
+    },
+    instance: async (accountId, action, instanceId) => {
+      const caller = { accountId, accountName: '', userName: 'cloudwatch-alarm', role: 'user' as const, accessKeyId: '' };
+      await ec2Actions[action].handle({ InstanceIds: [instanceId] }, { caller, requestId: 'alarm-action', services, log: log.child({ component: 'alarms' }) });
+    },
+  });
+  const notifier = new AdminNotifier(db, services, log.child({ component: 'admin-notifier' }));
   const metadataSources: MetadataSources = {
     shared: (address) => address.startsWith(`${config.subnetPrefix}.`),
     // a local router's uplink (100.64.0.0/10), or a compute node whose routers' relays come masqueraded as it
     relay: (address) => /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(address) || nodes.remotes().some((n) => n.address === address),
   };
-  return { services, loops: { reconciler, sweeper, rules, proxies, oar }, metadataSources };
+  return { services, loops: { reconciler, sweeper, rules, proxies, oar, notifier, mailer }, metadataSources };
 }
 
 /** What runs in the background of a server: the reconciler, the sweeper, the network rule sync, OAR's connection. */
@@ -177,6 +227,8 @@ export interface Loops {
   rules: NetworkSync;
   proxies: LoadBalancerSync;
   oar: Oar;
+  notifier: AdminNotifier;
+  mailer: Mailer;
 }
 
 export async function startServer(config = loadConfig()): Promise<{ server: Server; runtime: Runtime }> {
@@ -189,6 +241,8 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
   const apis = [
     { model: ec2Model, actions: actionRegistry() },
     { model: elbv2Model, actions: elbActionRegistry() },
+    { model: cloudwatchModel, actions: cloudwatchActionRegistry() },
+    { model: snsModel, actions: snsActionRegistry() },
   ];
   const app = createApp(services, apis, () => ({ leader: leadership.isLeader }));
   const server = await new Promise<Server>((resolve, reject) => {
@@ -214,6 +268,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
       await leadership.stop();
       await services.credentials.stop();
       await loops.oar.close();
+      loops.mailer.close();
       await db.destroy();
       // only our own: a server started after this one was asked to stop has written its pid there by now
       if (existsSync(config.pidFile) && readFileSync(config.pidFile, 'utf8').trim() === String(process.pid)) rmSync(config.pidFile, { force: true });
@@ -230,6 +285,8 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
   const log = services.log;
   let images: NodeJS.Timeout | undefined;
   let collector: NodeJS.Timeout | undefined;
+  let monitoring: NodeJS.Timeout | undefined;
+  let monitoringPass: Promise<void> | undefined;
   const warn = (what: string) => (err: unknown) => log.warn({ err: String(err) }, what);
   return new Leadership(
     new AdvisoryLock(config.databaseUrl, 'oarcloud.leader'),
@@ -244,10 +301,27 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       images = setInterval(() => void services.capturer.resumePending().catch(warn('image capture not resumed')), 1000);
       // layers of deregistered images go once no live instance uses them any more
       collector = setInterval(() => void services.capturer.collectLayers().catch(warn('layer collection failed')), 10_000);
+      // CloudWatch: samples every 10 s, the rollup and alarm evaluation every 5 s, deliveries every second
+      services.collector.start();
+      services.deliveries.start();
+      loops.notifier.start();
+      monitoring = setInterval(() => {
+        monitoringPass ??= (async () => {
+          await services.metrics.rollup();
+          await services.alarms.evaluateAll();
+        })()
+          .catch(warn('alarm evaluation failed'))
+          .finally(() => (monitoringPass = undefined));
+      }, 5000);
     },
     async () => {
       clearInterval(images);
       clearInterval(collector);
+      clearInterval(monitoring);
+      await monitoringPass;
+      await services.collector.stop();
+      await services.deliveries.stop();
+      await loops.notifier.stop();
       services.capturer.setActive(false);
       loops.sweeper.stop();
       services.nodeHealth.stop();

@@ -22,6 +22,12 @@ import type { SecurityGroups } from './domain/security-groups';
 import type { ElasticIps } from './domain/elastic-ips';
 import type { InstanceMetadata } from './domain/instance-metadata';
 import type { LoadBalancers, TargetProbe } from './domain/load-balancers';
+import type { Metrics } from './domain/metrics';
+import type { MetricAlarms } from './domain/metric-alarms';
+import type { Topics } from './domain/topics';
+import type { DeliveryWorker } from './domain/deliveries';
+import type { Settings } from './domain/settings';
+import type { MetricCollector } from './domain/metric-collector';
 
 export interface Services {
   config: Config;
@@ -49,4 +55,12 @@ export interface Services {
   /** Elastic Load Balancing's state, and what the proxies' checks say of each target. */
   loadBalancers: LoadBalancers;
   probeTarget: (lbId: string, targetGroupId: string, key: string) => TargetProbe | undefined;
+  /** CloudWatch: metrics (the collector's and PutMetricData's) and metric alarms. */
+  metrics: Metrics;
+  alarms: MetricAlarms;
+  collector: MetricCollector;
+  /** SNS: topics and subscriptions; the deliveries' signing key, certificate and links. */
+  topics: Topics;
+  deliveries: DeliveryWorker;
+  settings: Settings;
 }

@@ -1,13 +1,16 @@
 /**
  * What an action module exports: its name and a handler from the decoded input to the output value, both typed
  * from its service's model (protocol/model/<service>-shapes.ts, generated): a misspelt output member does not
- * compile. EC2 actions live in this folder, Elastic Load Balancing's in elbv2/.
+ * compile. EC2 actions live in this folder, Elastic Load Balancing's in elbv2/, CloudWatch's in cloudwatch/, SNS's
+ * in sns/.
  */
 import type { Services } from '../services';
 import type { Caller } from '../domain/accounts';
 import type { Logger } from '../log';
 import type { Operations } from '../protocol/model/ec2-shapes';
 import type { Operations as ElbOperations } from '../protocol/model/elbv2-shapes';
+import type { Operations as CloudWatchOperations } from '../protocol/model/cloudwatch-shapes';
+import type { Operations as SnsOperations } from '../protocol/model/sns-shapes';
 
 export interface ActionContext {
   caller: Caller;
@@ -34,5 +37,21 @@ export function defineAction<N extends ActionName>(name: N, handle: (input: Inpu
 }
 
 export function defineElbAction<N extends ElbActionName>(name: N, handle: (input: ElbInput<N>, ctx: ActionContext) => Promise<ElbOutput<N>>): Action {
+  return { name, handle };
+}
+
+type CwName = keyof CloudWatchOperations;
+export function defineCloudWatchAction<N extends CwName>(
+  name: N,
+  handle: (input: CloudWatchOperations[N]['input'], ctx: ActionContext) => Promise<CloudWatchOperations[N]['output']>,
+): Action {
+  return { name, handle };
+}
+
+type SnsName = keyof SnsOperations;
+export function defineSnsAction<N extends SnsName>(
+  name: N,
+  handle: (input: SnsOperations[N]['input'], ctx: ActionContext) => Promise<SnsOperations[N]['output']>,
+): Action {
   return { name, handle };
 }

@@ -1,9 +1,10 @@
 /**
- * The HTTP surface: one Koa chain for the AWS services (GET and POST on /: EC2, and ELBv2 on the Query protocol,
- * told apart by the credential scope), each step its own middleware: request id → access log → errors → service →
+ * The HTTP surface: one Koa chain for the AWS services (GET and POST on /: EC2, and ELBv2, SNS and CloudWatch on
+ * the Query protocol, told apart by the credential scope; CloudWatch also on JSON 1.0 and, on
+ * /service/../operation/.., RPC v2 CBOR), each step its own middleware: request id → access log → errors → service →
  * body → SigV4 → decode → dispatch → encode (the access log sits outside the error handler so that it logs the
  * status the handler chose). Beside it, under /_oarcloud: the health check, the admin JSON API and the admin
- * dashboard.
+ * dashboard, and the SNS messages' certificate and unsubscribe links.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
 import { pickApi, type Api } from './middleware/pick-api';
 import { adminApi } from '../admin/api';
+import { snsLinks } from './sns-links';
 import { dashboard, DASHBOARD } from '../admin/dashboard';
 import compose from 'koa-compose';
 
@@ -63,12 +65,15 @@ export function createApp(services: Services, apis: Api[], status: () => Record<
   });
   router.post('/', ...aws);
   router.get('/', ...aws);
+  // Smithy RPC v2 (CloudWatch over CBOR) names the service and the operation in the path
+  router.post('/service/:service/operation/:operation', ...aws);
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorHandler(log));
   // the admin routes are looked at only under their prefix: EC2 requests (the hot path) skip their matching
   const adminRoutes = compose<Koa.ParameterizedContext>([adminApi(services).routes() as Koa.Middleware, dashboard().routes() as Koa.Middleware]);
   app.use((ctx, next) => (ctx.path.startsWith(DASHBOARD) ? adminRoutes(ctx, next) : next()));
+  app.use(snsLinks(services).routes());
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
