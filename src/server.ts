@@ -161,6 +161,8 @@ export function buildServices(
     log.child({ component: 'deliveries' }),
   );
   const alarms = new MetricAlarms(db, metrics, config.regions[0]);
+  const admin = new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick });
+  const notifier = new AdminNotifier(db, { topics, settings, admin }, log.child({ component: 'admin-notifier' }));
   const collector = new MetricCollector(db, metrics, (address) => nodes.get(address), log.child({ component: 'metrics' }));
   const services: Services = {
     config,
@@ -179,7 +181,7 @@ export function buildServices(
     quotas,
     addresses,
     capturer,
-    admin: new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick }),
+    admin,
     adminSessions: new AdminSessions(db, credentials),
     nodeHealth: new NodeHealth(
       db,
@@ -198,6 +200,7 @@ export function buildServices(
     topics,
     deliveries,
     settings,
+    notifier,
   };
   // an alarm's actions take the paths of the API: Publish, and StopInstances, TerminateInstances, RebootInstances
   // as the alarm's account
@@ -211,13 +214,12 @@ export function buildServices(
       await ec2Actions[action].handle({ InstanceIds: [instanceId] }, { caller, requestId: 'alarm-action', services, log: log.child({ component: 'alarms' }) });
     },
   });
-  const notifier = new AdminNotifier(db, services, log.child({ component: 'admin-notifier' }));
   const metadataSources: MetadataSources = {
     shared: (address) => address.startsWith(`${config.subnetPrefix}.`),
     // a local router's uplink (100.64.0.0/10), or a compute node whose routers' relays come masqueraded as it
     relay: (address) => /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./.test(address) || nodes.remotes().some((n) => n.address === address),
   };
-  return { services, loops: { reconciler, sweeper, rules, proxies, oar, notifier, mailer }, metadataSources };
+  return { services, loops: { reconciler, sweeper, rules, proxies, oar, mailer }, metadataSources };
 }
 
 /** What runs in the background of a server: the reconciler, the sweeper, the network rule sync, OAR's connection. */
@@ -227,7 +229,6 @@ export interface Loops {
   rules: NetworkSync;
   proxies: LoadBalancerSync;
   oar: Oar;
-  notifier: AdminNotifier;
   mailer: Mailer;
 }
 
@@ -279,7 +280,8 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
 
 /**
  * The loops run by whichever server leads: the reconciler, the sweeper, the network rule sync, image capture (and
- * pending captures another server accepted) and layer collection.
+ * pending captures another server accepted), layer collection, and monitoring (metric sampling and rollup, alarm
+ * evaluation, SNS deliveries, admin notifications).
  */
 function leadLoops(config: Config, services: Services, loops: Loops): Leadership {
   const log = services.log;
@@ -304,7 +306,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       // CloudWatch: samples every 10 s, the rollup and alarm evaluation every 5 s, deliveries every second
       services.collector.start();
       services.deliveries.start();
-      loops.notifier.start();
+      services.notifier.start();
       monitoring = setInterval(() => {
         monitoringPass ??= (async () => {
           await services.metrics.rollup();
@@ -321,7 +323,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       await monitoringPass;
       await services.collector.stop();
       await services.deliveries.stop();
-      await loops.notifier.stop();
+      await services.notifier.stop();
       services.capturer.setActive(false);
       loops.sweeper.stop();
       services.nodeHealth.stop();

@@ -28,6 +28,7 @@ import type { Topics } from './domain/topics';
 import type { DeliveryWorker } from './domain/deliveries';
 import type { Settings } from './domain/settings';
 import type { MetricCollector } from './domain/metric-collector';
+import type { AdminNotifier } from './domain/admin-notifier';
 
 export interface Services {
   config: Config;
@@ -63,4 +64,6 @@ export interface Services {
   topics: Topics;
   deliveries: DeliveryWorker;
   settings: Settings;
+  /** The admin topic: the cloud's own alarms to admins' e-mail and webhooks. */
+  notifier: AdminNotifier;
 }

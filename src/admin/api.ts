@@ -229,6 +229,43 @@ export function adminApi(services: Services): Router {
     ctx.status = 204;
   });
 
+  // ------------------------------------------------------------------------------------------ monitoring
+  /** CPU and network of instances (by id) or of a node's instances, the last `minutes` in `step`-second points. */
+  router.get('/metrics', adminOnly, async (ctx) => {
+    const minutes = Math.min(Math.max(Number(ctx.query.minutes ?? 30) || 30, 1), 180);
+    const step = Math.min(Math.max(Number(ctx.query.step ?? 10) || 10, 10), 3600);
+    const ids = String(ctx.query.instances ?? '')
+      .split(',')
+      .filter((id) => /^i-[0-9a-f]{8,17}$/.test(id))
+      .slice(0, 200);
+    ctx.body = {
+      step,
+      series: await services.metrics.instanceSeries(ids, ['CPUUtilization', 'NetworkIn', 'NetworkOut'], minutes, step),
+    };
+  });
+
+  // ------------------------------------------------------------------------------------------ notifications
+  router.get('/notify', adminOnly, async (ctx) => {
+    ctx.body = await services.notifier.setup();
+  });
+  router.post('/notify/subscriptions', adminOnly, async (ctx) => {
+    const body = jsonBody(ctx);
+    const protocol = body.protocol;
+    if (protocol !== 'email' && protocol !== 'email-json' && protocol !== 'http' && protocol !== 'https')
+      throw errors.invalidParameterValue('protocol', String(protocol), 'It must be email, email-json, http or https.');
+    if (typeof body.endpoint !== 'string' || !body.endpoint) throw errors.missingParameter('endpoint');
+    ctx.status = 201;
+    ctx.body = { subscriptionArn: await services.notifier.subscribe(protocol, body.endpoint) };
+  });
+  router.delete('/notify/subscriptions', adminOnly, async (ctx) => {
+    const endpoint = String(ctx.query.endpoint ?? '');
+    if (!(await services.notifier.unsubscribe(endpoint))) throw errors.notFound(`Nothing is subscribed at '${endpoint.slice(0, 200)}'.`);
+    ctx.status = 204;
+  });
+  router.post('/notify/test', adminOnly, async (ctx) => {
+    ctx.body = { messageId: await services.notifier.test() };
+  });
+
   // ------------------------------------------------------------------------------------------ quotas
   router.put('/accounts/:account/quota', adminOnly, async (ctx) => {
     const body = jsonBody(ctx);

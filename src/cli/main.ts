@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './bootstrap';
 import { registerAdminCommands, withAdministration } from './admin';
+import { registerNotifyCommands } from './notify';
 import { ensureSimulatedNodes, reconnectNodes, removeSimulatedNodes } from './nodes';
 import { simulatedNodes } from '../adapters/node-join';
 
@@ -209,6 +210,7 @@ image.command('list').action(() => listImages(config));
 image.command('delete <imageId>').action((id) => deleteImage(config, id));
 
 registerAdminCommands(program, config);
+registerNotifyCommands(program, config);
 
 program.parseAsync(process.argv).catch((err) => {
   console.error(`oarcloud: ${err?.message ?? err}`);

@@ -12,22 +12,24 @@ import type { Topics } from './topics';
 import type { Settings } from './settings';
 import { errors } from './errors';
 import type { SmtpRelay } from '../adapters/mailer';
+import { deliverySummary } from './deliveries';
 
 export const ADMIN_TOPIC = 'oarcloud-admin';
 const CHECK_INTERVAL_MS = 15_000;
 
-/** An alarm's identity across checks: its counts and ids change while it lasts. */
-export function noticeKey(a: Alarm): string {
-  return `${a.level}|${a.subject}|${a.message
-    .replace(/\d+/g, '#')
-    .replace(/i-[0-9a-f#]+/g, 'i-…')
-    .slice(0, 200)}`;
+/** An alarm's identity across checks: its level and subject (its message changes while it lasts). */
+export function noticeKey(a: Pick<Alarm, 'level' | 'subject'>): string {
+  return `${a.level}|${a.subject}`;
 }
+
+/** A message without its counts, to tell a new message (another latest error) from a recount. */
+const gist = (message: string) => message.replace(/\d+/g, '#');
 
 export interface NotifySetup {
   topicArn: string;
   subscriptions: { protocol: string; endpoint: string; confirmed: boolean }[];
   smtp?: Omit<SmtpRelay, 'password'> & { password?: string };
+  deliveries: Awaited<ReturnType<typeof deliverySummary>>;
 }
 
 export class AdminNotifier {
@@ -68,7 +70,12 @@ export class AdminNotifier {
     const { accountId, arn } = await this.topic();
     const subscriptions = await this.services.topics.endpoints(accountId, arn);
     const smtp = await this.services.settings.get<SmtpRelay>('smtp');
-    return { topicArn: arn, subscriptions, smtp: smtp ? { ...smtp, password: smtp.password ? '********' : undefined } : undefined };
+    return {
+      topicArn: arn,
+      subscriptions,
+      smtp: smtp ? { ...smtp, password: smtp.password ? '********' : undefined } : undefined,
+      deliveries: await deliverySummary(this.db),
+    };
   }
 
   async setSmtp(relay: SmtpRelay | undefined): Promise<void> {
@@ -102,30 +109,33 @@ export class AdminNotifier {
     await this.running;
   }
 
-  /** Publishes the alarms that appeared and those that cleared since the last check; how many were published. */
+  /**
+   * Publishes the alarms that appeared, those whose message changed beyond their counts (another latest error), and
+   * those that cleared since the last check; how many were published.
+   */
   async check(current?: Alarm[]): Promise<number> {
     const alarms = current ?? (await this.services.admin.alarms());
     const now = new Map(alarms.map((a) => [noticeKey(a), a]));
     const sent: { key: string; level: string; message: string }[] = await this.db('admin_alarm_notices').select('key', 'level', 'message');
-    const known = new Set(sent.map((s) => s.key));
-    const raised = [...now.entries()].filter(([key]) => !known.has(key));
+    const known = new Map(sent.map((s) => [s.key, s]));
+    const changed = [...now.entries()].filter(([key, a]) => !known.has(key) || gist(known.get(key)!.message) !== gist(a.message));
     const cleared = sent.filter((s) => !now.has(s.key));
-    if (raised.length === 0 && cleared.length === 0) return 0;
+    if (changed.length === 0 && cleared.length === 0) return 0;
     const { accountId, arn } = await this.topic();
-    for (const [key, a] of raised) {
+    for (const [key, a] of changed) {
       await this.services.topics.publish(
         accountId,
         arn,
         `${a.level.toUpperCase()}: ${a.subject}\n\n${a.message}`,
         `OAR Cloud ${a.level}: ${a.subject}`.slice(0, 100),
       );
-      await this.db('admin_alarm_notices').insert({ key, level: a.level, message: a.message }).onConflict('key').ignore();
+      await this.db('admin_alarm_notices').insert({ key, level: a.level, message: a.message }).onConflict('key').merge();
     }
     for (const s of cleared) {
-      await this.services.topics.publish(accountId, arn, `CLEARED: ${s.message}`, `OAR Cloud: cleared`.slice(0, 100));
+      await this.services.topics.publish(accountId, arn, `CLEARED: ${s.key.split('|')[1]}\n\n${s.message}`, 'OAR Cloud: cleared');
       await this.db('admin_alarm_notices').where({ key: s.key }).delete();
     }
-    this.log.info({ raised: raised.length, cleared: cleared.length }, 'admin alarms notified');
-    return raised.length + cleared.length;
+    this.log.info({ raised: changed.length, cleared: cleared.length }, 'admin alarms notified');
+    return changed.length + cleared.length;
   }
 }

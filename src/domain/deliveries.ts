@@ -205,21 +205,21 @@ export class DeliveryWorker {
         : `${d.message.Message}\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit the link below to unsubscribe:\n${message.UnsubscribeURL}\n`,
     });
   }
-
-  /** Deliveries by state, and the latest failures (the dashboard, `oarcloud notify status`). */
-  async summary(): Promise<{ counts: Record<string, number>; failures: { at: Date; endpoint: string; error: string | null }[] }> {
-    const rows = await this.db('sns_deliveries').groupBy('state').select('state').count({ n: '*' });
-    const failures = await this.db('sns_deliveries as d')
-      .join('sns_subscriptions as s', 's.id', 'd.subscription_id')
-      .whereNotNull('d.last_error')
-      .orderBy('d.id', 'desc')
-      .limit(10)
-      .select({ at: 'd.created_at', endpoint: 's.endpoint', error: 'd.last_error' });
-    return { counts: Object.fromEntries(rows.map((r: any) => [r.state, Number(r.n)])), failures };
-  }
 }
 
 /** The certificate's file name, as AWS names theirs: by a hash of its content. */
 export function certificateFile(certPem: string): string {
   return `SimpleNotificationService-${createHash('sha256').update(certPem).digest('hex').slice(0, 32)}.pem`;
+}
+
+/** Deliveries by state, and the latest failures (the dashboard, `oarcloud notify show`). */
+export async function deliverySummary(db: Knex): Promise<{ counts: Record<string, number>; failures: { at: Date; endpoint: string; error: string | null }[] }> {
+  const rows = await db('sns_deliveries').groupBy('state').select('state').count({ n: '*' });
+  const failures = await db('sns_deliveries as d')
+    .join('sns_subscriptions as s', 's.id', 'd.subscription_id')
+    .whereNotNull('d.last_error')
+    .orderBy('d.id', 'desc')
+    .limit(10)
+    .select({ at: 'd.created_at', endpoint: 's.endpoint', error: 'd.last_error' });
+  return { counts: Object.fromEntries(rows.map((r: any) => [r.state, Number(r.n)])), failures };
 }

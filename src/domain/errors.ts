@@ -164,7 +164,6 @@ export const errors = {
   invalidFormat: make('invalid', 'InvalidFormat'),
   snsNotFound: make('not-found', 'NotFound'),
   snsResourceNotFound: make('not-found', 'ResourceNotFound'),
-  authorizationError: make('forbidden', 'AuthorizationError'),
   topicLimitExceeded: make('conflict', 'TopicLimitExceeded'),
   subscriptionLimitExceeded: make('conflict', 'SubscriptionLimitExceeded'),
   // administration (accounts, keys, nodes, quotas: no EC2 code, the wire names them by kind)

@@ -81,7 +81,7 @@ export interface AlarmActionTargets {
   instance(accountId: string, action: 'stop' | 'terminate' | 'reboot', instanceId: string): Promise<void>;
 }
 
-const PERCENTILE = /^p(\d{1,2}(\.\d{1,2})?)$/;
+const PERCENTILE = /^p(100|\d{1,2}(\.\d{1,2})?)$/;
 
 export function alarmArn(region: string, accountId: string, name: string): string {
   return `arn:aws:cloudwatch:${region}:${accountId}:alarm:${name}`;

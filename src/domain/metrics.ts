@@ -228,6 +228,27 @@ export class Metrics {
     return folded;
   }
 
+  /**
+   * For admins, across accounts: the instances' AWS/EC2 metrics over the last `minutes`, one value per `step` seconds
+   * (average of CPUUtilization, sum of the counters), as [epoch seconds, value] pairs by instance and metric.
+   */
+  async instanceSeries(instanceIds: string[], names: string[], minutes: number, step: number): Promise<Record<string, Record<string, [number, number][]>>> {
+    if (instanceIds.length === 0) return {};
+    const rows = (
+      await this.db.raw(
+        `select m.dimensions->0->>'Value' as instance, m.name, floor(extract(epoch from p.at) / ?) * ? as t,
+                case when m.name = 'CPUUtilization' then sum(p.sum) / sum(p.n) else sum(p.sum) end as v
+           from metric_points p join metrics m on m.id = p.metric_id
+          where m.namespace = 'AWS/EC2' and m.name = any(?) and m.dimensions_key = any(?) and p.at >= now() - make_interval(mins => ?)
+          group by 1, 2, 3 order by 3`,
+        [step, step, names, instanceIds.map((id) => `InstanceId=${id}`), minutes],
+      )
+    ).rows;
+    const out: Record<string, Record<string, [number, number][]>> = {};
+    for (const r of rows) ((out[r.instance] ??= {})[r.name] ??= []).push([Number(r.t), Number(r.v)]);
+    return out;
+  }
+
   /** Rows and bytes of the metric tables (for the README's cost figures and the bench). */
   async footprint(): Promise<{ metrics: number; points: number; hours: number; bytes: Record<string, number> }> {
     const count = async (t: string) => Number((await this.db(t).count({ n: '*' }))[0].n);

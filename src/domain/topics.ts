@@ -233,7 +233,7 @@ export class Topics {
       Token: token,
       TopicArn: topicArn,
       Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
-      SubscribeURL: `${this.endpoint}/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${token}`,
+      SubscribeURL: `${this.endpoint}/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=${encodeURIComponent(topicArn)}&Token=${token}`,
       Timestamp: new Date().toISOString(),
     };
     return { subscription_id: subscriptionId, kind: 'SubscriptionConfirmation', message_id: messageId, message: JSON.stringify(message) };

@@ -3,6 +3,8 @@
  * admin path, SDK clients pointed at the endpoint, raw signed requests, waits, and commands inside containers.
  */
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -65,6 +67,14 @@ export function elbClient(creds: Creds): ElasticLoadBalancingV2Client {
     maxAttempts: 1,
     requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
   });
+}
+
+/** A CloudWatch client (JSON 1.0, as the JS SDK v3 speaks it) and an SNS client (Query), as `client` is for EC2. */
+export function cloudwatchClient(creds: Creds): CloudWatchClient {
+  return new CloudWatchClient({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
+}
+export function snsClient(creds: Creds): SNSClient {
+  return new SNSClient({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
 }
 
 /** A VPC with one subnet whose main route table sends 0.0.0.0/0 to an attached internet gateway. */

@@ -6,7 +6,7 @@ import { decodeToken, encodeToken } from '../../domain/pagination';
 import type { Datapoint as DatapointShape, MetricDataResult } from '../../protocol/model/cloudwatch-shapes';
 
 const STATISTICS = new Set(['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum']);
-const PERCENTILE = /^p(\d{1,2}(\.\d{1,2})?)$/;
+const PERCENTILE = /^p(100|\d{1,2}(\.\d{1,2})?)$/;
 /** How far back and ahead PutMetricData takes timestamps (AWS: two weeks back, two hours ahead). */
 const PAST_MS = 14 * 86400_000;
 const FUTURE_MS = 2 * 3600_000;
