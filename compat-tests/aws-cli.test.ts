@@ -301,4 +301,121 @@ describe('compat: aws CLI (real instances)', function () {
     aws('delete-subnet', '--subnet-id', subnet);
     aws('delete-vpc', '--vpc-id', vpc);
   });
+
+  it('cloudwatch (JSON 1.0) and sns: metric data and statistics, an alarm with its waiter, state, history and tags; a topic, a subscription, a message; errors', () => {
+    const cli = (service: string, ...args: string[]) => {
+      const r = runClient('aws', [service, ...args, '--output', 'json'], account);
+      if (r.code !== 0) throw new Error(`aws ${service} ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout ? JSON.parse(r.stdout) : {};
+    };
+    const minute = Math.floor(Date.now() / 60_000) * 60 - 60;
+    const iso = (s: number) => new Date(s * 1000).toISOString();
+    cli(
+      'cloudwatch',
+      'put-metric-data',
+      '--namespace',
+      'Cli/App',
+      '--metric-name',
+      'Requests',
+      '--dimensions',
+      'Stage=prod',
+      '--value',
+      '42',
+      '--unit',
+      'Count',
+      '--timestamp',
+      iso(minute),
+    );
+    cli(
+      'cloudwatch',
+      'put-metric-data',
+      '--namespace',
+      'Cli/App',
+      '--metric-name',
+      'Requests',
+      '--dimensions',
+      'Stage=prod',
+      '--value',
+      '8',
+      '--unit',
+      'Count',
+      '--timestamp',
+      iso(minute + 5),
+    );
+    const stats = cli(
+      'cloudwatch',
+      'get-metric-statistics',
+      '--namespace',
+      'Cli/App',
+      '--metric-name',
+      'Requests',
+      '--dimensions',
+      'Name=Stage,Value=prod',
+      '--start-time',
+      iso(minute - 300),
+      '--end-time',
+      iso(minute + 60),
+      '--period',
+      '60',
+      '--statistics',
+      'Sum',
+      'Average',
+    );
+    // the CLI prints what JSON 1.0 carried: epoch seconds
+    expect(stats.Datapoints).to.deep.equal([{ Timestamp: minute, Sum: 50, Average: 25, Unit: 'Count' }]);
+    const topic = cli('sns', 'create-topic', '--name', 'cli-alerts', '--tags', 'Key=env,Value=test').TopicArn;
+    expect(cli('sns', 'subscribe', '--topic-arn', topic, '--protocol', 'email', '--notification-endpoint', 'cli@example.test').SubscriptionArn).to.equal(
+      'pending confirmation',
+    );
+    expect(cli('sns', 'list-subscriptions-by-topic', '--topic-arn', topic).Subscriptions[0]).to.include({
+      Protocol: 'email',
+      SubscriptionArn: 'PendingConfirmation',
+    });
+    expect(cli('sns', 'publish', '--topic-arn', topic, '--subject', 'hi', '--message', 'hello').MessageId).to.match(/^[0-9a-f-]{36}$/);
+    cli(
+      'cloudwatch',
+      'put-metric-alarm',
+      '--alarm-name',
+      'cli-requests',
+      '--namespace',
+      'Cli/App',
+      '--metric-name',
+      'Requests',
+      '--dimensions',
+      'Name=Stage,Value=prod',
+      '--statistic',
+      'Sum',
+      '--period',
+      '60',
+      '--evaluation-periods',
+      '1',
+      '--threshold',
+      '1000',
+      '--comparison-operator',
+      'GreaterThanThreshold',
+      '--alarm-actions',
+      topic,
+      '--unit',
+      'Count',
+      '--tags',
+      'Key=team,Value=cli',
+    );
+    cli('cloudwatch', 'wait', 'alarm-exists', '--alarm-names', 'cli-requests');
+    cli('cloudwatch', 'set-alarm-state', '--alarm-name', 'cli-requests', '--state-value', 'ALARM', '--state-reason', 'from the CLI');
+    const alarm = cli('cloudwatch', 'describe-alarms', '--state-value', 'ALARM').MetricAlarms[0];
+    expect(alarm).to.include({ AlarmName: 'cli-requests', StateValue: 'ALARM', StateReason: 'from the CLI', Threshold: 1000, Unit: 'Count' });
+    expect(alarm.AlarmActions).to.deep.equal([topic]);
+    const history = cli('cloudwatch', 'describe-alarm-history', '--alarm-name', 'cli-requests').AlarmHistoryItems;
+    expect(history.map((h: { HistoryItemType: string }) => h.HistoryItemType)).to.include.members(['ConfigurationUpdate', 'StateUpdate', 'Action']);
+    expect(cli('cloudwatch', 'list-tags-for-resource', '--resource-arn', alarm.AlarmArn).Tags).to.deep.equal([{ Key: 'team', Value: 'cli' }]);
+    const missing = runClient('aws', ['cloudwatch', 'set-alarm-state', '--alarm-name', 'nobody', '--state-value', 'OK', '--state-reason', 'x'], account);
+    expect(missing.stderr).to.contain('(ResourceNotFound)');
+    const reserved = runClient('aws', ['cloudwatch', 'put-metric-data', '--namespace', 'AWS/EC2', '--metric-name', 'x', '--value', '1'], account);
+    expect(reserved.stderr).to.contain('(InvalidParameterValue)');
+    cli('cloudwatch', 'delete-alarms', '--alarm-names', 'cli-requests');
+    expect(cli('cloudwatch', 'describe-alarms', '--alarm-names', 'cli-requests').MetricAlarms).to.deep.equal([]);
+    cli('sns', 'delete-topic', '--topic-arn', topic);
+    const gone = runClient('aws', ['sns', 'get-topic-attributes', '--topic-arn', topic], account);
+    expect(gone.stderr).to.contain('(NotFound)');
+  });
 });

@@ -56,4 +56,26 @@ describe('compat: boto3 (real instances)', function () {
     expect(seen.targets).to.deep.equal([true]);
     expect(seen.error).to.equal('ResourceInUse');
   });
+
+  it("CloudWatch over RPC v2 CBOR (botocore's own CBOR code) and SNS over Query: metrics, statistics, alarm with waiter and history, topic, errors", () => {
+    const script = path.join(__dirname, '..', '..', 'compat-tests', 'boto3_monitoring.py');
+    const r = runClient('python3', [script], account);
+    expect(r.code, r.stderr).to.equal(0);
+    const seen = JSON.parse(r.stdout);
+    expect(seen.protocol).to.equal('smithy-rpc-v2-cbor');
+    expect(seen.datapoint).to.deep.equal({ SampleCount: 5, Sum: 16, Maximum: 6, Unit: 'Seconds' });
+    expect(seen.timestamp_is_datetime).to.equal(true);
+    expect(seen.metrics).to.deep.equal(['Duration']);
+    expect(seen.display_name).to.equal('Boto');
+    expect(seen.pending).to.equal('pending confirmation');
+    expect(seen.subscriptions).to.deep.equal(['email']);
+    expect(seen.tags).to.deep.equal([{ Key: 'k', Value: 'v' }]);
+    expect(seen.message_id).to.equal(true);
+    expect(seen.alarm).to.deep.equal({ StateValue: 'ALARM', Threshold: 100, Period: 60 });
+    expect(seen.alarm_time_is_datetime).to.equal(true);
+    expect(seen.history).to.deep.equal(['Action', 'ConfigurationUpdate', 'StateUpdate']);
+    expect(seen.alarm_tags).to.deep.equal([{ Key: 'team', Value: 'b3' }]);
+    expect(seen.error).to.deep.equal(['ResourceNotFound', 404]);
+    expect(seen.deleted).to.equal('NotFound');
+  });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dropAccount, endpoint, execFileAsync, execIn, newAccount, region, type TestAccount } from '../test/support/live';
+import { HttpSink, verifySnsSignature } from '../test/support/receivers';
 
 const MIRROR = process.env.OARCLOUD_TF_MIRROR ?? '/opt/tf-plugins';
 const PROVIDER = path.join(MIRROR, 'registry.terraform.io', 'hashicorp', 'aws', '5.100.0');
@@ -142,5 +143,24 @@ describe('compat: Terraform AWS provider 5.100, load balancing (real HAProxy)', 
         if (page !== 'served-by-terraform') await new Promise((r) => setTimeout(r, 500));
       }
       expect(page).to.equal('served-by-terraform');
+    }));
+});
+
+describe('compat: Terraform AWS provider 5.100, monitoring (SNS and CloudWatch)', function () {
+  this.timeout(900_000);
+  let hook: HttpSink;
+  const ws = workspace('terraform-monitoring', 'tf-mon', async () => {
+    hook = await new HttpSink().start();
+    return { webhook: hook.url('/tf') };
+  });
+  after(() => hook?.close());
+
+  it('topic, e-mail and HTTP subscriptions, CPU alarm on an instance: apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 5, async (outputs) => {
+      expect(outputs.topic_arn.value).to.match(/^arn:aws:sns:[a-z0-9-]+:\d{12}:tf-alerts$/);
+      expect(outputs.alarm_arn.value).to.match(/^arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:tf-cpu-high$/);
+      // the HTTP endpoint was sent its confirmation request, signed
+      const post = await hook.waitFor((p) => p.headers['x-amz-sns-message-type'] === 'SubscriptionConfirmation', 30_000);
+      expect(await verifySnsSignature(JSON.parse(post.body))).to.equal(true);
     }));
 });

@@ -1,6 +1,7 @@
 /**
- * The admin dashboard: three static files (page, style, script) served by the API server itself, with a content
- * security policy that lets the page load nothing from anywhere else (no CDN, no inline script).
+ * The admin dashboard: static files (page, style, script, and the uPlot charting library from node_modules) served
+ * by the API server itself, with a content security policy that lets the page load nothing from anywhere else (no
+ * CDN, no inline script).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,8 +25,15 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
+/** The charting library, as its package ships it. */
+const VENDOR: Record<string, [string, string]> = {
+  'uPlot.iife.min.js': ['uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
+  'uPlot.min.css': ['uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
+};
+
 export function dashboard(): Router {
   const files = new Map(Object.entries(FILES).map(([name, type]) => [name, { type, body: readFileSync(path.join(DASHBOARD_DIR, name)) }]));
+  for (const [name, [module, type]] of Object.entries(VENDOR)) files.set(name, { type, body: readFileSync(require.resolve(module)) });
   const router = new Router({ prefix: DASHBOARD });
   const serve = (name: string) => (ctx: Context) => {
     const file = files.get(name)!;
@@ -34,6 +42,6 @@ export function dashboard(): Router {
     ctx.body = file.body;
   };
   router.get('/', serve('index.html'));
-  for (const name of Object.keys(FILES)) router.get(`/${name}`, serve(name));
+  for (const name of files.keys()) router.get(`/${name}`, serve(name));
   return router;
 }

@@ -23,6 +23,7 @@ export interface AdminInstance {
   stateReason: string | null;
   instanceType: string;
   cores: number;
+  vcpus: number;
   node: string | null;
   oarJobId: number | null;
   privateIp: string | null;
@@ -175,6 +176,7 @@ export class Administration {
       stateReason: r.state_reason_message,
       instanceType: r.instance_type,
       cores: r.oar_cores,
+      vcpus: r.vcpus,
       node: r.oar_node,
       oarJobId: r.oar_job_id,
       privateIp: r.private_ip,

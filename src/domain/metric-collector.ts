@@ -13,7 +13,7 @@ import type { MetricData, Metrics, Sample } from './metrics';
 
 export const SAMPLE_INTERVAL_MS = 10_000;
 
-interface Running {
+export interface RunningInstance {
   id: string;
   account_id: string;
   vcpus: number;
@@ -93,14 +93,17 @@ export class MetricCollector {
     this.previous.clear();
   }
 
-  /** Samples every running instance once; the first sample of an instance only sets its baseline. */
-  async sample(now = Date.now(), usageOf?: (node: ComputeNode) => Promise<NodeUsage>): Promise<PassCost> {
+  /**
+   * Samples every running instance once; the first sample of an instance only sets its baseline. `usageOf` and
+   * `running` replace the node agent and the instance list (the bench measures a pass over synthetic instances).
+   */
+  async sample(now = Date.now(), usageOf?: (node: ComputeNode) => Promise<NodeUsage>, running?: RunningInstance[]): Promise<PassCost> {
     const started = process.hrtime.bigint();
     const cpuBefore = process.cpuUsage();
-    const rows: Running[] = await this.db('instances')
-      .where('state', 'running')
-      .select('id', 'account_id', 'vcpus', 'memory_mib', 'instance_type', 'image_id', 'oar_node');
-    const byNode = new Map<string | null, Running[]>();
+    const rows: RunningInstance[] =
+      running ??
+      (await this.db('instances').where('state', 'running').select('id', 'account_id', 'vcpus', 'memory_mib', 'instance_type', 'image_id', 'oar_node'));
+    const byNode = new Map<string | null, RunningInstance[]>();
     for (const r of rows) byNode.set(r.oar_node, [...(byNode.get(r.oar_node) ?? []), r]);
     const usages = await Promise.all(
       [...byNode.keys()].map(async (address) => {

@@ -1,8 +1,8 @@
 /**
  * The admin dashboard in headless Chromium (Debian's, driven by playwright-core): an admin signs in, launches an
  * instance with the aws CLI and watches it become running, adds a node, drains it and removes it from the page,
- * each change checked in OAR itself with `oarnodes`, then terminates the instance from the page. The page must
- * load nothing but its own server's files.
+ * each change checked in OAR itself with `oarnodes`, charts the load and manages admin notifications, then terminates
+ * the instance from the page. The page must load nothing but its own server's files.
  */
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
@@ -130,6 +130,33 @@ describe('dashboard in headless Chromium', function () {
       .and.contain(lb.AvailabilityZones[0].LoadBalancerAddresses[0].PrivateIPv4Address);
     await elb('delete-load-balancer', '--load-balancer-arn', lb.LoadBalancerArn);
     await elb('delete-target-group', '--target-group-arn', group);
+  });
+
+  it("charts the nodes' and the running instance's CPU and network (uPlot, served by the server itself)", async () => {
+    const [id] = (await aws('describe-instances')).Reservations.flatMap((r: any) => r.Instances.map((i: any) => i.InstanceId));
+    // per node: a line for localhost once the collector has measured the instance twice (10 s apart)
+    await page.locator('#chart-cpu canvas').waitFor({ timeout: 40_000 });
+    await page.locator('#chart-cpu .u-legend', { hasText: 'localhost' }).waitFor({ timeout: 40_000 });
+    await page.locator('#chart-net canvas').waitFor();
+    await page.selectOption('#chart-subject', id);
+    await page.locator('#cpu-caption', { hasText: '% of its vCPUs' }).waitFor({ timeout: 15_000 });
+    await page.locator('#chart-cpu .u-legend', { hasText: id }).waitFor({ timeout: 15_000 });
+    await page.locator('#chart-net .u-legend', { hasText: 'out' }).waitFor();
+    await page.selectOption('#chart-subject', '');
+  });
+
+  it('sends the alarms to an e-mail address added from the page, and stops after its removal', async () => {
+    await page.fill('#add-notify input[name="endpoint"]', 'dash-admin@example.test');
+    await page.click('#add-notify button[type="submit"]');
+    const row = page.locator('#notify tr[data-endpoint="dash-admin@example.test"]');
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).to.contain('email');
+    expect((await oarcloud('notify', 'show')).stdout).to.contain('dash-admin@example.test');
+    await row.locator('button[data-action="remove"]').click();
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+    expect((await oarcloud('notify', 'show')).stdout).not.to.contain('dash-admin@example.test');
   });
 
   it('adds a node from the page and OAR has it', async () => {

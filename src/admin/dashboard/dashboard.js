@@ -77,6 +77,8 @@ function showApp(session) {
   $('app').hidden = false;
   $('who').textContent = `${session.user} @ ${session.account}`;
   follow();
+  void refreshNotify().catch(() => undefined);
+  setTimeout(() => void refreshCharts().catch(() => undefined), 500);
 }
 
 async function signIn(event) {
@@ -448,6 +450,135 @@ function renderVpcs(vpcs) {
   $('vpcs').innerHTML = `${head}<tbody>${body}</tbody>`;
 }
 
+// ------------------------------------------------------------------------------------------------ load charts
+
+const CHART_MS = 10_000;
+const charts = { cpu: null, net: null, key: '' };
+
+/** The running instances to chart: all of them grouped by node, or the one chosen. */
+function chartSubjects() {
+  const running = (view.snapshot?.instances ?? []).filter((i) => i.state === 'running').slice(0, 200);
+  const subject = $('chart-subject').value;
+  return subject ? running.filter((i) => i.id === subject) : running;
+}
+
+function renderChartChoices() {
+  const running = (view.snapshot?.instances ?? []).filter((i) => i.state === 'running');
+  const select = $('chart-subject');
+  const options = ['<option value="">per node</option>'].concat(running.map((i) => `<option value="${esc(i.id)}">${esc(i.id)}${i.name ? ` (${esc(i.name)})` : ''}</option>`)).join('');
+  if (select.dataset.options !== options) {
+    const chosen = select.value;
+    select.innerHTML = options;
+    select.dataset.options = options;
+    select.value = running.some((i) => i.id === chosen) ? chosen : '';
+  }
+}
+
+/** Series over shared timestamps: [times, ...one array per line] as uPlot takes them. */
+function align(lines) {
+  const times = [...new Set(lines.flatMap((l) => l.points.map((p) => p[0])))].sort((a, b) => a - b);
+  return [times, ...lines.map((l) => {
+    const at = new Map(l.points);
+    return times.map((t) => (at.has(t) ? at.get(t) : null));
+  })];
+}
+
+function drawChart(which, target, lines, unit) {
+  const width = Math.max(260, $(target).clientWidth || 480);
+  const key = `${$('chart-subject').value}|${lines.map((l) => l.label).join(',')}`;
+  if (!charts[which] || charts.key !== key) {
+    charts[which]?.destroy();
+    $(target).innerHTML = '';
+    const palette = ['#2563eb', '#16a34a', '#dc2626', '#9333ea', '#ea580c', '#0891b2', '#ca8a04'];
+    charts[which] = new uPlot({
+      width,
+      height: 180,
+      series: [{}, ...lines.map((l, n) => ({ label: l.label, stroke: palette[n % palette.length], width: 1.5, spanGaps: true, value: (_, v) => (v === null ? '–' : `${v.toFixed(unit === '%' ? 1 : 0)}${unit}`) }))],
+      axes: [{}, { size: 60 }],
+      scales: { x: { time: true } },
+    }, align(lines), $(target));
+  } else {
+    charts[which].setData(align(lines));
+  }
+}
+
+async function refreshCharts() {
+  if ($('app').hidden || typeof uPlot === 'undefined') return;
+  renderChartChoices();
+  const subjects = chartSubjects();
+  $('chart-empty').hidden = subjects.length > 0;
+  if (subjects.length === 0) return;
+  const { series, step } = await api('GET', `/metrics?minutes=30&step=10&instances=${subjects.map((i) => i.id).join(',')}`);
+  const one = $('chart-subject').value;
+  let cpu;
+  let net;
+  if (one) {
+    const s = series[one] ?? {};
+    $('cpu-caption').textContent = 'CPU (% of its vCPUs)';
+    cpu = [{ label: one, points: s.CPUUtilization ?? [] }];
+    net = [{ label: 'in', points: (s.NetworkIn ?? []).map(([t, v]) => [t, v / step]) }, { label: 'out', points: (s.NetworkOut ?? []).map(([t, v]) => [t, v / step]) }];
+  } else {
+    // per node: cores busy (each instance's share of its vCPUs) and bytes per second, summed over its instances
+    $('cpu-caption').textContent = 'CPU (cores busy)';
+    const nodes = [...new Set(subjects.map((i) => i.node ?? 'localhost'))];
+    const sum = (node, metric, scale) => {
+      const total = new Map();
+      for (const i of subjects.filter((x) => (x.node ?? 'localhost') === node)) {
+        for (const [t, v] of series[i.id]?.[metric] ?? []) total.set(t, (total.get(t) ?? 0) + scale(v, i));
+      }
+      return [...total.entries()].sort((a, b) => a[0] - b[0]);
+    };
+    cpu = nodes.map((n) => ({ label: n, points: sum(n, 'CPUUtilization', (v, i) => (v * i.vcpus) / 100) }));
+    net = nodes.map((n) => {
+      const total = new Map(sum(n, 'NetworkIn', (v) => v / step));
+      for (const [t, v] of sum(n, 'NetworkOut', (v) => v / step)) total.set(t, (total.get(t) ?? 0) + v);
+      return { label: n, points: [...total.entries()].sort((a, b) => a[0] - b[0]) };
+    });
+  }
+  drawChart('cpu', 'chart-cpu', cpu, one ? '%' : '');
+  drawChart('net', 'chart-net', net, ' B/s');
+  charts.key = `${$('chart-subject').value}|${cpu.map((l) => l.label).join(',')}`;
+}
+
+// ------------------------------------------------------------------------------------------------ notifications
+
+async function refreshNotify() {
+  if ($('app').hidden) return;
+  const n = await api('GET', '/notify');
+  $('notify-topic').textContent = n.topicArn;
+  const head = '<thead><tr><th>Protocol</th><th>Endpoint</th><th></th></tr></thead>';
+  const body = n.subscriptions.length === 0 ? '<tr><td colspan="3" class="empty">Nobody is notified. Add an e-mail address or a URL above.</td></tr>'
+    : n.subscriptions.map((s) => `<tr data-endpoint="${esc(s.endpoint)}"><td>${esc(s.protocol)}</td><td class="mono">${esc(s.endpoint)}</td>
+      <td><div class="row-actions"><button data-action="remove" class="danger">Remove</button></div></td></tr>`).join('');
+  $('notify').innerHTML = `${head}<tbody>${body}</tbody>`;
+  const counts = Object.entries(n.deliveries.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none yet';
+  const relay = n.smtp ? `SMTP relay ${n.smtp.host}:${n.smtp.port}` : 'no SMTP relay: e-mail cannot be sent (oarcloud notify smtp HOST:PORT)';
+  const failure = n.deliveries.failures[0];
+  $('notify-status').textContent = `${relay} · deliveries: ${counts}${failure ? ` · last failure: ${failure.endpoint}: ${failure.error}` : ''}`;
+}
+
+function addNotify(event) {
+  event.preventDefault();
+  const form = event.target;
+  const endpoint = field(form, 'endpoint').value.trim();
+  const protocol = endpoint.startsWith('https://') ? 'https' : endpoint.startsWith('http://') ? 'http' : 'email';
+  void act(form.querySelector('button'), `${endpoint} will be notified`, async () => {
+    await api('POST', '/notify/subscriptions', { protocol, endpoint });
+    form.reset();
+    await refreshNotify();
+  });
+}
+
+function onNotifyAction(event) {
+  const button = event.target.closest('button[data-action="remove"]');
+  if (!button) return;
+  const endpoint = button.closest('[data-endpoint]').dataset.endpoint;
+  return confirmDialog(`Stop notifying ${endpoint}?`).then((ok) => ok && act(button, `${endpoint} removed`, async () => {
+    await api('DELETE', `/notify/subscriptions?endpoint=${encodeURIComponent(endpoint)}`);
+    await refreshNotify();
+  }));
+}
+
 // ------------------------------------------------------------------------------------------------ wiring
 
 function addNode(event) {
@@ -487,8 +618,14 @@ document.addEventListener('DOMContentLoaded', async () => {
     view.errorsOnly = e.target.checked;
     render();
   });
+  $('add-notify').addEventListener('submit', addNotify);
+  $('notify').addEventListener('click', onNotifyAction);
+  $('notify-test').addEventListener('click', (e) => act(e.target, 'test notification queued', () => api('POST', '/notify/test')));
+  $('chart-subject').addEventListener('change', () => void refreshCharts().catch(() => undefined));
   // relative times move even when nothing changes
   setInterval(render, 15_000);
+  setInterval(() => void refreshCharts().catch(() => undefined), CHART_MS);
+  setInterval(() => void refreshNotify().catch(() => undefined), 15_000);
   try {
     showApp(await api('GET', '/session'));
   } catch {

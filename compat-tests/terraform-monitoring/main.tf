@@ -1,0 +1,81 @@
+# What README's "Alarms and notifications with Terraform" shows, exactly: an instance, an SNS topic with e-mail and
+# HTTP subscriptions, and a CPU alarm that notifies the topic when it fires and when it clears.
+# compat-tests/terraform.test.ts applies, re-plans (no changes expected) and destroys it against a live server.
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+
+variable "endpoint" { type = string }
+variable "access_key" { type = string }
+variable "secret_key" {
+  type      = string
+  sensitive = true
+}
+variable "region" { type = string }
+variable "webhook" { type = string }
+
+provider "aws" {
+  region                      = var.region
+  access_key                  = var.access_key
+  secret_key                  = var.secret_key
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    ec2        = var.endpoint
+    sns        = var.endpoint
+    cloudwatch = var.endpoint
+  }
+}
+
+data "aws_ami" "busybox" {
+  owners = ["oarcloud"]
+  filter {
+    name   = "name"
+    values = ["busybox"]
+  }
+}
+
+resource "aws_instance" "app" {
+  ami           = data.aws_ami.busybox.id
+  instance_type = "t2.nano"
+  tags          = { Name = "watched" }
+}
+
+resource "aws_sns_topic" "alerts" {
+  name = "tf-alerts"
+  tags = { team = "ops" }
+}
+
+resource "aws_sns_topic_subscription" "mail" {
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = "ops@example.test"
+}
+
+resource "aws_sns_topic_subscription" "hook" {
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "http"
+  endpoint  = var.webhook
+}
+
+resource "aws_cloudwatch_metric_alarm" "cpu" {
+  alarm_name          = "tf-cpu-high"
+  alarm_description   = "CPU of the app instance"
+  namespace           = "AWS/EC2"
+  metric_name         = "CPUUtilization"
+  dimensions          = { InstanceId = aws_instance.app.id }
+  statistic           = "Average"
+  period              = 60
+  evaluation_periods  = 2
+  threshold           = 80
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = { team = "ops" }
+}
+
+output "topic_arn" { value = aws_sns_topic.alerts.arn }
+output "alarm_arn" { value = aws_cloudwatch_metric_alarm.cpu.arn }
