@@ -53,6 +53,7 @@ import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { mixedLoad, type LoadResult } from './load';
 import { benchNetwork, networkReport } from './network';
 import { benchLoadBalancer, loadBalancerReport } from './load-balancer';
+import { benchMonitoring, monitoringReport } from './monitoring';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
@@ -859,7 +860,19 @@ async function benchLoadBalancerPart(quick: boolean) {
   }
 }
 
-/** Runs only the named parts (launch, api, images, load, cluster, network, lb) and returns their figures; writes nothing. */
+async function benchMonitoringPart(quick: boolean) {
+  const acct = await benchAccount('bench-monitoring');
+  try {
+    const figures = await withDb((db) =>
+      benchMonitoring({ db, accountId: acct.accountId, creds: acct, ec2: acct.ec2, endpoint, region }, quick),
+    );
+    return { figures, report: monitoringReport(figures).join('\n') };
+  } finally {
+    await dropBenchAccount(acct.accountId);
+  }
+}
+
+/** Runs only the named parts (launch, api, images, load, cluster, network, lb, monitoring) and returns their figures; writes nothing. */
 export async function runBenchParts(parts: string[], quick: boolean): Promise<Record<string, unknown>> {
   const all: Record<string, (quick: boolean) => Promise<unknown>> = {
     launch: benchLaunch,
@@ -869,6 +882,7 @@ export async function runBenchParts(parts: string[], quick: boolean): Promise<Re
     cluster: benchCluster,
     network: benchNetworkPart,
     lb: benchLoadBalancerPart,
+    monitoring: benchMonitoringPart,
   };
   const out: Record<string, unknown> = {};
   for (const part of parts) {
@@ -894,8 +908,20 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const network = await benchNetworkPart(opts.quick);
   process.stderr.write('bench: load balancer...\n');
   const lb = await benchLoadBalancerPart(opts.quick);
+  process.stderr.write('bench: monitoring...\n');
+  const monitoring = await benchMonitoringPart(opts.quick);
   const text =
-    report(m, launch, api, images) + '\n' + loadReport(load).join('\n') + '\n' + clusterReport(cluster).join('\n') + '\n' + network.report + '\n' + lb.report;
+    report(m, launch, api, images) +
+    '\n' +
+    loadReport(load).join('\n') +
+    '\n' +
+    clusterReport(cluster).join('\n') +
+    '\n' +
+    network.report +
+    '\n' +
+    lb.report +
+    '\n' +
+    monitoring.report;
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, load, cluster, network: network.figures, lb: lb.figures, text };
+  return { machine: m, launch, api, images, load, cluster, network: network.figures, lb: lb.figures, monitoring: monitoring.figures, text };
 }

@@ -65,13 +65,10 @@ cgroup_dir() {
   echo "/sys/fs/cgroup/$2$line"
 }
 
-# the sum of the Read (or Write) lines of a blkio throttle file
-blkio_sum() { awk -v k="$2" '$2 == k { s += $3 } END { print s + 0 }' "$1" 2>/dev/null || echo 0; }
-
 op=${1:-}; shift || true
 case "$op" in
   usage)
-    # one pass over the files, no virsh per container: `virsh list` gives each controller's pid, its child is init
+    # bash builtins only once `virsh list` has run: no process per container, so a pass stays cheap with many
     $VIRSH list | while read -r controller name _; do
       [[ $name =~ ^i-[0-9a-f]+$ ]] || continue
       init=""; { read -r init _ || true; } < "/proc/$controller/task/$controller/children" 2>/dev/null || true
@@ -83,15 +80,22 @@ case "$op" in
         case ",$controllers," in *,blkio,*) blk=/sys/fs/cgroup/$controllers$path ;; esac
       done < "/proc/$init/cgroup"
       [ -n "$cpu" ] && [ -n "$mem" ] || continue
-      rss=$(awk '$1 == "total_rss" { print $2 }' "$mem/memory.stat")
-      echo "instance $name $(cat "$cpu/cpuacct.usage") ${rss:-0} $(cat "$mem/memory.limit_in_bytes")" \
-        "$(blkio_sum "$blk/blkio.throttle.io_service_bytes" Read) $(blkio_sum "$blk/blkio.throttle.io_service_bytes" Write)" \
-        "$(blkio_sum "$blk/blkio.throttle.io_serviced" Read) $(blkio_sum "$blk/blkio.throttle.io_serviced" Write)"
+      usage=0 rss=0 limit=0; read -r usage < "$cpu/cpuacct.usage" || true
+      read -r limit < "$mem/memory.limit_in_bytes" || true
+      while read -r key value; do [ "$key" = total_rss ] && { rss=$value; break; }; done < "$mem/memory.stat"
+      rb=0 wb=0 ro=0 wo=0
+      if [ -n "$blk" ]; then
+        while read -r _ op n; do case $op in Read) rb=$((rb + n)) ;; Write) wb=$((wb + n)) ;; esac; done < "$blk/blkio.throttle.io_service_bytes" 2>/dev/null || true
+        while read -r _ op n; do case $op in Read) ro=$((ro + n)) ;; Write) wo=$((wo + n)) ;; esac; done < "$blk/blkio.throttle.io_serviced" 2>/dev/null || true
+      fi
+      echo "instance $name $usage $rss $limit $rb $wb $ro $wo"
     done
     for dir in /sys/class/net/oc*/statistics; do
       [ -d "$dir" ] || continue
       iface=${dir#/sys/class/net/}; iface=${iface%/statistics}
-      echo "port $iface $(cat "$dir/rx_bytes" "$dir/rx_packets" "$dir/tx_bytes" "$dir/tx_packets" | tr '\n' ' ')"
+      rxb=0 rxp=0 txb=0 txp=0
+      read -r rxb < "$dir/rx_bytes"; read -r rxp < "$dir/rx_packets"; read -r txb < "$dir/tx_bytes"; read -r txp < "$dir/tx_packets"
+      echo "port $iface $rxb $rxp $txb $txp"
     done ;;
   check)
     $VIRSH version >/dev/null || die "libvirtd does not answer on this node"

@@ -4,8 +4,9 @@
 --   metric_points: every value as it came (the collector's 10-second samples, PutMetricData's values), kept 3 hours
 --                  (as long as AWS keeps sub-minute data): sub-minute periods and exact percentiles read these;
 --   metric_hours:  the rollup, one row per metric and hour holding 60 per-minute statistics in arrays (about 1.3 KB
---                  a row instead of one ~100-byte row per sample), kept 455 days. The leader folds each minute in
---                  once it is complete (metric_rollup.watermark: everything before it is folded).
+--                  a row instead of one ~100-byte row per sample), kept OARCLOUD_METRIC_RETENTION_DAYS (63). The
+--                  leader folds each minute in once it is complete (metric_rollup.watermark: everything before it is
+--                  folded).
 create table if not exists metrics (
   id               bigserial primary key,
   account_id       char(12) not null references accounts(id) on delete cascade,

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { errors } from './errors';
+import { envLimit } from './quotas';
 
 export interface Dimension {
   Name: string;
@@ -49,9 +50,13 @@ export interface Datapoint {
   unit: string;
 }
 
-/** How long raw points stay (AWS keeps sub-minute data 3 hours), and the rollup (AWS: 455 days). */
+/**
+ * How long raw points stay (AWS keeps sub-minute data 3 hours), and the per-minute rollup: 63 days by default, as long
+ * as AWS keeps 5-minute data (it keeps hourly data 455 days; here a longer history costs its minutes: ~2.3 MiB per
+ * instance and week, see the README).
+ */
 export const POINTS_RETENTION_MS = 3 * 3600_000;
-export const ROLLUP_RETENTION_HOURS = 455 * 24;
+const ROLLUP_RETENTION_HOURS = envLimit(process.env, 'OARCLOUD_METRIC_RETENTION_DAYS', 63) * 24;
 /** The minutes the rollup leaves to late samples before folding a minute in. */
 const ROLLUP_LAG_MS = 60_000;
 /** Most minutes one rollup pass folds (a server back after a long stop catches up over several passes). */

@@ -5,7 +5,7 @@ import { runBench } from '../../bench/run';
 describe('bench --quick (real services)', function () {
   this.timeout(600_000);
 
-  it('measures launch, the raw floor, the API next to moto, the admin snapshot, CreateImage and memory, and writes a report', async () => {
+  it('measures launch, the raw floor, the API next to moto, the admin snapshot, CreateImage, memory and monitoring, and writes a report', async () => {
     const r = await runBench({ quick: true, write: false });
     expect(r.launch.samples).to.have.length(2);
     for (const s of r.launch.samples) expect(s.total).to.be.above(0);
@@ -31,5 +31,9 @@ describe('bench --quick (real services)', function () {
     ).to.equal(r.cluster.n);
     expect(r.cluster.pass.total).to.be.above(0);
     expect(r.text).to.contain('## Cluster');
+    expect(r.monitoring.collector.cpuMs.every((ms) => ms > 0)).to.equal(true);
+    expect(r.monitoring.week.queries.map((q) => q.datapoints)).to.deep.equal([168, 1008]);
+    expect(r.monitoring.alarm.breachMs.every((ms) => ms > 0)).to.equal(true);
+    expect(r.text).to.contain('## Monitoring');
   });
 });

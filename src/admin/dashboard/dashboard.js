@@ -507,7 +507,15 @@ async function refreshCharts() {
   renderChartChoices();
   const subjects = chartSubjects();
   $('chart-empty').hidden = subjects.length > 0;
-  if (subjects.length === 0) return;
+  document.querySelector('.charts').hidden = subjects.length === 0;
+  if (subjects.length === 0) {
+    // nothing runs: no chart rather than an empty one with a meaningless time axis
+    for (const which of ['cpu', 'net']) {
+      charts[which]?.destroy();
+      charts[which] = null;
+    }
+    return;
+  }
   const { series, step } = await api('GET', `/metrics?minutes=30&step=10&instances=${subjects.map((i) => i.id).join(',')}`);
   const one = $('chart-subject').value;
   let cpu;
