@@ -863,9 +863,7 @@ async function benchLoadBalancerPart(quick: boolean) {
 async function benchMonitoringPart(quick: boolean) {
   const acct = await benchAccount('bench-monitoring');
   try {
-    const figures = await withDb((db) =>
-      benchMonitoring({ db, accountId: acct.accountId, creds: acct, ec2: acct.ec2, endpoint, region }, quick),
-    );
+    const figures = await withDb((db) => benchMonitoring({ db, accountId: acct.accountId, creds: acct, ec2: acct.ec2, endpoint, region }, quick));
     return { figures, report: monitoringReport(figures).join('\n') };
   } finally {
     await dropBenchAccount(acct.accountId);

@@ -160,6 +160,7 @@ export function buildServices(
     events,
     log.child({ component: 'deliveries' }),
   );
+  topics.whenQueued(() => deliveries.wake());
   const alarms = new MetricAlarms(db, metrics, config.regions[0]);
   const admin = new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick });
   const notifier = new AdminNotifier(db, { topics, settings, admin }, log.child({ component: 'admin-notifier' }));

@@ -57,6 +57,8 @@ interface Claimed {
 export class DeliveryWorker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** Something was queued while a pass ran: run another at once. */
+  private again = false;
   private signing?: Promise<SigningPair>;
 
   constructor(
@@ -72,12 +74,27 @@ export class DeliveryWorker {
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.tick()
-        .then(() => undefined)
-        .catch((err) => this.log.warn({ err: String(err) }, 'delivery pass failed'))
-        .finally(() => (this.running = undefined));
-    }, 1000);
+    this.timer ??= setInterval(() => this.pass(), 1000);
+  }
+
+  /** Sends what was just queued now rather than at the next second (only while this process leads). */
+  wake(): void {
+    if (!this.timer) return;
+    if (this.running) this.again = true;
+    else this.pass();
+  }
+
+  private pass(): void {
+    this.running ??= this.tick()
+      .then(() => undefined)
+      .catch((err) => this.log.warn({ err: String(err) }, 'delivery pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.pass();
+        }
+      });
   }
 
   async stop(): Promise<void> {

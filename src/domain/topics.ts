@@ -63,12 +63,19 @@ export interface QueuedMessage {
 }
 
 export class Topics {
+  /** Told when deliveries were queued (the delivery worker of this process sends them at once). */
+  private onQueued: () => void = () => undefined;
+
   constructor(
     private readonly db: Knex,
     private readonly region: string,
     /** The API's address as clients reach it: confirmation links point there. */
     private readonly endpoint: string,
   ) {}
+
+  whenQueued(listener: () => void): void {
+    this.onQueued = listener;
+  }
 
   topicArn(t: TopicRef): string {
     return `arn:aws:sns:${this.region}:${t.accountId}:${t.name}`;
@@ -221,6 +228,7 @@ export class Topics {
       if (!row.confirmed) await trx('sns_deliveries').insert(this.confirmationDelivery(row.id, t, row.token));
       return { row: { ...row, attributes } as unknown as SubscriptionRow, fresh: true };
     });
+    if (created.fresh && !created.row.confirmed) this.onQueued();
     return { arn: this.subscriptionArn(created.row), pending: !created.row.confirmed };
   }
 
@@ -375,6 +383,7 @@ export class Topics {
       });
       for (let i = 0; i < rows.length; i += 1000) await trx('sns_deliveries').insert(rows.slice(i, i + 1000));
     });
+    this.onQueued();
     return messageId;
   }
 
