@@ -3,22 +3,17 @@
  * - JSON 1.0 (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`; what the aws CLI, boto3 and the JS SDK v3 send):
  *   timestamps as epoch seconds, blobs as base64;
  * - Smithy RPC v2 CBOR (`POST /service/<prefix>/operation/<Op>`, `smithy-protocol: rpc-v2-cbor`; what newer SDKs
- *   pick first): timestamps as CBOR tag 1, blobs as byte strings (cbor-x).
+ *   pick first): timestamps as CBOR tag 1, blobs as byte strings (node-cbor).
  * Both decode into the same input object the Query decoder gives (Dates, numbers, member names) and check it against
  * the model: types, enums, required members; unknown members are refused by name.
  * Errors: `{"__type": Code, "message": ..}` plus `x-amzn-query-error: Code;Sender|Receiver`, with which
  * awsQueryCompatible clients recover the Query error code.
  */
-import type * as CborX from 'cbor-x' with { 'resolution-mode': 'import' };
+import cbor from 'cbor';
 import { errors } from '../domain/errors';
 import type { ServiceModel } from './model';
 
 export type DocumentFormat = 'json' | 'cbor';
-
-// cbor-x is an ES module with a CommonJS build (dist/node.cjs) that require() finds; only its types need the import
-// resolution mode
-const { Encoder, decode: cborDecode } = require('cbor-x') as typeof CborX;
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 
 export const CONTENT_TYPE: Record<DocumentFormat, string> = { json: 'application/x-amz-json-1.0', cbor: 'application/cbor' };
 
@@ -26,7 +21,7 @@ export const CONTENT_TYPE: Record<DocumentFormat, string> = { json: 'application
 export function parseBody(format: DocumentFormat, raw: Buffer): unknown {
   if (raw.length === 0) return {};
   try {
-    return format === 'json' ? JSON.parse(raw.toString('utf8')) : cborDecode(raw);
+    return format === 'json' ? JSON.parse(raw.toString('utf8')) : cbor.decodeFirstSync(raw);
   } catch {
     throw errors.serializationException(format === 'json' ? 'The request body is not valid JSON.' : 'The request body is not valid CBOR.');
   }

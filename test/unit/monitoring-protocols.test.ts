@@ -1,6 +1,6 @@
 /** CloudWatch's three wires and SNS's maps: JSON 1.0 and RPC v2 CBOR documents, Query `entry` maps, error documents. */
 import { expect } from 'chai';
-import type * as CborX from 'cbor-x' with { 'resolution-mode': 'import' };
+import cbor from 'cbor';
 import { cloudwatchModel, snsModel } from '../../src/protocol/model';
 import { decodeDocument, encodeDocument, encodeDocumentError, parseBody } from '../../src/protocol/document-codec';
 import { decodeQuery } from '../../src/protocol/query-decoder';
@@ -8,9 +8,6 @@ import { encodeResponse } from '../../src/protocol/xml-encoder';
 import { DomainError } from '../../src/domain/errors';
 import { toWire } from '../../src/protocol/errors';
 import { errors } from '../../src/domain/errors';
-
-// cbor-x's CommonJS build, as the codec loads it
-const { decode: cborDecode, encode: cborEncode } = require('cbor-x') as typeof CborX;
 
 function fails(fn: () => unknown, code: string): void {
   try {
@@ -63,7 +60,7 @@ describe('CloudWatch JSON 1.0 and RPC v2 CBOR', () => {
   });
 
   it('decodes CBOR with tag-1 timestamps and encodes answers with them', () => {
-    const body = cborEncode({
+    const body = cbor.encode({
       Namespace: 'App',
       MetricName: 'M',
       StartTime: new Date(1767225600_000),
@@ -73,7 +70,7 @@ describe('CloudWatch JSON 1.0 and RPC v2 CBOR', () => {
     });
     const input = decodeDocument(cloudwatchModel, 'GetMetricStatisticsInput', parseBody('cbor', Buffer.from(body)));
     expect(input.StartTime).to.deep.equal(new Date(1767225600_000));
-    const out = cborDecode(
+    const out = cbor.decodeFirstSync(
       encodeDocument(
         cloudwatchModel,
         'GetMetricStatistics',
