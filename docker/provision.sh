@@ -53,7 +53,7 @@ require_cgroup_v1 "bin/oarcloud up"
 # ------------------------------------------------------------------------------------------------ packages
 PKGS="postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql openssh-server openssh-client
   libvirt-daemon libvirt-daemon-driver-lxc libvirt-clients dnsmasq-base iptables bridge-utils iproute2
-  nftables socat haproxy debootstrap busybox-static zstd tar ca-certificates util-linux attr openssl"
+  nftables socat haproxy debootstrap busybox-static zstd tar ca-certificates util-linux attr openssl putty-tools"
 # the dashboard's browser tests drive Debian's Chromium headless; a server-only image (Dockerfile) goes without
 [ "${OARCLOUD_SKIP_CHROMIUM:-}" = 1 ] || PKGS="$PKGS chromium"
 install_packages "$LOG_DIR/apt.log" $PKGS

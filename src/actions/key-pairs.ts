@@ -5,6 +5,7 @@ import { filterInMemory, selectNamed } from '../domain/filters';
 import { tagsFor } from '../domain/tags';
 import type { KeyPairRow } from '../domain/key-pairs';
 import type { KeyPairInfo, Tag } from '../protocol/model/ec2-shapes';
+import { tagSet } from './views/tags';
 
 const view = (k: KeyPairRow, tags: Tag[] = []): KeyPairInfo => ({
   KeyPairId: k.id,
@@ -13,22 +14,23 @@ const view = (k: KeyPairRow, tags: Tag[] = []): KeyPairInfo => ({
   KeyType: k.key_type,
   PublicKey: k.public_key,
   CreateTime: k.created_at,
-  Tags: tags,
+  Tags: tagSet(tags),
 });
 
 export const createKeyPair = defineAction('CreateKeyPair', async (input, { caller, services }) => {
-  if (input.KeyFormat && input.KeyFormat !== 'pem') throw errors.invalidParameterValue('KeyFormat', input.KeyFormat, 'Only pem is supported.');
+  const format = input.KeyFormat ?? 'pem';
+  if (format !== 'pem' && format !== 'ppk') throw errors.invalidParameterValue('KeyFormat', format, 'It must be pem or ppk.');
   const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
   const keyType = input.KeyType ?? 'rsa';
   if (keyType !== 'rsa' && keyType !== 'ed25519') throw errors.invalidParameterValue('KeyType', keyType, 'It must be rsa or ed25519.');
-  const { row, privateKey } = await services.keyPairs.create(caller.accountId, input.KeyName, keyType);
+  const { row, privateKey } = await services.keyPairs.create(caller.accountId, input.KeyName, keyType, format);
   await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
   return {
     KeyName: row.name,
     KeyFingerprint: row.fingerprint,
     KeyMaterial: privateKey,
     KeyPairId: row.id,
-    Tags: tags.map((t) => ({ Key: t.key, Value: t.value })),
+    Tags: tagSet(tags.map((t) => ({ Key: t.key, Value: t.value }))),
   };
 });
 
@@ -36,7 +38,7 @@ export const importKeyPair = defineAction('ImportKeyPair', async (input, { calle
   const tags = tagsFor(input.TagSpecifications, 'key-pair', ['key-pair']);
   const row = await services.keyPairs.import(caller.accountId, input.KeyName, input.PublicKeyMaterial.toString('utf8'));
   await services.tags.insert(caller.accountId, 'key-pair', [row.id], tags);
-  return { KeyName: row.name, KeyFingerprint: row.fingerprint, KeyPairId: row.id, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) };
+  return { KeyName: row.name, KeyFingerprint: row.fingerprint, KeyPairId: row.id, Tags: tagSet(tags.map((t) => ({ Key: t.key, Value: t.value }))) };
 });
 
 export const describeKeyPairs = defineAction('DescribeKeyPairs', async (input, { caller, services }) => {

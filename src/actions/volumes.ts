@@ -7,6 +7,7 @@ import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
 import { snapshotIdOf } from '../domain/images';
 import type { Volume } from '../protocol/model/ec2-shapes';
 import { instanceRootMapping, ROOT_DEVICE_NAME, ROOT_VOLUME } from './views/root-device';
+import { tagSet } from './views/tags';
 
 export default defineAction('DescribeVolumes', async (input, { caller, services }) => {
   for (const id of input.VolumeIds ?? []) if (!/^vol-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidParameterValue('VolumeId', id);
@@ -50,5 +51,5 @@ export default defineAction('DescribeVolumes', async (input, { caller, services 
     (v) => Object.fromEntries(v.Tags.map((t) => [t.Key, t.Value])),
   );
   const { page, nextToken } = takePage(volumes, checkMaxResults(input.MaxResults, 5, 500), (v) => derivedIds.instanceOfVolume(v.VolumeId!));
-  return { Volumes: page, NextToken: nextToken };
+  return { Volumes: page.map((v) => ({ ...v, Tags: tagSet(v.Tags) })), NextToken: nextToken };
 });

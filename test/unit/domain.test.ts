@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/domain/secrets';
-import { parsePublicKey } from '../../src/domain/key-pairs';
+import { createdFingerprint, parsePublicKey, toPpk } from '../../src/domain/key-pairs';
 import { isValidId, newAccessKeyId, newId } from '../../src/domain/ids';
 import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-instances';
 import { oarSizingFor } from '../../src/domain/instance-types';
@@ -28,13 +28,43 @@ describe('domain helpers', () => {
     expect(newAccessKeyId()).to.match(/^AKIA[A-Z2-7]{16}$/);
   });
 
-  it('parses OpenSSH public keys and computes their MD5 fingerprint', () => {
-    const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
-    const k = parsePublicKey(`ssh-ed25519 ${blob.toString('base64')} me@host\n`);
-    expect(k.type).to.equal('ed25519');
-    expect(k.fingerprint).to.match(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/);
+  it("parses public keys in every format ImportKeyPair takes, with AWS's fingerprints (KeyPairInfo.KeyFingerprint)", () => {
+    // AWS: "For RSA key pairs [imported], the key fingerprint is the MD5 public key fingerprint as specified in section
+    // 4 of RFC4716. For ED25519 key pairs, the key fingerprint is the base64-encoded SHA-256 digest"
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spki = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const fromPem = parsePublicKey(spki);
+    expect(fromPem.type).to.equal('rsa');
+    const md5 = createHash('md5').update(fromPem.blob).digest('hex').match(/../g)!.join(':');
+    expect(fromPem.fingerprint).to.equal(md5);
+    const [, base64] = fromPem.line.split(' ');
+    expect(parsePublicKey(`ssh-rsa ${base64} me@host\n`)).to.deep.include({ fingerprint: md5, line: `ssh-rsa ${base64} me@host` });
+    // RFC 4716's SSH2 public key file, with a continued header
+    const ssh2 = ['---- BEGIN SSH2 PUBLIC KEY ----', 'Comment: "a long \\', 'comment"', ...base64.match(/.{1,70}/g)!, '---- END SSH2 PUBLIC KEY ----', ''].join(
+      '\n',
+    );
+    expect(parsePublicKey(ssh2)).to.deep.include({ fingerprint: md5, line: `ssh-rsa ${base64} a long comment` });
+    expect(parsePublicKey((rsa.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')).fingerprint).to.equal(md5);
+    const ed = generateKeyPairSync('ed25519');
+    const edKey = parsePublicKey(ed.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    expect(edKey.type).to.equal('ed25519');
+    expect(edKey.fingerprint).to.equal(createHash('sha256').update(edKey.blob).digest('base64'));
     expect(() => parsePublicKey('ssh-rsa bm90IGEga2V5')).to.throw(Ec2Error);
     expect(() => parsePublicKey('hello')).to.throw(Ec2Error);
+    const ecdsa = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(() => parsePublicKey(ecdsa)).to.throw(/not supported/);
+  });
+
+  it("gives keys it makes AWS's fingerprints: RSA the SHA-1 of the private key's DER (PKCS#8), ED25519 base64 SHA-256", () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+    const der = rsa.privateKey.export({ type: 'pkcs8', format: 'der' });
+    const blob = parsePublicKey(rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string).blob;
+    expect(createdFingerprint('rsa', pem, blob)).to.equal(createHash('sha1').update(der).digest('hex').match(/../g)!.join(':'));
+    // PuTTY's format 3: its MAC is HMAC-SHA-256 (empty key when unencrypted) over the fields
+    const ppk = toPpk(pem, 'me');
+    expect(ppk).to.match(/^PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: \d+\n/);
+    expect(ppk).to.match(/\nPrivate-MAC: [0-9a-f]{64}\n$/);
   });
 
   it('limits user data to 16 KB after decoding', () => {

@@ -3,6 +3,7 @@ import type { Services } from '../../services';
 import { SYSTEM_OWNER_ALIAS, type ImageRow } from '../../domain/images';
 import type { Image } from '../../protocol/model/ec2-shapes';
 import { imageRootMapping } from './root-device';
+import { tagSet } from './tags';
 
 export async function imageViews(rows: (ImageRow & { owner_is_system?: boolean })[], services: Services): Promise<Image[]> {
   const tags = await services.tags.load(rows.map((r) => r.id));
@@ -28,6 +29,6 @@ export async function imageViews(rows: (ImageRow & { owner_is_system?: boolean }
     EnaSupport: false,
     PlatformDetails: 'Linux/UNIX',
     UsageOperation: 'RunInstances',
-    Tags: tags.get(r.id) ?? [],
+    Tags: tagSet(tags.get(r.id)),
   }));
 }

@@ -4,6 +4,7 @@ import { STATE_CODES, type InstanceRow } from '../../domain/instances';
 import { derivedIds } from '../../domain/ids';
 import type { Instance, Reservation, Tag } from '../../protocol/model/ec2-shapes';
 import { instanceRootMapping, ROOT_DEVICE_NAME } from './root-device';
+import { tagSet } from './tags';
 
 type RowWithTags = InstanceRow & { tag_list?: Tag[] };
 
@@ -63,7 +64,7 @@ export function instanceView(r: InstanceRow, tags: Tag[], network: Services['net
     BlockDeviceMappings: live ? [instanceRootMapping(r)] : [],
     VirtualizationType: 'hvm',
     ClientToken: r.client_token ?? '',
-    Tags: tags,
+    Tags: tagSet(tags),
     SecurityGroups: live ? sg : [],
     SourceDestCheck: true,
     Hypervisor: 'xen',

@@ -19,6 +19,7 @@ import type {
   Tag,
   Vpc,
 } from '../../protocol/model/ec2-shapes';
+import { tagSet } from './tags';
 
 type TagsById = Map<string, Tag[]>;
 const tagsOf = (tags: TagsById, id: string) => tags.get(id) ?? [];
@@ -36,7 +37,7 @@ export function vpcView(v: VpcRow, tags: TagsById): Vpc {
     InstanceTenancy: v.instance_tenancy,
     IsDefault: v.is_default,
     CidrBlockAssociationSet: [{ AssociationId: `vpc-cidr-assoc-${v.id.slice(4)}`, CidrBlock: v.cidr, CidrBlockState: { State: 'associated' } }],
-    Tags: tagsOf(tags, v.id),
+    Tags: tagSet(tagsOf(tags, v.id)),
   };
 }
 
@@ -66,7 +67,7 @@ export function subnetView(s: SubnetRow, tags: TagsById, services: Services): Su
     EnableDns64: false,
     MapCustomerOwnedIpOnLaunch: false,
     PrivateDnsNameOptionsOnLaunch: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
-    Tags: tagsOf(tags, s.id),
+    Tags: tagSet(tagsOf(tags, s.id)),
     SubnetArn: `arn:aws:ec2:${zone.slice(0, -1)}:${s.account_id}:subnet/${s.id}`,
   };
 }
@@ -76,7 +77,7 @@ export function gatewayView(g: GatewayRow, tags: TagsById): InternetGateway {
     InternetGatewayId: g.id,
     OwnerId: g.account_id,
     Attachments: g.vpc_id ? [{ VpcId: g.vpc_id, State: 'available' }] : [],
-    Tags: tagsOf(tags, g.id),
+    Tags: tagSet(tagsOf(tags, g.id)),
   };
 }
 
@@ -97,7 +98,7 @@ export function routeTableView(t: RouteTableRow, tags: TagsById): RouteTable {
       AssociationState: { State: 'associated' },
     })),
     PropagatingVgws: [],
-    Tags: tagsOf(tags, t.id),
+    Tags: tagSet(tagsOf(tags, t.id)),
   };
 }
 
@@ -129,7 +130,7 @@ export function aclView(a: NetworkAclRow, tags: TagsById): NetworkAcl {
     IsDefault: a.is_default,
     Entries: [...a.entries.map(aclEntryView), ...implicit],
     Associations: a.associations.map((s) => ({ NetworkAclAssociationId: s.id, NetworkAclId: a.id, SubnetId: s.subnet_id })),
-    Tags: tagsOf(tags, a.id),
+    Tags: tagSet(tagsOf(tags, a.id)),
   };
 }
 
@@ -177,7 +178,7 @@ export function groupView(g: GroupRow, rules: RuleRow[], tags: TagsById, region:
       owner,
     ),
     SecurityGroupArn: `arn:aws:ec2:${region}:${g.account_id}:security-group/${g.id}`,
-    Tags: tagsOf(tags, g.id),
+    Tags: tagSet(tagsOf(tags, g.id)),
   };
 }
 
@@ -194,7 +195,7 @@ export function ruleView(r: RuleRow, tags: TagsById, region: string): SecurityGr
     ReferencedGroupInfo: r.source_group_id ? { GroupId: r.source_group_id, UserId: r.account_id } : undefined,
     Description: r.description ?? undefined,
     SecurityGroupRuleArn: `arn:aws:ec2:${region}:${r.account_id}:security-group-rule/${r.id}`,
-    Tags: tagsOf(tags, r.id),
+    Tags: tagSet(tagsOf(tags, r.id)),
   };
 }
 
@@ -210,7 +211,7 @@ export function addressView(e: ElasticIpRow, tags: TagsById, region: string): Ad
     PrivateIpAddress: e.private_ip ?? undefined,
     PublicIpv4Pool: 'amazon',
     NetworkBorderGroup: region,
-    Tags: tagsOf(tags, e.id),
+    Tags: tagSet(tagsOf(tags, e.id)),
   };
 }
 
