@@ -68,7 +68,9 @@ describe('key pairs (fingerprints, formats and codes as AWS documents them)', fu
       const file = path.join(dir, `${name}.ppk`);
       writeFileSync(file, made.KeyMaterial!, { mode: 0o600 });
       await execFileAsync('puttygen', [file, '-O', 'public-openssh', '-o', `${file}.pub`]);
-      expect(readFileSync(`${file}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')).to.equal((await publicKeyOf(name)).PublicKey!.split(' ').slice(0, 2).join(' '));
+      expect(readFileSync(`${file}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')).to.equal(
+        (await publicKeyOf(name)).PublicKey!.split(' ').slice(0, 2).join(' '),
+      );
     }
   });
 
