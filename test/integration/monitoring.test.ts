@@ -34,7 +34,7 @@ import {
   UnsubscribeCommand,
 } from '@aws-sdk/client-sns';
 import { cloudwatchClient, dropAccount, IMAGES, newAccount, oarcloud, rawRequest, sleep, snsClient, waitForStates, type TestAccount } from '../support/live';
-import { HttpSink, MailSink, verifySnsSignature } from '../support/receivers';
+import { HttpSink, MailSink, validateWithSnsValidator, verifySnsSignature } from '../support/receivers';
 import { connect } from '../../src/adapters/db';
 import { config } from '../support/live';
 
@@ -174,6 +174,8 @@ describe('monitoring (CloudWatch metrics and alarms, SNS over real SMTP and HTTP
     const post = await web.waitFor((p) => p.path === '/alarms' && p.headers['x-amz-sns-message-type'] === 'Notification');
     const notification = JSON.parse(post.body);
     expect(await verifySnsSignature(notification)).to.equal(true);
+    // and the AWS Labs validator accepts it (given our certificate over HTTPS, as it insists)
+    await validateWithSnsValidator(notification);
     expect(notification.Subject).to.equal(`ALARM: "cpu-high" in US East (N. Virginia)`);
     const body = JSON.parse(notification.Message);
     expect(body).to.include({ AlarmName: 'cpu-high', NewStateValue: 'ALARM', AWSAccountId: account.accountId });

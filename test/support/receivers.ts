@@ -4,6 +4,11 @@
  * port and are closed by the test that opened them.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import https from 'node:https';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createVerify } from 'node:crypto';
 import { SMTPServer } from 'smtp-server';
@@ -128,4 +133,56 @@ export async function verifySnsSignature(message: Record<string, string>): Promi
     .map((f) => `${f}\n${message[f]}\n`)
     .join('');
   return createVerify('RSA-SHA256').update(text, 'utf8').verify(cert, message.Signature, 'base64');
+}
+
+type SnsValidator = new (hostPattern?: RegExp) => { validate(message: object, cb: (err: Error | null) => void): void };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const MessageValidator = require('sns-validator') as SnsValidator;
+
+/**
+ * The AWS Labs message validator (npm `sns-validator`) on a message. It fetches SigningCertURL itself, and only over
+ * HTTPS from a host it trusts: so the certificate we serve is handed to it over HTTPS on this machine (SigningCertURL
+ * is not among the signed fields, so the signature is checked unchanged).
+ */
+export async function validateWithSnsValidator(message: Record<string, string>): Promise<void> {
+  const signingCert = await (await fetch(message.SigningCertURL)).text();
+  const dir = mkdtempSync(path.join(tmpdir(), 'oarcloud-tls-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      path.join(dir, 'k'),
+      '-out',
+      path.join(dir, 'c'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const tls = { key: readFileSync(path.join(dir, 'k')), cert: readFileSync(path.join(dir, 'c')) };
+  const server = https.createServer(tls, (_req, res) => res.end(signingCert));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  const trusted = https.globalAgent.options.ca;
+  https.globalAgent.options.ca = [tls.cert];
+  try {
+    await new Promise<void>((resolve, reject) =>
+      new MessageValidator(/^127\.0\.0\.1:\d+$/).validate(
+        { ...message, SigningCertURL: `https://127.0.0.1:${port}/SimpleNotificationService-test.pem` },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+  } finally {
+    https.globalAgent.options.ca = trusted;
+    server.close();
+  }
 }
