@@ -13,7 +13,7 @@ import { CloudWatchClient, GetMetricStatisticsCommand, PutMetricAlarmCommand, Pu
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { RunInstancesCommand, TerminateInstancesCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { Knex } from 'knex';
-import { MetricCollector, type RunningInstance } from '../src/domain/metric-collector';
+import { EC2_METRICS, MetricCollector, type RunningInstance } from '../src/domain/metric-collector';
 import { Metrics } from '../src/domain/metrics';
 import { createLogger } from '../src/log';
 import { run as exec } from '../src/adapters/exec';
@@ -23,17 +23,6 @@ import { HttpSink } from '../test/support/receivers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
-const METRICS = [
-  'CPUUtilization',
-  'NetworkIn',
-  'NetworkOut',
-  'NetworkPacketsIn',
-  'NetworkPacketsOut',
-  'DiskReadBytes',
-  'DiskWriteBytes',
-  'DiskReadOps',
-  'DiskWriteOps',
-];
 
 export interface MonitoringFigures {
   collector: { instances: number; passes: number; cpuMs: number[]; wallMs: number[]; pointsPerPass: number };
@@ -136,7 +125,7 @@ async function weekOfData(ctx: MonitoringBenchContext, cw: CloudWatchClient, run
   const hours = 7 * 24;
   const size = async () => Number((await ctx.db.raw("select pg_total_relation_size('metric_hours') + pg_total_relation_size('metrics') as b")).rows[0].b);
   const before = await size();
-  for (const name of [...METRICS, 'mem_used_percent']) {
+  for (const name of [...EC2_METRICS, 'mem_used_percent']) {
     const namespace = name === 'mem_used_percent' ? 'CWAgent' : 'AWS/EC2';
     const [{ id }] = await ctx
       .db('metrics')

@@ -13,6 +13,7 @@ import type { Settings } from './settings';
 import { errors } from './errors';
 import type { SmtpRelay } from '../adapters/mailer';
 import { deliverySummary } from './deliveries';
+import { Periodic } from './periodic';
 
 export const ADMIN_TOPIC = 'oarcloud-admin';
 const CHECK_INTERVAL_MS = 15_000;
@@ -33,14 +34,15 @@ export interface NotifySetup {
 }
 
 export class AdminNotifier {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly db: Knex,
     private readonly services: { topics: Topics; settings: Settings; admin: { alarms(): Promise<Alarm[]> } },
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.check(), CHECK_INTERVAL_MS, log, 'admin alarm check failed');
+  }
 
   private async systemAccount(): Promise<string> {
     const row = await this.db('accounts').where({ is_system: true }).orderBy('created_at').first('id');
@@ -95,18 +97,11 @@ export class AdminNotifier {
   }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.check()
-        .then(() => undefined)
-        .catch((err) => this.log.warn({ err: String(err) }, 'admin alarm check failed'))
-        .finally(() => (this.running = undefined));
-    }, CHECK_INTERVAL_MS);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop.stop();
   }
 
   /**

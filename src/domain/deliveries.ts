@@ -13,6 +13,7 @@ import type { QueuedMessage, SnsProtocol, Topics } from './topics';
 import type { Settings } from './settings';
 import type { Mail, SmtpRelay } from '../adapters/mailer';
 import { makeSigningPair, signSha256, type SigningPair } from '../adapters/signing-certificate';
+import { Periodic } from './periodic';
 
 export const MAX_ATTEMPTS = 12;
 const LEASE_SECONDS = 120;
@@ -55,10 +56,7 @@ interface Claimed {
 }
 
 export class DeliveryWorker {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  /** Something was queued while a pass ran: run another at once. */
-  private again = false;
+  private readonly loop: Periodic;
   private signing?: Promise<SigningPair>;
 
   constructor(
@@ -71,36 +69,21 @@ export class DeliveryWorker {
     private readonly linkKey: Buffer,
     private readonly events: EventLog,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.tick(), 1000, log, 'delivery pass failed');
+  }
 
   start(): void {
-    this.timer ??= setInterval(() => this.pass(), 1000);
+    this.loop.start();
   }
 
   /** Sends what was just queued now rather than at the next second (only while this process leads). */
   wake(): void {
-    if (!this.timer) return;
-    if (this.running) this.again = true;
-    else this.pass();
-  }
-
-  private pass(): void {
-    this.running ??= this.tick()
-      .then(() => undefined)
-      .catch((err) => this.log.warn({ err: String(err) }, 'delivery pass failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.pass();
-        }
-      });
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop.stop();
   }
 
   /** The key and certificate, made once for the whole cloud and kept in the settings (every server signs alike). */

@@ -10,8 +10,21 @@ import type { Logger } from '../log';
 import type { ComputeNode, ContainerUsage, NodeUsage, PortCounters } from '../adapters/compute-node';
 import { hostPortName } from '../adapters/libvirt';
 import type { MetricData, Metrics, Sample } from './metrics';
+import { Periodic } from './periodic';
 
 export const SAMPLE_INTERVAL_MS = 10_000;
+/** What the collector measures of each instance in the namespace AWS/EC2 (and `mem_used_percent` in CWAgent). */
+export const EC2_METRICS = [
+  'CPUUtilization',
+  'NetworkIn',
+  'NetworkOut',
+  'NetworkPacketsIn',
+  'NetworkPacketsOut',
+  'DiskReadBytes',
+  'DiskWriteBytes',
+  'DiskReadOps',
+  'DiskWriteOps',
+] as const;
 
 export interface RunningInstance {
   id: string;
@@ -66,8 +79,7 @@ export function instanceMetrics(prev: Previous, now: number, container: Containe
 
 export class MetricCollector {
   private readonly previous = new Map<string, Previous>();
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly loop: Periodic;
   lastPass?: PassCost;
 
   constructor(
@@ -75,21 +87,16 @@ export class MetricCollector {
     private readonly metrics: Metrics,
     private readonly nodeOf: (address: string | null) => ComputeNode,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new Periodic(() => this.sample(), SAMPLE_INTERVAL_MS, log, 'metric sampling failed');
+  }
 
   start(): void {
-    this.timer ??= setInterval(() => {
-      this.running ??= this.sample()
-        .then(() => undefined)
-        .catch((err) => this.log.warn({ err: String(err) }, 'metric sampling failed'))
-        .finally(() => (this.running = undefined));
-    }, SAMPLE_INTERVAL_MS);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop.stop();
     this.previous.clear();
   }
 

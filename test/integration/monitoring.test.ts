@@ -37,6 +37,7 @@ import { cloudwatchClient, dropAccount, IMAGES, newAccount, oarcloud, rawRequest
 import { HttpSink, MailSink, validateWithSnsValidator, verifySnsSignature } from '../support/receivers';
 import { connect } from '../../src/adapters/db';
 import { config } from '../support/live';
+import { EC2_METRICS } from '../../src/domain/metric-collector';
 
 /** The SDK error's code (the JS SDK puts the Query code of an awsQueryCompatible JSON error in `Code`). */
 const codeOf = (err: any) => err?.Code ?? err?.name;
@@ -205,18 +206,7 @@ describe('monitoring (CloudWatch metrics and alarms, SNS over real SMTP and HTTP
     expect(Math.max(...stats.Datapoints!.map((d) => d.Maximum!))).to.be.above(50);
     const metrics = await cw.send(new ListMetricsCommand({ Dimensions: [{ Name: 'InstanceId', Value: id }] }));
     const names = new Set(metrics.Metrics!.map((m) => `${m.Namespace}/${m.MetricName}`));
-    for (const n of [
-      'CPUUtilization',
-      'NetworkIn',
-      'NetworkOut',
-      'NetworkPacketsIn',
-      'NetworkPacketsOut',
-      'DiskReadBytes',
-      'DiskWriteBytes',
-      'DiskReadOps',
-      'DiskWriteOps',
-    ])
-      expect(names, n).to.include(`AWS/EC2/${n}`);
+    for (const n of EC2_METRICS) expect(names, n).to.include(`AWS/EC2/${n}`);
     expect(names).to.include('CWAgent/mem_used_percent');
     const byType = await cw.send(new ListMetricsCommand({ Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceType' }] }));
     expect(byType.Metrics!.map((m) => m.Dimensions![0].Value)).to.include('t2.micro');
