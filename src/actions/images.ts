@@ -111,8 +111,7 @@ export const modifyImageAttribute = defineAction('ModifyImageAttribute', async (
     if (p.UserId !== undefined && !/^\d{12}$/.test(p.UserId)) throw errors.invalidParameterValue('UserId', p.UserId, 'It must be a 12-digit account id.');
   }
   const accounts = (list: LaunchPermission[]) => list.filter((p) => p.UserId && p.UserId !== caller.accountId).map((p) => p.UserId!);
-  const known = await services.accounts.existing(accounts(add));
-  for (const a of accounts(add)) if (!known.has(a)) throw errors.invalidParameterValue('UserId', a, 'No such account.');
+  // AWS accepts any well-formed account id, whether or not the account exists (yet): so do we
   const makePublic = add.some((p) => p.Group === 'all') ? true : remove.some((p) => p.Group === 'all') ? false : undefined;
   await services.images.changeLaunchPermissions(image.id, { addAccounts: accounts(add), removeAccounts: accounts(remove), makePublic });
   if (description !== undefined) await services.images.setDescription(image.id, description);

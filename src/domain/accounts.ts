@@ -60,11 +60,6 @@ export class Accounts {
     return this.db('accounts').where('name', nameOrId).orWhere('id', nameOrId).first();
   }
 
-  /** Which of these account ids exist. */
-  async existing(ids: string[]): Promise<Set<string>> {
-    return new Set(ids.length ? await this.db('accounts').whereIn('id', ids).pluck('id') : []);
-  }
-
   async get(nameOrId: string): Promise<Account> {
     const a = await this.find(nameOrId);
     if (!a) throw errors.notFound(`no account '${nameOrId}'`);

@@ -122,6 +122,11 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     await alice.ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Add: [{ UserId: bob.accountId }] } }));
     const perms = await alice.ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }));
     expect(perms.LaunchPermissions).to.deep.equal([{ UserId: bob.accountId }]);
+    // AWS takes any 12-digit account id, one with no account here too (ModifyImageAttribute: "The AWS account IDs")
+    await alice.ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Add: [{ UserId: '000000000042' }] } }));
+    const withUnknown = await alice.ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }));
+    expect(withUnknown.LaunchPermissions?.map((p) => p.UserId).sort()).to.deep.equal(['000000000042', bob.accountId].sort());
+    await alice.ec2.send(new ModifyImageAttributeCommand({ ImageId, LaunchPermission: { Remove: [{ UserId: '000000000042' }] } }));
 
     const seen = await bob.ec2.send(new DescribeImagesCommand({ ExecutableUsers: ['self'] }));
     expect(seen.Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
