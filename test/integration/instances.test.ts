@@ -313,6 +313,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     await waitForStates(account.ec2, ids(first.Instances), ['running'], 60_000);
     const all = await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [token] }] }));
     expect(ids(all.Reservations?.flatMap((r) => r.Instances ?? []))).to.have.length(2);
+    // EC2 lists a reservation's instances in launch order, whatever their ids
+    expect(all.Reservations![0].Instances!.map((i) => i.AmiLaunchIndex)).to.deep.equal([0, 1]);
     const oar = new Oar(config);
     const jobs = (await oar.activeJobs()).filter((j) => ids(first.Instances).includes(j.name ?? ''));
     await oar.close();

@@ -153,5 +153,7 @@ export async function reservationViews(rows: RowWithTags[], services: Services):
       byReservation.set(r.reservation_id, { ReservationId: r.reservation_id, OwnerId: r.account_id, Groups: [], Instances: [] });
     byReservation.get(r.reservation_id)!.Instances.push(views[i]);
   });
+  // a reservation's instances in launch order, as EC2 lists them (the page itself is keyed on instance ids)
+  for (const reservation of byReservation.values()) reservation.Instances.sort((a, b) => a.AmiLaunchIndex! - b.AmiLaunchIndex!);
   return [...byReservation.values()];
 }
