@@ -22,6 +22,60 @@ export function decodeUserData(value: string | undefined): Buffer | null {
   return data;
 }
 
+/**
+ * Parameters the model allows that this cloud cannot honour: each is refused, naming it, rather than dropped (a spot
+ * request must not start an on-demand instance). Values that ask for nothing special (Terraform sends
+ * `EbsOptimized=false`, `HibernationOptions.Configured=false`, `Monitoring.Enabled=false`) and settings with nothing to
+ * do here (credit mode, detailed monitoring: every instance is measured every 10 s) are accepted.
+ */
+const UNHONOURED: [string, (input: Input<'RunInstances'>) => boolean, string][] = [
+  [
+    'InstanceMarketOptions',
+    (i) => i.InstanceMarketOptions !== undefined && Object.keys(i.InstanceMarketOptions).length > 0,
+    'Spot instances are not supported yet.',
+  ],
+  ['LaunchTemplate', (i) => i.LaunchTemplate !== undefined, 'Launch templates are not supported.'],
+  ['BlockDeviceMapping', (i) => (i.BlockDeviceMappings?.length ?? 0) > 0, 'Block device mappings are not supported yet: the root volume is the image.'],
+  ['HibernationOptions.Configured', (i) => i.HibernationOptions?.Configured === true, 'Hibernation is not supported.'],
+  [
+    'CpuOptions',
+    (i) => i.CpuOptions !== undefined && Object.values(i.CpuOptions).some((v) => v !== undefined),
+    'CPU options are not supported: an instance has its type’s vCPUs.',
+  ],
+  [
+    'CapacityReservationSpecification.CapacityReservationTarget',
+    (i) => i.CapacityReservationSpecification?.CapacityReservationTarget !== undefined,
+    'Capacity reservations are not supported.',
+  ],
+  ['ElasticGpuSpecification', (i) => (i.ElasticGpuSpecification?.length ?? 0) > 0, 'Elastic GPUs are not supported.'],
+  ['ElasticInferenceAccelerator', (i) => (i.ElasticInferenceAccelerators?.length ?? 0) > 0, 'Elastic Inference is not supported.'],
+  ['LicenseSpecification', (i) => (i.LicenseSpecifications?.length ?? 0) > 0, 'License specifications are not supported.'],
+  ['EnclaveOptions.Enabled', (i) => i.EnclaveOptions?.Enabled === true, 'Nitro Enclaves are not supported.'],
+  [
+    'Ipv6AddressCount',
+    (i) => (i.Ipv6AddressCount ?? 0) > 0 || (i.Ipv6Addresses?.length ?? 0) > 0 || i.EnablePrimaryIpv6 === true,
+    'Instances have no IPv6 address.',
+  ],
+  ['KernelId', (i) => Boolean(i.KernelId || i.RamdiskId), 'Containers boot no kernel or ramdisk of their own.'],
+  [
+    'IamInstanceProfile',
+    (i) => i.IamInstanceProfile !== undefined && Boolean(i.IamInstanceProfile.Arn || i.IamInstanceProfile.Name),
+    'Instance profiles (IAM roles) are not supported.',
+  ],
+  ['Operator', (i) => Boolean(i.Operator?.Principal), 'Managed instances are not supported.'],
+  ['SecondaryInterfaces', (i) => (i.SecondaryInterfaces?.length ?? 0) > 0, 'Instances have one network interface here.'],
+  [
+    'NetworkPerformanceOptions.BandwidthWeighting',
+    (i) => Boolean(i.NetworkPerformanceOptions?.BandwidthWeighting && i.NetworkPerformanceOptions.BandwidthWeighting !== 'default'),
+    'Bandwidth weighting is not supported.',
+  ],
+];
+
+/** Refuses the first parameter of the request this cloud cannot honour, by name. */
+export function refuseUnhonoured(input: Input<'RunInstances'>): void {
+  for (const [name, asked, why] of UNHONOURED) if (asked(input)) throw errors.unsupportedOperation(`The parameter ${name} is not supported: ${why}`);
+}
+
 /** What a ClientToken stands for: every parameter but the token itself and DryRun. */
 function requestHash(input: Input<'RunInstances'>): string {
   const { ClientToken: _t, DryRun: _d, ...rest } = input;
@@ -68,6 +122,7 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
     throw errors.invalidParameterValue('ClientToken', input.ClientToken, 'It must be at most 64 printable ASCII characters.');
   }
   if (!input.ImageId) throw errors.missingParameter('ImageId');
+  refuseUnhonoured(input);
   if (input.MinCount < 1) throw errors.invalidParameterValue('MinCount', String(input.MinCount), 'It must be at least 1.');
   if (input.MaxCount < input.MinCount) throw errors.invalidParameterValue('MaxCount', String(input.MaxCount), 'It must be at least MinCount.');
   const type = findInstanceType(input.InstanceType || DEFAULT_INSTANCE_TYPE);

@@ -342,6 +342,8 @@ describe('Instances on OAR jobs and LXC containers (real)', function () {
     expect(await bad({ MinCount: 3, MaxCount: 2 })).to.equal('InvalidParameterValue');
     expect(await bad({ MinCount: 1000, MaxCount: 1000 })).to.equal('InstanceLimitExceeded');
     expect(await bad({ TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'aws:x', Value: 'y' }] }] })).to.equal('InvalidParameterValue');
+    // a spot request is refused, not started as an ordinary instance
+    expect(await bad({ InstanceMarketOptions: { MarketType: 'spot' } })).to.equal('UnsupportedOperation');
     expect(
       (await account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations,
     ).to.deep.equal([]);
