@@ -1,6 +1,6 @@
 /**
  * CloudWatch metrics: each account's namespace + name + exact set of dimensions, its values as they came (points,
- * 3 hours) and their per-minute rollup (hours, 455 days): see sql/012_monitoring.sql. Statistics over the last three
+ * 3 hours) and their per-minute rollup (hours, kept OARCLOUD_METRIC_RETENTION_DAYS): see sql/012_monitoring.sql. Statistics over the last three
  * hours come from the points, exactly (percentiles too); older ones from the rollup, where a percentile is that of
  * the minutes' averages.
  */
@@ -52,7 +52,7 @@ export interface Datapoint {
 
 /**
  * How long raw points stay (AWS keeps sub-minute data 3 hours), and the per-minute rollup: 63 days by default, as long
- * as AWS keeps 5-minute data (it keeps hourly data 455 days; here a longer history costs its minutes: ~2.3 MiB per
+ * as AWS keeps 5-minute data (it keeps hourly data 455 days; here a longer history costs its minutes: ~2.2 MiB per
  * instance and week, see the README).
  */
 export const POINTS_RETENTION_MS = 3 * 3600_000;
