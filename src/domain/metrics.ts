@@ -1,8 +1,8 @@
 /**
  * CloudWatch metrics: each account's namespace + name + exact set of dimensions, its values as they came (points,
- * 3 hours) and their per-minute rollup (hours, kept OARCLOUD_METRIC_RETENTION_DAYS): see sql/012_monitoring.sql. Statistics over the last three
- * hours come from the points, exactly (percentiles too); older ones from the rollup, where a percentile is that of
- * the minutes' averages.
+ * 3 hours) and their per-minute rollup (hours, kept OARCLOUD_METRIC_RETENTION_DAYS): see sql/012_monitoring.sql.
+ * Statistics over the last three hours come from the points, exactly (percentiles too); older ones from the rollup,
+ * where a percentile is that of the minutes' averages.
  */
 import type { Knex } from 'knex';
 import { errors } from './errors';
