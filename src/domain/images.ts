@@ -41,6 +41,14 @@ export const IMAGE_FILTERS = [
   'virtualization-type',
   'hypervisor',
   'platform',
+  'source-instance-id',
+  'creation-date',
+  'ena-support',
+  'block-device-mapping.device-name',
+  'block-device-mapping.snapshot-id',
+  'block-device-mapping.delete-on-termination',
+  'block-device-mapping.encrypted',
+  'tag-key',
 ];
 const FILTER_COLUMNS: Record<string, string> = {
   'image-id': 'im.id',
@@ -57,6 +65,15 @@ const FILTER_COLUMNS: Record<string, string> = {
   'virtualization-type': "'hvm'",
   hypervisor: "'xen'",
   platform: "''",
+  'source-instance-id': "coalesce(im.source_instance_id, '')",
+  // as CreationDate is written (2026-12-07T04:05:06.789Z), so that `2026-12-07T*` matches a day
+  'creation-date': `to_char(im.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+  'ena-support': "'false'",
+  // the one mapping: the root device, its snapshot derived from the image id (snapshotIdOf)
+  'block-device-mapping.device-name': 'im.root_device_name',
+  'block-device-mapping.snapshot-id': "'snap-' || substr(im.id, 5)",
+  'block-device-mapping.delete-on-termination': "'true'",
+  'block-device-mapping.encrypted': "'false'",
 };
 
 /** The snapshot an image's root device names: derived from the image id (layers play the snapshot's part). */
@@ -245,7 +262,9 @@ export class Images {
     }
     for (const { name, values } of filters) {
       const likes = values.map(wildcardToLike);
-      if (name.startsWith('tag:')) {
+      if (name === 'tag-key') {
+        query.whereExists((s) => s.select(this.db.raw('1')).from('tags as t').whereRaw('t.resource_id = im.id and t.key like any(?::text[])', [likes]));
+      } else if (name.startsWith('tag:')) {
         query.whereExists((s) =>
           s
             .select(this.db.raw('1'))

@@ -76,6 +76,14 @@ describe('Images: capture, launch, share, deregister (real)', function () {
       }),
     );
     expect(mine.Images?.map((i) => i.ImageId)).to.deep.equal([ImageId]);
+    // more of the filters the DescribeImages reference lists
+    const by = async (Name: string, value: string) =>
+      (await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name, Values: [value] }] }))).Images?.map((i) => i.ImageId);
+    expect(await by('source-instance-id', source)).to.deep.equal([ImageId]);
+    expect(await by('creation-date', `${image.CreationDate!.slice(0, 10)}T*`)).to.deep.equal([ImageId]);
+    expect(await by('block-device-mapping.snapshot-id', image.BlockDeviceMappings![0].Ebs!.SnapshotId!)).to.deep.equal([ImageId]);
+    expect(await by('source-instance-id', 'i-0123456789abcdef0')).to.deep.equal([]);
+    expect(await by('tag-key', 'ro*')).to.deep.equal([ImageId]);
     expect((await bob.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).to.deep.equal([]);
 
     const copy = await runOne(alice.ec2, ImageId!);
