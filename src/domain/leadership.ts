@@ -28,7 +28,11 @@ export class Leadership {
   /** Checks at once (so a lone server leads before it answers its first request), then every second. */
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), CHECK_INTERVAL_MS);
+    // a failure to start or stop the loops is logged, never left to crash the server: the next check tries again
+    this.timer = setInterval(
+      () => void this.check().catch((err) => this.log.error({ err: String(err?.message ?? err) }, 'leadership change failed')),
+      CHECK_INTERVAL_MS,
+    );
   }
 
   async stop(): Promise<void> {

@@ -94,6 +94,8 @@ export class LoadBalancerSync {
   private timer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private running: Promise<void> = Promise.resolve();
+  /** The pass asked for last, with its outcome (what callers of sync() get). */
+  private queued: Promise<void> = Promise.resolve();
   private pending = false;
   /** Per load balancer, where its port is (its subnet's gateway and prefix), once the network sync readied it. */
   private readonly plans = new Map<string, InterfacePlan>();
@@ -122,15 +124,20 @@ export class LoadBalancerSync {
     await this.running;
   }
 
-  /** One pass at a time; a call during a pass asks for one more after it. */
+  /**
+   * One pass at a time; a call during a pass asks for one more after it. The caller gets the pass's failure; the chain
+   * itself never rejects, so that one failed pass (the database restarting) neither stops the next ones nor fails
+   * stop().
+   */
   sync(): Promise<void> {
-    if (this.pending) return this.running;
+    if (this.pending) return this.queued;
     this.pending = true;
-    this.running = this.running.then(async () => {
+    this.queued = this.running.then(async () => {
       this.pending = false;
       await this.pass();
     });
-    return this.running;
+    this.running = this.queued.catch(() => undefined);
+    return this.queued;
   }
 
   /** What HAProxy's checks say of a target of a group behind a load balancer (undefined: not known yet). */
