@@ -74,7 +74,7 @@ export function sortDimensions(dimensions: Dimension[]): Dimension[] {
 
 export class Metrics {
   /** Metric ids by account and key, so that the collector's every sample does not look them up again. */
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new Map<string, { id: number; unit: string | null }>();
 
   constructor(private readonly db: Knex) {}
 
@@ -95,10 +95,14 @@ export class Metrics {
 
   private async idsOf(accountId: string, data: MetricData[]): Promise<number[]> {
     const keyOf = (d: MetricData) => `${accountId}\n${d.key.namespace}\n${d.key.name}\n${dimensionsKey(d.key.dimensions)}`;
-    const missing = data.filter((d) => !this.ids.has(keyOf(d)) || d.unit);
+    // only new metrics, or a new unit, need the upsert: the collector's every pass would otherwise rewrite them all
+    const missing = data.filter((d) => {
+      const known = this.ids.get(keyOf(d));
+      return !known || (d.unit !== undefined && d.unit !== known.unit);
+    });
     if (missing.length) {
       const unique = [...new Map(missing.map((d) => [keyOf(d), d])).values()];
-      const rows: { id: string; namespace: string; name: string; dimensions_key: string }[] = await this.db('metrics')
+      const rows: { id: string; namespace: string; name: string; dimensions_key: string; unit: string | null }[] = await this.db('metrics')
         .insert(
           unique.map((d) => ({
             account_id: accountId,
@@ -111,10 +115,10 @@ export class Metrics {
         )
         .onConflict(['account_id', 'namespace', 'name', 'dimensions_key'])
         .merge({ unit: this.db.raw('coalesce(excluded.unit, metrics.unit)'), last_at: this.db.fn.now() })
-        .returning(['id', 'namespace', 'name', 'dimensions_key']);
-      for (const r of rows) this.ids.set(`${accountId}\n${r.namespace}\n${r.name}\n${r.dimensions_key}`, Number(r.id));
+        .returning(['id', 'namespace', 'name', 'dimensions_key', 'unit']);
+      for (const r of rows) this.ids.set(`${accountId}\n${r.namespace}\n${r.name}\n${r.dimensions_key}`, { id: Number(r.id), unit: r.unit });
     }
-    return data.map((d) => this.ids.get(keyOf(d))!);
+    return data.map((d) => this.ids.get(keyOf(d))!.id);
   }
 
   /** Forgets cached ids (an account and its metrics were deleted). */
