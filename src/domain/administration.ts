@@ -8,6 +8,7 @@ import type { Oar } from '../adapters/oar';
 import { NodeAdminError, type OarNode } from '../adapters/oar-nodes';
 import { errors } from './errors';
 import { stateReasons, transitionReasons } from './state-reasons';
+import { canMove } from './instances';
 import type { EventLog, EventRecord } from './events';
 import type { Quotas, QuotaSetting, Limits, Usage } from './quotas';
 import type { Accounts, NewAccessKey, Role } from './accounts';
@@ -425,15 +426,19 @@ export class Administration {
       throw errors.conflict(`${id} is already ${row.state === 'terminated' ? 'terminated' : 'being terminated'}.`);
     if (to === 'stopped' && (row.state === 'stopped' || row.desired_state === 'stopped'))
       throw errors.conflict(`${id} is already ${row.state === 'stopped' ? 'stopped' : 'stopping'}.`);
-    await this.db('instances')
-      .where('id', id)
+    // shown at once, written only over the state read (as the API's own calls do: see InstanceStore.changeStates)
+    const shown = to === 'terminated' ? 'shutting-down' : 'stopping';
+    const written = await this.db('instances')
+      .where({ id, state: row.state })
       .update({
         desired_state: to,
+        ...(canMove(row.state, shown) ? { state: shown } : {}),
         updated_at: new Date(),
         transition_reason: transitionReasons.service(`${verb} by an administrator`),
         state_reason_code: reason.code,
         state_reason_message: reason.message,
       });
+    if (!written) throw errors.conflict(`The state of ${id} changed meanwhile; try again.`);
     await this.record(who, row.account_id, id, `${verb === 'terminated' ? 'terminates' : 'stops'} ${id}`);
     this.kick(id);
     return (await this.instances({ id }))[0];

@@ -71,6 +71,22 @@ export const STATE_CODES: Record<InstanceStateName, number> = {
   stopped: 80,
 };
 
+/**
+ * The only moves an instance's state makes, in EC2's lifecycle. Both writers (the API's calls and the reconciler)
+ * write a state only from the one they read and only along this table, so a later read never shows an earlier
+ * state than a call answered (issue 20: no stale "running" after StopInstances said "stopping").
+ */
+const NEXT_STATES: Record<InstanceStateName, readonly InstanceStateName[]> = {
+  pending: ['running', 'stopping', 'shutting-down'],
+  running: ['stopping', 'shutting-down'],
+  stopping: ['stopped', 'shutting-down'],
+  stopped: ['pending', 'shutting-down'],
+  'shutting-down': ['terminated'],
+  terminated: [],
+};
+
+export const canMove = (from: InstanceStateName, to: InstanceStateName): boolean => from === to || NEXT_STATES[from].includes(to);
+
 export interface InstanceRow {
   id: string;
   account_id: string;
@@ -347,8 +363,11 @@ export class InstanceStore {
    */
   async changeStates(rows: InstanceRow[], planFor: (row: InstanceRow) => StateChangePlan | null): Promise<StateChange[]> {
     const changes: StateChange[] = [];
-    for (const [r, p] of rows.map((row) => [row, planFor(row)] as const)) {
-      if (p && (p.desired || p.extra)) {
+    for (const row of rows) {
+      let r = row;
+      let p = planFor(r);
+      // written only over the state it was planned from: a reconciler's write in between means plan again
+      for (let attempt = 0; p && (p.desired || p.extra); attempt++) {
         const update: Partial<InstanceRow> = { ...(p.extra ?? {}) };
         if (p.desired) {
           const reason = p.desired === 'running' ? stateReasons.pending('start requested') : stateReasons.userInitiatedShutdown();
@@ -358,9 +377,19 @@ export class InstanceStore {
             state_reason_code: reason.code,
             state_reason_message: reason.message,
           });
+          if (canMove(r.state, p.shown)) update.state = p.shown;
         }
-        await this.update(r.id, update);
-        this.kick(r.id);
+        const written = await this.db('instances')
+          .where({ id: r.id, state: r.state })
+          .update({ ...update, updated_at: new Date() });
+        if (written) {
+          this.kick(r.id);
+          break;
+        }
+        const fresh = await this.get(r.id);
+        if (!fresh || attempt >= 10) throw errors.internalError();
+        r = fresh;
+        p = planFor(r);
       }
       changes.push({ InstanceId: r.id, PreviousState: stateOf(r.state), CurrentState: stateOf(p?.shown ?? r.state) });
     }
@@ -412,7 +441,14 @@ export class InstanceStore {
       written.state_reason_code = unlessRedirected(reason.code, 'state_reason_code');
       written.state_reason_message = unlessRedirected(reason.message, 'state_reason_message');
     }
-    await this.db('instances').where('id', inst.id).update(written);
+    if (changes.state !== undefined) {
+      // forward only, and only from the state this decision was made on: an API call that wrote meanwhile wins
+      written.state = canMove(inst.state, changes.state)
+        ? this.db.raw('case when state = ? then ? else state end', [inst.state, changes.state])
+        : this.db.raw('state');
+    }
+    const [after] = await this.db('instances').where('id', inst.id).update(written).returning('state');
+    if (after && changes.state !== undefined) row.state = after.state;
     return row as Partial<InstanceRow>;
   }
 

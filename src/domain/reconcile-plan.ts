@@ -10,7 +10,8 @@
  *   running     no job id yet                                submit (adopts a job a crash left, by its name)
  *   running     job gone or ended, not asked by us           end: desired terminated, Server.ScheduledStop
  *               (also when its node died: the disk was there)
- *   running     job Waiting/Launching/…                      note pending (why, predicted start)
+ *   running     job Waiting/Launching/…                      note pending (why, predicted start); a running
+ *                                                            instance stays running (never goes back)
  *   running     job Running, container up                    mark running; reboot if asked
  *   running     job Running, container down, was running     it shut itself down: stop or terminate as its
  *                                                            InstanceInitiatedShutdownBehavior says
@@ -77,6 +78,8 @@ function toRunning(inst: InstanceRow, job: OarJob | undefined, domain: DomainSta
     return [{ do: 'end', desired: 'terminated', reason: stateReasons.scheduledStop(why), transition: transitionReasons.service(why) }];
   }
   const running = job!;
+  // a job OAR holds or suspends under a running container: the instance keeps running (states never go back)
+  if (running.state !== 'Running' && inst.state === 'running') return [];
   if (running.state !== 'Running') {
     const wait = running.state === 'Waiting' ? 'waiting in the OAR queue' : `OAR job is ${running.state}`;
     const predicted = running.state === 'Waiting' && running.predictedStart ? `, predicted start ${new Date(running.predictedStart * 1000).toISOString()}` : '';

@@ -242,11 +242,9 @@ export class Reconciler {
         this.kick(inst.id);
         return false;
       case 'note-pending':
-        await this.update(inst, { state: 'pending' }, step.reason);
-        return true;
+        return this.update(inst, { state: 'pending' }, step.reason);
       case 'mark-running':
-        await this.update(inst, { state: 'running', oar_node: step.node }, null, '');
-        return true;
+        return this.update(inst, { state: 'running', oar_node: step.node }, null, '');
       case 'reboot':
         await this.nodeOf(inst, job).libvirt.reboot(inst.id);
         await this.instances.update(inst.id, { reboot_requested: false });
@@ -255,8 +253,7 @@ export class Reconciler {
       case 'start-container':
         return this.startContainer(inst, step.job, step.replace);
       case 'show':
-        await this.update(inst, { state: step.state });
-        return true;
+        return this.update(inst, { state: step.state });
       case 'shutdown-container':
         await this.nodeOf(inst, job).libvirt.shutdown(inst.id);
         return true;
@@ -270,19 +267,17 @@ export class Reconciler {
         await onNode(() => this.diskNodeOf(inst, job).unmount(inst.id));
         return true;
       case 'stopped':
-        await this.update(inst, { state: 'stopped', oar_job_id: null, oar_node: null }, this.reasonUnlessGiven(inst));
-        return true;
+        return this.update(inst, { state: 'stopped', oar_job_id: null, oar_node: null }, this.reasonUnlessGiven(inst));
       case 'release':
         await onNode(() => this.diskNodeOf(inst, job).removeDisk(inst.id));
         await this.addresses.release(inst.id);
         return true;
       case 'terminated':
-        await this.update(
+        return this.update(
           inst,
           { state: 'terminated', private_ip: null, terminated_at: new Date(), oar_node: null, disk_node: null },
           this.reasonUnlessGiven(inst),
         );
-        return true;
     }
   }
 
@@ -363,9 +358,9 @@ export class Reconciler {
       // every instance, wherever it runs, may talk to one on another node: its packets must fit in VXLAN
       await step('mtu', () => node.setMtu(inst.id, this.config.overlayMtu));
       this.startFailures.delete(inst.id);
-      await this.update(inst, { state: 'running', oar_node: job.node, disk_node: job.node, launch_time: new Date() }, null, '');
+      const shown = await this.update(inst, { state: 'running', oar_node: job.node, disk_node: job.node, launch_time: new Date() }, null, '');
       this.log.info({ instance: inst.id, node: node.address, ms }, 'container started');
-      return true;
+      return shown;
     } catch (err: any) {
       const failures = (this.startFailures.get(inst.id) ?? 0) + 1;
       this.startFailures.set(inst.id, failures);
@@ -411,14 +406,24 @@ export class Reconciler {
     return files;
   }
 
-  /** Writes a state change (and its reason) and records it in the event log. */
-  private async update(inst: InstanceRow, changes: Partial<InstanceRow>, reason?: StateReason | null, transitionReason?: string): Promise<void> {
+  /**
+   * Writes a state change (and its reason) and records it in the event log; false when an API call changed the
+   * state meanwhile (the rest of this plan was made on a stale view and is dropped).
+   */
+  private async update(inst: InstanceRow, changes: Partial<InstanceRow>, reason?: StateReason | null, transitionReason?: string): Promise<boolean> {
     const row = await this.instances.recordTransition(inst, changes, reason, transitionReason);
     const before = inst.state;
     Object.assign(inst, row);
+    if (changes.state && changes.state !== row.state) {
+      // an API call moved it meanwhile: this pass's view is stale, the next one starts from what is written
+      this.log.info({ instance: inst.id, wanted: changes.state, kept: row.state }, 'state changed meanwhile');
+      this.kick(inst.id);
+      return false;
+    }
     if (changes.state && changes.state !== before) {
       await this.events.record('state', inst.account_id, inst.id, `${before} -> ${changes.state}${reason?.message ? ` (${reason.message})` : ''}`);
       this.log.info({ instance: inst.id, from: before, to: changes.state, job: inst.oar_job_id }, 'instance state');
     }
+    return true;
   }
 }

@@ -1,7 +1,7 @@
 /** The reconciler's decision table (src/domain/reconcile-plan.ts), one case per row: pure, no service needed. */
 import { expect } from 'chai';
 import { plan, needsWork, type Step } from '../../src/domain/reconcile-plan';
-import type { InstanceRow } from '../../src/domain/instances';
+import { canMove, type InstanceRow, type InstanceStateName } from '../../src/domain/instances';
 import type { OarJob } from '../../src/adapters/oar';
 
 function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
@@ -218,5 +218,37 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
     expect(needsWork(instance({ state: 'running', oar_job_id: 42 }), job({ state: 'Terminated' }), 'running')).to.equal(true);
     expect(needsWork(instance({ state: 'stopped', desired_state: 'stopped' }), undefined, undefined)).to.equal(false);
     expect(needsWork(instance({ state: 'pending' }), undefined, undefined)).to.equal(true);
+  });
+
+  it('every plan, from every state, job and container, moves the state forward only (issue 20)', () => {
+    const shownBy = (step: Step, state: InstanceStateName): InstanceStateName | undefined =>
+      (({ 'note-pending': 'pending', 'mark-running': 'running', 'start-container': 'running', stopped: 'stopped', terminated: 'terminated' })[
+        step.do as string
+      ] as InstanceStateName | undefined) ?? (step.do === 'show' ? step.state : state);
+    const states: InstanceStateName[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
+    const jobs = [undefined, job({ state: 'Waiting' }), job(), job({ state: 'Terminated' })];
+    const domains = [undefined, 'running', 'shut off', 'paused'] as const;
+    let checked = 0;
+    // the states each desired state is written with (by the API's calls, an admin, or the reconciler's 'end')
+    const rows = [
+      ...(['pending', 'running'] as const).map((state) => ({ state, desired_state: 'running' as const })),
+      ...(['running', 'stopping', 'stopped'] as const).map((state) => ({ state, desired_state: 'stopped' as const })),
+      ...states.map((state) => ({ state, desired_state: 'terminated' as const })),
+    ];
+    for (const { state, desired_state } of rows)
+      for (const j of jobs)
+        for (const domain of domains) {
+          let at = state;
+          for (const step of plan(instance({ state, desired_state, oar_job_id: j ? 42 : null }), j, domain)) {
+            const next = shownBy(step, at);
+            expect(canMove(at, next!), `${state}/${desired_state}: ${at} → ${next} by ${step.do}`).to.equal(true);
+            at = next!;
+            checked++;
+          }
+        }
+    expect(checked).to.be.greaterThan(100);
+    expect(canMove('stopping', 'running')).to.equal(false);
+    expect(canMove('shutting-down', 'running')).to.equal(false);
+    expect(canMove('terminated', 'pending')).to.equal(false);
   });
 });
