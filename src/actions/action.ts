@@ -30,10 +30,16 @@ export type ElbOutput<N extends ElbActionName> = ElbOperations[N]['output'];
 export interface Action {
   name: string;
   handle(input: any, ctx: ActionContext): Promise<any>;
+  /** Required members whose absence the handler answers with EC2's own code for this action (not MissingParameter). */
+  checksItself?: ReadonlySet<string>;
 }
 
-export function defineAction<N extends ActionName>(name: N, handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>): Action {
-  return { name, handle };
+export function defineAction<N extends ActionName>(
+  name: N,
+  handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>,
+  opts: { checksItself?: (keyof Input<N> & string)[] } = {},
+): Action {
+  return { name, handle, ...(opts.checksItself ? { checksItself: new Set(opts.checksItself) } : {}) };
 }
 
 export function defineElbAction<N extends ElbActionName>(name: N, handle: (input: ElbInput<N>, ctx: ActionContext) => Promise<ElbOutput<N>>): Action {

@@ -112,7 +112,13 @@ function decodeScalar(s: Shape, node: Node): unknown {
   }
 }
 
-function decodeNode(model: ServiceModel, shapeName: string, node: Node, flattened = model.protocol === 'ec2'): unknown {
+function decodeNode(
+  model: ServiceModel,
+  shapeName: string,
+  node: Node,
+  flattened = model.protocol === 'ec2',
+  checkedElsewhere: ReadonlySet<string> = NONE,
+): unknown {
   const s = model.shape(shapeName);
   if (s.type === 'structure') {
     if (node.value !== undefined && node.path) throw errors.unknownParameter(node.path);
@@ -128,7 +134,7 @@ function decodeNode(model: ServiceModel, shapeName: string, node: Node, flattene
     }
     for (const [key, child] of node.children) if (!consumed.has(key)) throw errors.unknownParameter(firstLeaf(child));
     for (const req of s.required ?? []) {
-      if (out[req] === undefined) {
+      if (out[req] === undefined && !checkedElsewhere.has(req)) {
         const ref = s.members![req];
         const wire = wireName(req, ref, model.protocol);
         throw errors.missingParameter(node.path ? `${node.path}.${wire}` : wire);
@@ -186,12 +192,22 @@ function decodeMap(model: ServiceModel, s: Shape, node: Node, flattened: boolean
   return out;
 }
 
-/** Decodes the input of an operation; `inputShape` undefined means the operation takes no parameters. */
-export function decodeQuery(model: ServiceModel, inputShape: string | undefined, params: Record<string, string>): Record<string, unknown> {
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Decodes the input of an operation; `inputShape` undefined means the operation takes no parameters.
+ * `checkedElsewhere`: required members whose absence the action answers itself, with the code EC2 gives there.
+ */
+export function decodeQuery(
+  model: ServiceModel,
+  inputShape: string | undefined,
+  params: Record<string, string>,
+  checkedElsewhere: ReadonlySet<string> = NONE,
+): Record<string, unknown> {
   const tree = buildTree(params);
   if (!inputShape) {
     for (const child of tree.children.values()) throw errors.unknownParameter(firstLeaf(child));
     return {};
   }
-  return decodeNode(model, inputShape, tree) as Record<string, unknown>;
+  return decodeNode(model, inputShape, tree, undefined, checkedElsewhere) as Record<string, unknown>;
 }

@@ -126,9 +126,11 @@ function corpus(): Case[] {
     ['InvalidParameterValue'],
   );
   add('huge filter value', { Action: 'DescribeInstances', 'Filter.1.Name': 'tag:k', 'Filter.1.Value.1': 'v'.repeat(500_000) }, ['200']);
+  // EC2 (and moto, which mirrors it) answers a termination of nothing with this, not MissingParameter
+  add('TerminateInstances without ids', { Action: 'TerminateInstances' }, ['InvalidParameterCombination']);
   for (const [action, needed] of [
     ['RunInstances', 'MaxCount'],
-    ['TerminateInstances', 'InstanceId'],
+    ['StopInstances', 'InstanceId'],
     ['CreateImage', 'InstanceId'],
     ['CreateKeyPair', 'KeyName'],
     ['ImportKeyPair', 'KeyName'],

@@ -39,7 +39,7 @@ export const decode = (): Middleware => async (ctx, next) => {
   } else {
     if (!params.Version) throw errors.missingParameter('Version');
     if (!/^\d{4}-\d{2}-\d{2}$/.test(params.Version)) throw errors.invalidParameterValue('Version', params.Version);
-    ctx.state.input = decodeQuery(api.model, op.input, params);
+    ctx.state.input = decodeQuery(api.model, op.input, params, handler.checksItself);
   }
   await next();
 };
