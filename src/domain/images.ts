@@ -9,6 +9,9 @@ import { errors } from './errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
 import { isValidId, newId } from './ids';
 
+/** How long DescribeImages by id still shows a deregistered image (EC2: "a short interval"; Terraform reads it as gone). */
+export const DEREGISTERED_SHOWN_SECONDS = 3600;
+
 export interface ImageRow {
   id: string;
   account_id: string;
@@ -236,8 +239,14 @@ export class Images {
   ): Promise<(ImageRow & { owner_is_system: boolean })[]> {
     for (const id of q.ImageIds ?? []) if (!isValidId('ami', id)) throw errors.amiMalformed(id);
     const filters = checkFilters(q.Filters, IMAGE_FILTERS, true);
-    const query = this.visible(accountId).whereNot('im.state', 'deregistered').orderBy('im.created_at');
-    if (q.ImageIds?.length) query.whereIn('im.id', q.ImageIds);
+    const query = this.visible(accountId).orderBy('im.created_at');
+    if (q.ImageIds?.length) {
+      // EC2: "Recently deregistered images appear in the returned results for a short interval" (asked by id here:
+      // a listing that offered them could hand a data source's most_recent a deregistered image)
+      query
+        .whereIn('im.id', q.ImageIds)
+        .where((w) => w.whereNot('im.state', 'deregistered').orWhereRaw('im.deregistered_at > now() - make_interval(secs => ?)', [DEREGISTERED_SHOWN_SECONDS]));
+    } else query.whereNot('im.state', 'deregistered');
     if (q.Owners?.length) {
       query.where((w) => {
         for (const owner of q.Owners!) {
@@ -277,7 +286,20 @@ export class Images {
     if (q.ImageIds?.length) {
       const found = new Set(rows.map((r: ImageRow) => r.id));
       const missing = q.ImageIds.filter((id) => !found.has(id));
-      if (missing.length) throw errors.amiNotFound(missing.join(', '));
+      // "...and then return empty results. After all instances that reference a deregistered AMI are terminated,
+      // specifying the ID of the image will eventually return an error" (DescribeImages, EC2 API reference)
+      const stillReferenced = missing.length
+        ? new Set(
+            (
+              await this.visible(accountId)
+                .whereIn('im.id', missing)
+                .where('im.state', 'deregistered')
+                .whereExists((s) => s.select(this.db.raw('1')).from('instances as i').whereRaw("i.image_id = im.id and i.state <> 'terminated'"))
+            ).map((r: ImageRow) => r.id),
+          )
+        : new Set<string>();
+      const unknown = missing.filter((id) => !stillReferenced.has(id));
+      if (unknown.length) throw errors.amiNotFound(unknown.join(', '));
     }
     return rows;
   }

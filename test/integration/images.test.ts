@@ -17,6 +17,18 @@ import {
 } from '@aws-sdk/client-ec2';
 import { config, dropAccount, execFileAsync, execIn, IMAGES, newAccount, sleep, waitForImage, waitForStates, type TestAccount } from '../support/live';
 import { ImageStore } from '../../src/adapters/image-store';
+import { connect } from '../../src/adapters/db';
+import { DEREGISTERED_SHOWN_SECONDS } from '../../src/domain/images';
+
+/** Moves an image's deregistration back in time: the interval EC2 shows it for is an hour. */
+async function setDeregisteredAt(imageId: string, at: Date): Promise<void> {
+  const db = connect(config.databaseUrl, { min: 0, max: 1 });
+  try {
+    await db('images').where('id', imageId).update({ deregistered_at: at });
+  } finally {
+    await db.destroy();
+  }
+}
 
 async function runOne(ec2: EC2Client, imageId: string): Promise<string> {
   const id = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0].InstanceId!;
@@ -98,9 +110,15 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     expect(inUse.name).to.equal('InvalidSnapshot.InUse');
     await alice.ec2.send(new DeregisterImageCommand({ ImageId }));
     await alice.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }));
-    const gone = await alice.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] })).catch((e) => e);
-    expect(gone.name).to.equal('InvalidAMIID.NotFound');
-    expect((await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images).to.deep.equal([]);
+    // EC2: "Recently deregistered images appear in the returned results for a short interval and then return
+    // empty results. After all instances that reference a deregistered AMI are terminated, specifying the ID of
+    // the image will eventually return an error indicating that the AMI ID cannot be found." (DescribeImages)
+    const recent = await alice.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }));
+    expect(recent.Images!.map((i) => [i.ImageId, i.State])).to.deep.equal([[ImageId, 'deregistered']]);
+    expect((await alice.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images, 'listings leave it out at once').to.deep.equal([]);
+    await setDeregisteredAt(ImageId!, new Date(Date.now() - (DEREGISTERED_SHOWN_SECONDS + 60) * 1000));
+    const referenced = await alice.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }));
+    expect(referenced.Images, 'an instance still runs from it: empty, no error').to.deep.equal([]);
     await sleep(1000);
     expect(await execIn(copy, 'cat /root/file')).to.equal('captured\n');
     const launchDeregistered = await alice.ec2.send(new RunInstancesCommand({ ImageId, MinCount: 1, MaxCount: 1 })).catch((e) => e);
@@ -110,6 +128,8 @@ describe('Images: capture, launch, share, deregister (real)', function () {
     const layersBefore = store.layers();
     await alice.ec2.send(new TerminateInstancesCommand({ InstanceIds: [source, copy] }));
     await waitForStates(alice.ec2, [source, copy], ['terminated']);
+    const gone = await alice.ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] })).catch((e) => e);
+    expect(gone.name, 'nothing references it any more').to.equal('InvalidAMIID.NotFound');
     let layersAfter = store.layers();
     for (let i = 0; i < 60 && layersAfter.length >= layersBefore.length; i++) {
       await sleep(250);
