@@ -4,7 +4,14 @@
  * real reconciler stops, starts and terminates a real container.
  */
 import { expect } from 'chai';
-import { DescribeInstancesCommand, RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
 import { dropAccount, IMAGES, newAccount, terminateAll, waitForStates, type TestAccount } from '../support/live';
 
 const POLLERS = 4;
@@ -83,18 +90,14 @@ describe('Read-after-write instance states (real)', function () {
     const run = await ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1 }));
     const id = run.Instances![0].InstanceId!;
     // stopped while OAR still schedules it: stopping, then stopped, never running in between
-    await watchForward(
-      ec2,
-      id,
-      async () => (await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }))).StoppingInstances![0].CurrentState!.Name!,
-      ['stopping', 'stopped'],
-    );
-    await watchForward(
-      ec2,
-      id,
-      async () => (await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }))).StartingInstances![0].CurrentState!.Name!,
-      ['pending', 'running'],
-    );
+    await watchForward(ec2, id, async () => (await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }))).StoppingInstances![0].CurrentState!.Name!, [
+      'stopping',
+      'stopped',
+    ]);
+    await watchForward(ec2, id, async () => (await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }))).StartingInstances![0].CurrentState!.Name!, [
+      'pending',
+      'running',
+    ]);
     const [running] = await waitForStates(ec2, [id], ['running']);
     expect(running.State!.Name).to.equal('running');
   });

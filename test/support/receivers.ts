@@ -136,7 +136,6 @@ export async function verifySnsSignature(message: Record<string, string>): Promi
 }
 
 type SnsValidator = new (hostPattern?: RegExp) => { validate(message: object, cb: (err: Error | null) => void): void };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const MessageValidator = require('sns-validator') as SnsValidator;
 
 /**
