@@ -4,7 +4,7 @@
  */
 import { defineAction, type Input } from './action';
 import { errors } from '../domain/errors';
-import { findInstanceType, type InstanceType } from '../domain/instance-types';
+import { findInstanceType, whyUnsized, type InstanceType } from '../domain/instance-types';
 import { MAX_USER_DATA_BYTES } from './run-instances';
 import type { InstanceRow } from '../domain/instances';
 import type { InstanceAttribute } from '../protocol/model/ec2-shapes';
@@ -91,7 +91,7 @@ export const modifyInstanceAttribute = defineAction('ModifyInstanceAttribute', a
   }
   if (asked.InstanceType?.Value !== undefined) {
     const type = findInstanceType(asked.InstanceType.Value);
-    if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value);
+    if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value, whyUnsized(asked.InstanceType.Value));
     if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
     newType = type;
   }

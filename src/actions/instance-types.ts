@@ -3,21 +3,28 @@ import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { filterInMemory } from '../domain/filters';
 import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
-import { findInstanceType, instanceTypes, type InstanceType } from '../domain/instance-types';
+import { findInstanceType, HOST_ARCHITECTURE, instanceTypes, whyUnsized, type InstanceType } from '../domain/instance-types';
+import { documentedFilters } from '../domain/documented-filters';
 import type { InstanceTypeInfo } from '../protocol/model/ec2-shapes';
 
 function info(t: InstanceType): InstanceTypeInfo {
   return {
     InstanceType: t.name,
-    CurrentGeneration: true,
-    FreeTierEligible: t.name === 't2.micro' || t.name === 't3.micro',
+    CurrentGeneration: t.currentGeneration,
+    FreeTierEligible: t.freeTierEligible,
     SupportedUsageClasses: ['on-demand'],
     SupportedRootDeviceTypes: ['ebs'],
     SupportedVirtualizationTypes: ['hvm'],
     BareMetal: false,
     Hypervisor: 'xen',
-    ProcessorInfo: { SupportedArchitectures: ['x86_64'], SustainedClockSpeedInGhz: 2.5 },
-    VCpuInfo: { DefaultVCpus: t.vcpus, DefaultCores: t.vcpus, DefaultThreadsPerCore: 1, ValidCores: [t.vcpus], ValidThreadsPerCore: [1] },
+    ProcessorInfo: { SupportedArchitectures: t.architectures, SustainedClockSpeedInGhz: 2.5 },
+    VCpuInfo: {
+      DefaultVCpus: t.vcpus,
+      DefaultCores: t.cores,
+      DefaultThreadsPerCore: t.threadsPerCore,
+      ValidCores: [t.cores],
+      ValidThreadsPerCore: [t.threadsPerCore],
+    },
     MemoryInfo: { SizeInMiB: t.memoryMib },
     InstanceStorageSupported: false,
     EbsInfo: { EbsOptimizedSupport: 'unsupported', EncryptionSupport: 'unsupported', NvmeSupport: 'unsupported' },
@@ -35,7 +42,6 @@ function info(t: InstanceType): InstanceTypeInfo {
       EncryptionInTransitSupported: false,
       EnaSrdSupported: false,
     },
-    PlacementGroupInfo: { SupportedStrategies: [] },
     HibernationSupported: false,
     BurstablePerformanceSupported: t.burstable,
     DedicatedHostsSupported: false,
@@ -47,27 +53,54 @@ function info(t: InstanceType): InstanceTypeInfo {
   };
 }
 
-export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async (input) => {
-  for (const name of input.InstanceTypes ?? []) {
-    if (!findInstanceType(name)) throw errors.invalidInstanceType(name);
+/**
+ * A documented filter's values on a type's answer: the filter's dotted name walks the answer's members (kebab case
+ * to the member's name, singular or plural: `processor-info.supported-architecture` is
+ * ProcessorInfo.SupportedArchitectures), booleans as EC2 writes them. A member we do not send matches nothing.
+ */
+export function answerValues(answer: unknown, filter: string): string[] {
+  let values: unknown[] = [answer];
+  for (const step of filter.split('.')) {
+    const wanted = step.replace(/-/g, '');
+    values = values.flatMap((v) => {
+      if (!v || typeof v !== 'object') return [];
+      const key = Object.keys(v).find((k) => [wanted, `${wanted}s`, `${wanted}es`].includes(k.toLowerCase()));
+      const next = key === undefined ? undefined : (v as Record<string, unknown>)[key];
+      return Array.isArray(next) ? next : next === undefined ? [] : [next];
+    });
   }
-  let types = [...instanceTypes().values()].filter((t) => !input.InstanceTypes?.length || input.InstanceTypes.includes(t.name));
-  types = filterInMemory(types, input.Filters, {
-    'instance-type': (t) => t.name,
-    'vcpu-info.default-vcpus': (t) => String(t.vcpus),
-    'memory-info.size-in-mib': (t) => String(t.memoryMib),
-    'burstable-performance-supported': (t) => String(t.burstable),
-    'current-generation': () => 'true',
-    'processor-info.supported-architecture': () => 'x86_64',
-    'supported-root-device-type': () => 'ebs',
-    'supported-virtualization-type': () => 'hvm',
-  });
+  return values.filter((v) => typeof v !== 'object').map(String);
+}
+
+/** Every filter the EC2 reference documents for DescribeInstanceTypes, read off the answer. */
+const TYPE_FILTERS = documentedFilters('DescribeInstanceTypes');
+
+/**
+ * The types this cluster offers: those some node can hold. A name EC2 knows that no node can hold is answered as
+ * AWS answers a type its region does not offer, with the reason after AWS's text.
+ */
+export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async (input, { services }) => {
+  const offered = await services.instances.placeable(instanceTypes().values());
+  const asked = input.InstanceTypes ?? [];
+  const missing = asked.filter((name) => !offered.some((t) => t.name === name));
+  if (missing.length) {
+    const reasons = missing.map((name) => {
+      const type = findInstanceType(name);
+      if (!type) return whyUnsized(name);
+      if (!type.architectures.includes(HOST_ARCHITECTURE))
+        return `${name} is ${type.architectures.join('/')} and this cluster's nodes are ${HOST_ARCHITECTURE}.`;
+      return `No node of this cluster can hold ${name} (${type.vcpus} vCPUs, ${type.memoryMib} MiB).`;
+    });
+    throw errors.instanceTypesNotFound(missing, reasons.filter(Boolean).join(' '));
+  }
+  let answers = (asked.length ? offered.filter((t) => asked.includes(t.name)) : offered).map(info);
+  answers = filterInMemory(answers, input.Filters, Object.fromEntries(TYPE_FILTERS.map((f) => [f, (a: InstanceTypeInfo) => answerValues(a, f)])));
   const max = checkMaxResults(input.MaxResults, 5, 100);
   const after = decodeToken(input.NextToken);
-  if (after) types = types.filter((t) => t.name > after);
-  types.sort((a, b) => a.name.localeCompare(b.name));
-  const { page, nextToken } = takePage(types, max, (t) => t.name);
-  return { InstanceTypes: page.map(info), NextToken: nextToken };
+  if (after) answers = answers.filter((a) => a.InstanceType! > after);
+  answers.sort((a, b) => a.InstanceType!.localeCompare(b.InstanceType!));
+  const { page, nextToken } = takePage(answers, max, (a) => a.InstanceType!);
+  return { InstanceTypes: page, NextToken: nextToken };
 });
 
 export const describeInstanceCreditSpecifications = defineAction('DescribeInstanceCreditSpecifications', async (input, { caller, services }) => {

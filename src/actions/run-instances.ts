@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { defineAction, type Input } from './action';
 import { errors } from '../domain/errors';
-import { DEFAULT_INSTANCE_TYPE, findInstanceType } from '../domain/instance-types';
+import { DEFAULT_INSTANCE_TYPE, findInstanceType, whyUnsized } from '../domain/instance-types';
 import { tagsFor } from '../domain/tags';
 import { zones } from '../domain/zones';
 import type { Services } from '../services';
@@ -126,7 +126,7 @@ export default defineAction('RunInstances', async (input, { caller, services }) 
   if (input.MinCount < 1) throw errors.invalidParameterValue('MinCount', String(input.MinCount), 'It must be at least 1.');
   if (input.MaxCount < input.MinCount) throw errors.invalidParameterValue('MaxCount', String(input.MaxCount), 'It must be at least MinCount.');
   const type = findInstanceType(input.InstanceType || DEFAULT_INSTANCE_TYPE);
-  if (!type) throw errors.invalidInstanceType(input.InstanceType!);
+  if (!type) throw errors.invalidInstanceType(input.InstanceType!, whyUnsized(input.InstanceType!));
   const zone = input.Placement?.AvailabilityZone || undefined;
   if (zone && !zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
   const placement = await networkPlacement(input, caller.accountId, services);

@@ -41,6 +41,13 @@ export const errors = {
   invalidParameter: make('invalid', 'InvalidParameter'),
   invalidParameterCombination: make('invalid', 'InvalidParameterCombination'),
   invalidFilter: (name: string) => new DomainError('invalid', 'InvalidParameterValue', `The filter '${truncate(name)}' is invalid.`),
+  /** A filter the EC2 reference documents for some call, that this call here does not apply (listed in the README). */
+  unsupportedFilter: (name: string) =>
+    new DomainError(
+      'invalid',
+      'InvalidParameterValue',
+      `The filter '${truncate(name)}' is invalid. EC2 documents it, but OAR Cloud does not support it here (see the README's Supported actions).`,
+    ),
   invalidNextToken: () => new DomainError('invalid', 'InvalidNextToken', 'The specified token is invalid or has expired.'),
   unsupportedProtocol: make('invalid', 'UnsupportedProtocol'),
   requestTooLarge: () => new DomainError('invalid', 'RequestEntityTooLarge', 'The request is too large.'),
@@ -76,7 +83,22 @@ export const errors = {
   keyPairNotFound: (name: string) => new DomainError('not-found', 'InvalidKeyPair.NotFound', `The key pair '${truncate(name)}' does not exist`),
   keyPairDuplicate: (name: string) => new DomainError('conflict', 'InvalidKeyPair.Duplicate', `The keypair '${truncate(name)}' already exists.`),
   keyFormat: make('invalid', 'InvalidKey.Format'),
-  invalidInstanceType: (t: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid value '${truncate(t)}' for InstanceType.`),
+  invalidInstanceType: (t: string, why = '') =>
+    new DomainError('invalid', 'InvalidParameterValue', `Invalid value '${truncate(t)}' for InstanceType.${why ? ' ' + why : ''}`),
+  /** DescribeInstanceTypes' answer for names it does not offer (AWS's text, then why, where we know). */
+  instanceTypesNotFound: (names: string[], why = '') =>
+    new DomainError(
+      'invalid',
+      'InvalidInstanceType',
+      `The following supplied instance types do not exist: [${names.map((n) => truncate(n)).join(', ')}]${why ? ' ' + why : ''}`,
+    ),
+  /** AWS's text for a type whose architectures do not include the image's. */
+  architectureMismatch: (typeArchitecture: string, imageArchitecture: string) =>
+    new DomainError(
+      'invalid',
+      'InvalidParameterValue',
+      `The architecture '${typeArchitecture}' of the specified instance type does not match the architecture '${imageArchitecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`,
+    ),
   invalidAvailabilityZone: (az: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid availability zone: [${truncate(az)}]`),
   idempotentParameterMismatch: () =>
     new DomainError(

@@ -3,6 +3,7 @@
  * and values may use the wildcards `*` (any run) and `?` (one character); `\` escapes them.
  */
 import { errors } from './errors';
+import { isDocumentedFilter } from './documented-filters';
 
 export interface Filter {
   Name?: string;
@@ -36,7 +37,8 @@ export function checkFilters(filters: Filter[] | undefined, known: Iterable<stri
   return (filters ?? []).map((f) => {
     const name = f.Name ?? '';
     if (!name) throw errors.invalidParameterValue('Filter.Name', '', 'A filter must have a name.');
-    if (!names.has(name) && !(allowTags && name.startsWith('tag:') && name.length > 4)) throw errors.invalidFilter(name);
+    if (!names.has(name) && !(allowTags && name.startsWith('tag:') && name.length > 4))
+      throw isDocumentedFilter(name) ? errors.unsupportedFilter(name) : errors.invalidFilter(name);
     return { name, values: f.Values ?? [] };
   });
 }

@@ -15,7 +15,7 @@ import { SHARED, type AddressPool, type LeaseScope } from './addresses';
 import type { Vpcs } from './vpcs';
 import type { SecurityGroups } from './security-groups';
 import type { Tags } from './tags';
-import { oarSizingFor, type InstanceType, type OarSizing } from './instance-types';
+import { HOST_ARCHITECTURE, sizingAmong, type InstanceType, type Sizing } from './instance-types';
 import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
 import { databaseFailure } from '../adapters/db';
 import type { Capacity } from '../adapters/oar';
@@ -25,25 +25,13 @@ export interface CapacitySource {
   capacity(): Promise<Capacity>;
 }
 
-/**
- * How a type is sized on this cluster: on each node by that node's slots and memory per slot; the smallest request
- * that fits a node wins, and the job is kept to nodes whose slots carry at least the memory it was sized with.
- */
-async function sizingOn(source: CapacitySource, type: InstanceType): Promise<OarSizing & { minMemoryMib: number }> {
+/** The type's sizing on this cluster, or InsufficientInstanceCapacity when no node can ever hold it. */
+async function sizingOn(source: CapacitySource, type: InstanceType): Promise<Sizing> {
   const { nodes } = await source.capacity();
-  const fitting = [...nodes.values()]
-    .map((n) => ({ node: n, sizing: oarSizingFor(type, n.slotsPerCore, n.memoryPerSlotMib) }))
-    .filter(({ node, sizing }) => node.cores >= sizing.cores && (sizing.slotsPerCore === null || node.slotsPerCore >= sizing.slotsPerCore))
-    .sort((a, b) => a.sizing.cores - b.sizing.cores || (a.sizing.slotsPerCore ?? Infinity) - (b.sizing.slotsPerCore ?? Infinity));
-  if (!fitting.length) {
-    const largest = Math.max(0, ...[...nodes.values()].map((n) => n.cores));
-    throw errors.insufficientCapacity(`There is no node with room for ${type.name} in the cluster (largest: ${largest} Alive, undrained cores).`);
-  }
-  const best = fitting[0];
-  const minMemoryMib = Math.min(
-    ...fitting.filter((f) => f.sizing.cores === best.sizing.cores && f.sizing.slotsPerCore === best.sizing.slotsPerCore).map((f) => f.node.memoryPerSlotMib),
-  );
-  return { ...best.sizing, minMemoryMib };
+  const sizing = sizingAmong(nodes.values(), type);
+  if (sizing) return sizing;
+  const largest = Math.max(0, ...[...nodes.values()].map((n) => n.cores));
+  throw errors.insufficientCapacity(`There is no node with room for ${type.name} in the cluster (largest: ${largest} Alive, undrained cores).`);
 }
 
 /** Terminated instances whose records one sweep deletes at most. */
@@ -267,6 +255,7 @@ export class InstanceStore {
     }
     const { images, keyPairs, quotas, addresses, tags, capacity, vpcs, securityGroups } = this.deps;
     const image = await images.launchable(req.accountId, req.imageId);
+    if (!req.type.architectures.includes(image.architecture)) throw errors.architectureMismatch(req.type.architectures.join(', '), image.architecture);
     const subnet = await vpcs.getSubnet(req.accountId, req.subnetId ?? this.network.defaultSubnetId(req.accountId));
     if (req.zone && subnet.availability_zone !== req.zone)
       throw errors.invalidParameterValue('Placement.AvailabilityZone', req.zone, `The subnet ${subnet.id} is in ${subnet.availability_zone}.`);
@@ -396,9 +385,17 @@ export class InstanceStore {
     return changes;
   }
 
+  /** The types some node of this cluster can hold (capacity permitting): what DescribeInstanceTypes offers. */
+  async placeable(types: Iterable<InstanceType>): Promise<InstanceType[]> {
+    const { nodes } = await this.deps.capacity.capacity();
+    return [...types].filter((t) => t.architectures.includes(HOST_ARCHITECTURE) && sizingAmong(nodes.values(), t));
+  }
+
   /** Changes stored attributes (ModifyInstanceAttribute); a new type takes the OAR cores it needs. */
   async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType): Promise<void> {
     if (newType) {
+      // images here are built on the nodes, so they are the nodes' architecture
+      if (!newType.architectures.includes(HOST_ARCHITECTURE)) throw errors.architectureMismatch(newType.architectures.join(', '), HOST_ARCHITECTURE);
       const sizing = await sizingOn(this.deps.capacity, newType);
       Object.assign(update, {
         instance_type: newType.name,

@@ -63,20 +63,27 @@ export function wireName(memberName: string, ref: MemberRef, protocol: ServiceMo
   return memberName;
 }
 
+/**
+ * Enums whose values are a catalogue that grows (instance types): the action checks them against the catalogue and
+ * answers as EC2 does for that call (RunInstances' "Invalid value ... for InstanceType", DescribeInstanceTypes'
+ * InvalidInstanceType).
+ */
+const OPEN_ENUMS = new Set(['InstanceType']);
+
 function firstLeaf(node: Node): string {
   if (node.value !== undefined) return node.path;
   for (const child of node.children.values()) return firstLeaf(child);
   return node.path;
 }
 
-function decodeScalar(s: Shape, node: Node): unknown {
+function decodeScalar(s: Shape, shapeName: string, node: Node): unknown {
   if (node.children.size > 0) throw errors.unknownParameter(firstLeaf([...node.children.values()][0]));
   const raw = node.value ?? '';
   // no EC2 value may hold NUL, and PostgreSQL text cannot store it
   if (raw.includes('\u0000')) throw errors.invalidParameterValue(node.path, raw.replaceAll('\u0000', '\\0'), 'It must not contain NUL characters.');
   switch (s.type) {
     case 'string':
-      if (s.enum && raw !== '' && !s.enum.includes(raw)) throw errors.invalidParameterValue(node.path, raw);
+      if (s.enum && raw !== '' && !OPEN_ENUMS.has(shapeName) && !s.enum.includes(raw)) throw errors.invalidParameterValue(node.path, raw);
       return raw;
     case 'integer':
     case 'long': {
@@ -162,7 +169,7 @@ function decodeNode(
     return entries.map(([, child]) => decodeNode(model, s.member!.shape, child)).filter((v) => v !== undefined);
   }
   if (s.type === 'map') return decodeMap(model, s, node, flattened);
-  return decodeScalar(s, node);
+  return decodeScalar(s, shapeName, node);
 }
 
 /** `Name.entry.N.key=..&Name.entry.N.value=..` (SNS's `Attributes`, `MessageAttributes` with Name/Value). */

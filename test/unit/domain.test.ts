@@ -76,16 +76,16 @@ describe('domain helpers', () => {
 
   it('asks OAR for whole cores for dedicated types, covering both their vCPUs and their memory', () => {
     // 4 slots of 256 MiB per core: a core carries 1 GiB
-    expect(oarSizingFor({ name: 'a', vcpus: 1, memoryMib: 1024, burstable: false }, 4, 256)).to.deep.equal({ cores: 1, slotsPerCore: null });
-    expect(oarSizingFor({ name: 'b', vcpus: 1, memoryMib: 4096, burstable: false }, 4, 256)).to.deep.equal({ cores: 4, slotsPerCore: null });
-    expect(oarSizingFor({ name: 'c', vcpus: 2, memoryMib: 512, burstable: false }, 4, 256)).to.deep.equal({ cores: 2, slotsPerCore: null });
+    expect(oarSizingFor({ vcpus: 1, memoryMib: 1024, burstable: false }, 4, 256)).to.deep.equal({ cores: 1, slotsPerCore: null });
+    expect(oarSizingFor({ vcpus: 1, memoryMib: 4096, burstable: false }, 4, 256)).to.deep.equal({ cores: 4, slotsPerCore: null });
+    expect(oarSizingFor({ vcpus: 2, memoryMib: 512, burstable: false }, 4, 256)).to.deep.equal({ cores: 2, slotsPerCore: null });
   });
 
   it('asks OAR for slots for burstable types: one per vCPU at least, enough for the memory, spread over one core per vCPU', () => {
     // the default on this machine: 20 slots per core, ~589 MiB each
-    expect(oarSizingFor({ name: 't2.nano', vcpus: 1, memoryMib: 512, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 1 });
-    expect(oarSizingFor({ name: 't2.micro', vcpus: 1, memoryMib: 1024, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 2 });
-    expect(oarSizingFor({ name: 't2.medium', vcpus: 2, memoryMib: 4096, burstable: true }, 20, 589)).to.deep.equal({ cores: 2, slotsPerCore: 4 });
+    expect(oarSizingFor({ vcpus: 1, memoryMib: 512, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 1 });
+    expect(oarSizingFor({ vcpus: 1, memoryMib: 1024, burstable: true }, 20, 589)).to.deep.equal({ cores: 1, slotsPerCore: 2 });
+    expect(oarSizingFor({ vcpus: 2, memoryMib: 4096, burstable: true }, 20, 589)).to.deep.equal({ cores: 2, slotsPerCore: 4 });
   });
 
   it('writes a container definition with limits, the static address and a TERM-aware init', () => {

@@ -8,7 +8,7 @@ const KINDS = ['invalid', 'not-found', 'conflict', 'forbidden', 'unauthenticated
 /** Every entry of the catalogue, built with placeholder arguments (a list where the entry takes ids). */
 function everyError(): [string, DomainError][] {
   return Object.entries(errors).map(([name, make]) => {
-    const args = name === 'instanceNotFound' ? [['i-0123456789abcdef0']] : ['x', 'y', 'z'];
+    const args = name === 'instanceNotFound' ? [['i-0123456789abcdef0']] : name === 'instanceTypesNotFound' ? [['x9.huge']] : ['x', 'y', 'z'];
     return [name, (make as (...a: unknown[]) => DomainError)(...args)];
   });
 }

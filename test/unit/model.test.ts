@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { modelFile, typesFile, renderModel, renderTypes, SERVICE_SPECS } from '../../src/protocol/model/generate';
+import { FILTERS_FILE, modelFile, typesFile, renderFilters, renderModel, renderTypes, SERVICE_SPECS } from '../../src/protocol/model/generate';
 import { ec2Model, elbv2Model } from '../../src/protocol/model';
 import { actionRegistry } from '../../src/actions';
 import { elbActionRegistry } from '../../src/actions/elbv2';
@@ -15,6 +15,10 @@ describe('service models', () => {
       expect(readFileSync(typesFile(spec), 'utf8') === renderTypes(spec), 'run: npm run build && npm run gen:model').to.equal(true);
     });
   }
+
+  it('the committed list of documented EC2 filters is exactly what the generator reads off the pinned model', () => {
+    expect(readFileSync(FILTERS_FILE, 'utf8') === renderFilters(), 'run: npm run build && npm run gen:model').to.equal(true);
+  });
 
   it('every implemented action is in its model', () => {
     for (const [model, registry] of [
