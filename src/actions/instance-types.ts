@@ -1,10 +1,9 @@
 /** DescribeInstanceTypes (our catalogue, in EC2's full shape) and DescribeInstanceCreditSpecifications. */
 import { defineAction } from './action';
 import { errors } from '../domain/errors';
-import { filterInMemory } from '../domain/filters';
+import { filterAnswers, type AnswerFilterSpec } from './views/answer-filters';
 import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
 import { findInstanceType, HOST_ARCHITECTURE, instanceTypes, whyUnsized, type InstanceType } from '../domain/instance-types';
-import { documentedFilters } from '../domain/documented-filters';
 import type { InstanceTypeInfo } from '../protocol/model/ec2-shapes';
 
 function info(t: InstanceType): InstanceTypeInfo {
@@ -53,27 +52,14 @@ function info(t: InstanceType): InstanceTypeInfo {
   };
 }
 
-/**
- * A documented filter's values on a type's answer: the filter's dotted name walks the answer's members (kebab case
- * to the member's name, singular or plural: `processor-info.supported-architecture` is
- * ProcessorInfo.SupportedArchitectures), booleans as EC2 writes them. A member we do not send matches nothing.
- */
-export function answerValues(answer: unknown, filter: string): string[] {
-  let values: unknown[] = [answer];
-  for (const step of filter.split('.')) {
-    const wanted = step.replace(/-/g, '');
-    values = values.flatMap((v) => {
-      if (!v || typeof v !== 'object') return [];
-      const key = Object.keys(v).find((k) => [wanted, `${wanted}s`, `${wanted}es`].includes(k.toLowerCase()));
-      const next = key === undefined ? undefined : (v as Record<string, unknown>)[key];
-      return Array.isArray(next) ? next : next === undefined ? [] : [next];
-    });
-  }
-  return values.filter((v) => typeof v !== 'object').map(String);
-}
-
 /** Every filter the EC2 reference documents for DescribeInstanceTypes, read off the answer. */
-const TYPE_FILTERS = documentedFilters('DescribeInstanceTypes');
+export const INSTANCE_TYPE_FILTERS: AnswerFilterSpec = {
+  action: 'DescribeInstanceTypes',
+  shape: 'InstanceTypeInfo',
+  appliedEarlier: [],
+  aliases: {},
+  refused: {},
+};
 
 /**
  * The types this cluster offers: those some node can hold. A name EC2 knows that no node can hold is answered as
@@ -94,7 +80,7 @@ export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async
     throw errors.instanceTypesNotFound(missing, reasons.filter(Boolean).join(' '));
   }
   let answers = (asked.length ? offered.filter((t) => asked.includes(t.name)) : offered).map(info);
-  answers = filterInMemory(answers, input.Filters, Object.fromEntries(TYPE_FILTERS.map((f) => [f, (a: InstanceTypeInfo) => answerValues(a, f)])));
+  answers = filterAnswers(INSTANCE_TYPE_FILTERS, answers, input.Filters ?? []);
   const max = checkMaxResults(input.MaxResults, 5, 100);
   const after = decodeToken(input.NextToken);
   if (after) answers = answers.filter((a) => a.InstanceType! > after);

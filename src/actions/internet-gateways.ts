@@ -3,6 +3,7 @@ import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import { describeList, gatewayView } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 
 export const createInternetGateway = defineAction('CreateInternetGateway', async (input, { caller, services }) => {
   const tags = tagsFor(input.TagSpecifications, 'internet-gateway', ['internet-gateway']);
@@ -24,6 +25,16 @@ export const deleteInternetGateway = defineAction('DeleteInternetGateway', async
   await services.tags.deleteAll([input.InternetGatewayId]);
 });
 
+/** DescribeInternetGateways's documented filters beyond those applied on rows, read off the InternetGateway answer. */
+export const INTERNET_GATEWAY_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeInternetGateways',
+  shape: 'InternetGateway',
+  aliases: {},
+  refused: {
+    tag: "The reference's name for the tag:<key> filters, which are supported.",
+  },
+};
+
 export const describeInternetGateways = defineAction('DescribeInternetGateways', async (input, { caller, services }) => {
   const { page, tags, nextToken } = await describeList(
     services,
@@ -36,6 +47,7 @@ export const describeInternetGateways = defineAction('DescribeInternetGateways',
       'attachment.state': (g) => (g.vpc_id ? 'available' : undefined),
       'owner-id': (g) => g.account_id,
     },
+    { spec: INTERNET_GATEWAY_ANSWER_FILTERS, view: gatewayView },
   );
   return { InternetGateways: page.map((g) => gatewayView(g, tags)), NextToken: nextToken };
 });

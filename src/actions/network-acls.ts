@@ -7,6 +7,7 @@ import { defineAction, type Input } from './action';
 import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import { aclView, describeList } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 import type { AclEntryRow } from '../domain/vpcs';
 
 const PROTOCOLS: Record<string, string> = { '-1': '-1', all: '-1', '6': '6', tcp: '6', '17': '17', udp: '17', '1': '1', icmp: '1' };
@@ -52,6 +53,24 @@ export const deleteNetworkAcl = defineAction('DeleteNetworkAcl', async (input, {
   await services.tags.deleteAll([input.NetworkAclId]);
 });
 
+/** DescribeNetworkAcls's documented filters beyond those applied on rows, read off the NetworkAcl answer. */
+export const NETWORK_ACL_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeNetworkAcls',
+  shape: 'NetworkAcl',
+  aliases: {
+    'association.association-id': 'Associations.NetworkAclAssociationId',
+    default: 'IsDefault',
+    'entry.icmp.code': 'Entries.IcmpTypeCode.Code',
+    'entry.icmp.type': 'Entries.IcmpTypeCode.Type',
+    'entry.ipv6-cidr': 'Entries.Ipv6CidrBlock',
+    'entry.port-range.from': 'Entries.PortRange.From',
+    'entry.port-range.to': 'Entries.PortRange.To',
+  },
+  refused: {
+    tag: "The reference's name for the tag:<key> filters, which are supported.",
+  },
+};
+
 export const describeNetworkAcls = defineAction('DescribeNetworkAcls', async (input, { caller, services }) => {
   const { page, tags, nextToken } = await describeList(
     services,
@@ -72,6 +91,7 @@ export const describeNetworkAcls = defineAction('DescribeNetworkAcls', async (in
       'entry.cidr': (a) => a.entries.map((e) => e.cidr),
       'entry.egress': (a) => a.entries.map((e) => String(e.egress)),
     },
+    { spec: NETWORK_ACL_ANSWER_FILTERS, view: aclView },
   );
   return { NetworkAcls: page.map((a) => aclView(a, tags)), NextToken: nextToken };
 });

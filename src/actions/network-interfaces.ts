@@ -2,8 +2,21 @@
 import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { describeList } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 import { instanceViews } from './views/instance';
 import type { NetworkInterface } from '../protocol/model/ec2-shapes';
+
+/** DescribeNetworkInterfaces's documented filters beyond those applied on rows, read off the NetworkInterface answer. */
+export const NETWORK_INTERFACE_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeNetworkInterfaces',
+  shape: 'NetworkInterface',
+  aliases: {
+    'addresses.association.owner-id': 'PrivateIpAddresses.Association.IpOwnerId',
+    'addresses.association.public-ip': 'PrivateIpAddresses.Association.PublicIp',
+    'addresses.primary': 'PrivateIpAddresses.Primary',
+  },
+  refused: {},
+};
 
 export const describeNetworkInterfaces = defineAction('DescribeNetworkInterfaces', async (input, { caller, services }) => {
   const { rows } = await services.instances.describe({
@@ -63,6 +76,7 @@ export const describeNetworkInterfaces = defineAction('DescribeNetworkInterfaces
       status: () => 'in-use',
       'requester-managed': () => 'false',
     },
+    { spec: NETWORK_INTERFACE_ANSWER_FILTERS, view: (e) => e.view },
   );
   return { NetworkInterfaces: page.map((e) => e.view), NextToken: nextToken };
 });

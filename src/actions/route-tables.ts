@@ -7,6 +7,7 @@ import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import { describeList, routeTableView } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 import type { RouteTableRow } from '../domain/vpcs';
 
 function routeTarget(input: { GatewayId?: string; DestinationCidrBlock?: string; DestinationIpv6CidrBlock?: string } & Record<string, unknown>): {
@@ -45,6 +46,16 @@ export const deleteRouteTable = defineAction('DeleteRouteTable', async (input, {
   await services.tags.deleteAll([input.RouteTableId]);
 });
 
+/** DescribeRouteTables's documented filters beyond those applied on rows, read off the RouteTable answer. */
+export const ROUTE_TABLE_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeRouteTables',
+  shape: 'RouteTable',
+  aliases: {},
+  refused: {
+    tag: "The reference's name for the tag:<key> filters, which are supported.",
+  },
+};
+
 export const describeRouteTables = defineAction('DescribeRouteTables', async (input, { caller, services }) => {
   const main = (t: RouteTableRow) => t.associations.filter((a) => a.main);
   const { page, tags, nextToken } = await describeList(
@@ -66,6 +77,7 @@ export const describeRouteTables = defineAction('DescribeRouteTables', async (in
       'route.state': () => 'active',
       'route.origin': (t) => (t.routes.length ? ['CreateRouteTable', 'CreateRoute'] : 'CreateRouteTable'),
     },
+    { spec: ROUTE_TABLE_ANSWER_FILTERS, view: routeTableView },
   );
   return { RouteTables: page.map((t) => routeTableView(t, tags)), NextToken: nextToken };
 });

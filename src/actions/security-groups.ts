@@ -8,6 +8,7 @@ import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import type { GroupRow, RuleRow } from '../domain/security-groups';
 import { describeList, groupView, isIpv6Spec, ruleSpecs, ruleView, type RulesInput } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 import type { SecurityGroupRule, TagSpecification } from '../protocol/model/ec2-shapes';
 
 const region = (ctx: ActionContext) => ctx.services.config.regions[0];
@@ -39,6 +40,23 @@ export const deleteSecurityGroup = defineAction('DeleteSecurityGroup', async (in
   await ctx.services.tags.deleteAll([group.id]);
   return { Return: true, GroupId: group.id };
 });
+
+/** DescribeSecurityGroups's documented filters beyond those applied on rows, read off the SecurityGroup answer. */
+export const SECURITY_GROUP_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeSecurityGroups',
+  shape: 'SecurityGroup',
+  aliases: {
+    'ip-permission.group-name': 'IpPermissions.UserIdGroupPairs.GroupName',
+    'ip-permission.ipv6-cidr': 'IpPermissions.Ipv6Ranges.CidrIpv6',
+    'ip-permission.prefix-list-id': 'IpPermissions.PrefixListIds.PrefixListId',
+    'ip-permission.user-id': 'IpPermissions.UserIdGroupPairs.UserId',
+    'egress.ip-permission.group-name': 'IpPermissionsEgress.UserIdGroupPairs.GroupName',
+    'egress.ip-permission.ipv6-cidr': 'IpPermissionsEgress.Ipv6Ranges.CidrIpv6',
+    'egress.ip-permission.prefix-list-id': 'IpPermissionsEgress.PrefixListIds.PrefixListId',
+    'egress.ip-permission.user-id': 'IpPermissionsEgress.UserIdGroupPairs.UserId',
+  },
+  refused: {},
+};
 
 export const describeSecurityGroups = defineAction('DescribeSecurityGroups', async (input, ctx) => {
   const { caller, services } = ctx;
@@ -75,6 +93,7 @@ export const describeSecurityGroups = defineAction('DescribeSecurityGroups', asy
       'egress.ip-permission.cidr': (g) => egress(g).flatMap((r) => (r.cidr ? [r.cidr] : [])),
       'egress.ip-permission.group-id': (g) => egress(g).flatMap((r) => (r.source_group_id ? [r.source_group_id] : [])),
     },
+    { spec: SECURITY_GROUP_ANSWER_FILTERS, view: (g, tags) => groupView(g, rules, tags, region(ctx)) },
   );
   return { SecurityGroups: page.map((g) => groupView(g, rules, tags, region(ctx))), NextToken: nextToken };
 });

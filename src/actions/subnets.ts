@@ -4,6 +4,7 @@ import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import { defaultZone, zones } from '../domain/zones';
 import { describeList, subnetView } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 
 export const createSubnet = defineAction('CreateSubnet', async (input, { caller, services }) => {
   if (input.Ipv6CidrBlock || input.Ipv6Native) throw errors.unsupportedOperation('IPv6 subnets are not supported.');
@@ -22,6 +23,20 @@ export const deleteSubnet = defineAction('DeleteSubnet', async (input, { caller,
   await services.vpcs.deleteSubnet(caller.accountId, input.SubnetId);
   await services.tags.deleteAll([input.SubnetId]);
 });
+
+/** DescribeSubnets's documented filters beyond those applied on rows, read off the Subnet answer. */
+export const SUBNET_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeSubnets',
+  shape: 'Subnet',
+  aliases: {
+    'ipv6-cidr-block-association.ipv6-cidr-block': 'Ipv6CidrBlockAssociationSet.Ipv6CidrBlock',
+    'ipv6-cidr-block-association.association-id': 'Ipv6CidrBlockAssociationSet.AssociationId',
+    'ipv6-cidr-block-association.state': 'Ipv6CidrBlockAssociationSet.Ipv6CidrBlockState.State',
+  },
+  refused: {
+    tag: "The reference's name for the tag:<key> filters, which are supported.",
+  },
+};
 
 export const describeSubnets = defineAction('DescribeSubnets', async (input, { caller, services }) => {
   const { page, tags, nextToken } = await describeList(
@@ -44,6 +59,7 @@ export const describeSubnets = defineAction('DescribeSubnets', async (input, { c
       'owner-id': (s) => s.account_id,
       'subnet-arn': (s) => `arn:aws:ec2:${s.availability_zone.slice(0, -1)}:${s.account_id}:subnet/${s.id}`,
     },
+    { spec: SUBNET_ANSWER_FILTERS, view: (s, tags) => subnetView(s, tags, services) },
   );
   return { Subnets: page.map((s) => subnetView(s, tags, services)), NextToken: nextToken };
 });

@@ -2,12 +2,16 @@
 import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { filterInMemory } from '../domain/filters';
+import { withAnswerFilters } from './views/answer-filters';
 import { derivedIds } from '../domain/ids';
 import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
 import { snapshotIdOf } from '../domain/images';
 import type { Volume } from '../protocol/model/ec2-shapes';
 import { instanceRootMapping, ROOT_DEVICE_NAME, ROOT_VOLUME } from './views/root-device';
 import { tagSet } from './views/tags';
+
+/** DescribeVolumes' documented filters beyond those above, read off the Volume answer. */
+export const VOLUME_ANSWER_FILTERS = { action: 'DescribeVolumes', shape: 'Volume', aliases: { 'tag-key': 'Tags.Key' }, refused: {} };
 
 export default defineAction('DescribeVolumes', async (input, { caller, services }) => {
   for (const id of input.VolumeIds ?? []) if (!/^vol-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidParameterValue('VolumeId', id);
@@ -35,7 +39,7 @@ export default defineAction('DescribeVolumes', async (input, { caller, services 
   volumes = filterInMemory(
     volumes,
     input.Filters,
-    {
+    withAnswerFilters(VOLUME_ANSWER_FILTERS, {
       'volume-id': (v) => v.VolumeId!,
       'attachment.instance-id': (v) => v.Attachments[0].InstanceId!,
       'attachment.device': (v) => v.Attachments[0].Device!,
@@ -47,7 +51,7 @@ export default defineAction('DescribeVolumes', async (input, { caller, services 
       size: (v) => String(v.Size),
       encrypted: () => 'false',
       'snapshot-id': (v) => v.SnapshotId!,
-    },
+    }),
     (v) => Object.fromEntries(v.Tags.map((t) => [t.Key, t.Value])),
   );
   const { page, nextToken } = takePage(volumes, checkMaxResults(input.MaxResults, 5, 500), (v) => derivedIds.instanceOfVolume(v.VolumeId!));

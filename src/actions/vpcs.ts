@@ -3,6 +3,7 @@ import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { tagsFor } from '../domain/tags';
 import { describeList, vpcView } from './views/network';
+import type { AnswerFilterSpec } from './views/answer-filters';
 
 export const createVpc = defineAction('CreateVpc', async (input, { caller, services }) => {
   if (input.Ipv6CidrBlock || input.AmazonProvidedIpv6CidrBlock || input.Ipv6Pool)
@@ -19,6 +20,22 @@ export const deleteVpc = defineAction('DeleteVpc', async (input, { caller, servi
   await services.vpcs.deleteVpc(caller.accountId, input.VpcId);
   await services.tags.deleteAll([input.VpcId]);
 });
+
+/** DescribeVpcs's documented filters beyond those applied on rows, read off the Vpc answer. */
+export const VPC_ANSWER_FILTERS: Omit<AnswerFilterSpec, 'appliedEarlier'> = {
+  action: 'DescribeVpcs',
+  shape: 'Vpc',
+  aliases: {
+    'cidr-block-association.association-id': 'CidrBlockAssociationSet.AssociationId',
+    'ipv6-cidr-block-association.ipv6-cidr-block': 'Ipv6CidrBlockAssociationSet.Ipv6CidrBlock',
+    'ipv6-cidr-block-association.ipv6-pool': 'Ipv6CidrBlockAssociationSet.Ipv6Pool',
+    'ipv6-cidr-block-association.association-id': 'Ipv6CidrBlockAssociationSet.AssociationId',
+    'ipv6-cidr-block-association.state': 'Ipv6CidrBlockAssociationSet.Ipv6CidrBlockState.State',
+  },
+  refused: {
+    tag: "The reference's name for the tag:<key> filters, which are supported.",
+  },
+};
 
 export const describeVpcs = defineAction('DescribeVpcs', async (input, { caller, services }) => {
   const { page, tags, nextToken } = await describeList(
@@ -37,6 +54,7 @@ export const describeVpcs = defineAction('DescribeVpcs', async (input, { caller,
       'dhcp-options-id': () => 'default',
       'instance-tenancy': (v) => v.instance_tenancy,
     },
+    { spec: VPC_ANSWER_FILTERS, view: vpcView },
   );
   return { Vpcs: page.map((v) => vpcView(v, tags)), NextToken: nextToken };
 });

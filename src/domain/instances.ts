@@ -134,7 +134,6 @@ const FILTER_COLUMNS: Record<string, string> = {
   'placement-availability-zone': 'i.availability_zone',
   'launch-time': `to_char(i.launch_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
   'owner-id': 'i.account_id',
-  'instance-lifecycle': "''",
   architecture: "'x86_64'",
   'root-device-type': "'ebs'",
   'root-device-name': "'/dev/xvda'",
@@ -584,7 +583,8 @@ export class InstanceStore {
       return;
     }
     if (FILTER_COLUMNS[name]) {
-      q.whereRaw(`coalesce(${FILTER_COLUMNS[name]}, '') like any(?::text[])`, [likes]);
+      // a member the instance lacks (no key, no state reason) matches no value, not even *
+      q.whereRaw(`${FILTER_COLUMNS[name]} like any(?::text[])`, [likes]);
     } else if (name === 'instance-state-code') {
       q.whereIn(
         'i.state',

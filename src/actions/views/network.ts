@@ -5,6 +5,7 @@ import type { GroupRow, RuleRow, RuleSpec } from '../../domain/security-groups';
 import type { ElasticIpRow } from '../../domain/elastic-ips';
 import { errors } from '../../domain/errors';
 import { filterInMemory, selectNamed, type Accessor, type Filter } from '../../domain/filters';
+import { answerFilterNames, answerValues, filterSteps, type AnswerFilterSpec } from './answer-filters';
 import { checkMaxResults, decodeToken, takePage } from '../../domain/pagination';
 import type {
   Address,
@@ -268,7 +269,8 @@ export const isIpv6Spec = (spec: RuleSpec) => spec.cidr === 'ipv6';
 
 /**
  * What every network Describe* does with its rows: the ids it names (NotFound for one that is not there), its
- * filters (with `tag:` and `tag-key`), then a page after NextToken in id order.
+ * filters (with `tag:` and `tag-key`; given the answer's view, every other documented filter is read off it), then a
+ * page after NextToken in id order.
  */
 export async function describeList<T extends { id: string }>(
   services: Services,
@@ -276,11 +278,20 @@ export async function describeList<T extends { id: string }>(
   query: { ids?: string[]; filters?: Filter[]; maxResults?: number; nextToken?: string },
   notFound: (id: string) => Error,
   accessors: Record<string, Accessor<T>>,
+  answered?: { spec: Omit<AnswerFilterSpec, 'appliedEarlier'>; view: (row: T, tags: TagsById) => object },
 ): Promise<{ page: T[]; tags: TagsById; nextToken?: string }> {
   const named = selectNamed(rows, query.ids, (r) => r.id, notFound);
   const tags = await services.tags.load(named.map((r) => r.id));
   const tagMap = tagMapOf(tags);
-  const filtered = filterInMemory(named, query.filters, { ...accessors, 'tag-key': (r) => Object.keys(tagMap(r)) }, tagMap);
+  const all: Record<string, Accessor<T>> = { ...accessors, 'tag-key': (r) => Object.keys(tagMap(r)) };
+  if (answered) {
+    // the documented filters not applied on rows are read off each row's answer
+    const spec = { ...answered.spec, appliedEarlier: Object.keys(all) };
+    const views = new Map<T, object>();
+    const viewOf = (r: T) => views.get(r) ?? views.set(r, answered.view(r, tags)).get(r)!;
+    for (const f of answerFilterNames(spec)) all[f] = (r) => answerValues(viewOf(r), filterSteps(spec, f));
+  }
+  const filtered = filterInMemory(named, query.filters, all, tagMap);
   const after = decodeToken(query.nextToken);
   const sorted = [...filtered].sort((a, b) => a.id.localeCompare(b.id)).filter((r) => !after || r.id > after);
   const max = checkMaxResults(query.maxResults, 5, 1000);
