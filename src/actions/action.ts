@@ -5,6 +5,7 @@
  * in sns/.
  */
 import type { Services } from '../services';
+import { errors } from '../domain/errors';
 import type { Caller } from '../domain/accounts';
 import type { Logger } from '../log';
 import type { Operations } from '../protocol/model/ec2-shapes';
@@ -32,14 +33,38 @@ export interface Action {
   handle(input: any, ctx: ActionContext): Promise<any>;
   /** Required members whose absence the handler answers with EC2's own code for this action (not MissingParameter). */
   checksItself?: ReadonlySet<string>;
+  /** The parameters it refuses by name (the README lists them). */
+  unhonoured?: readonly string[];
+}
+
+/**
+ * A parameter the model allows that this cloud cannot honour: its name as the wire spells it, whether a request
+ * asks for it (values that ask for nothing special pass), and why. Refused by name, never dropped.
+ */
+export type Unhonoured<I> = [string, (input: I) => boolean, string];
+
+/** Refuses the first parameter of the request this cloud cannot honour, by name. */
+export function refuseUnhonoured<I>(list: readonly Unhonoured<I>[], input: I): void {
+  for (const [name, asked, why] of list) if (asked(input)) throw errors.unsupportedOperation(`The parameter ${name} is not supported: ${why}`);
 }
 
 export function defineAction<N extends ActionName>(
   name: N,
   handle: (input: Input<N>, ctx: ActionContext) => Promise<Output<N>>,
-  opts: { checksItself?: (keyof Input<N> & string)[] } = {},
+  opts: { checksItself?: (keyof Input<N> & string)[]; unhonoured?: Unhonoured<Input<N>>[] } = {},
 ): Action {
-  return { name, handle, ...(opts.checksItself ? { checksItself: new Set(opts.checksItself) } : {}) };
+  const { unhonoured } = opts;
+  return {
+    name,
+    handle: unhonoured
+      ? (input: Input<N>, ctx: ActionContext) => {
+          refuseUnhonoured(unhonoured, input);
+          return handle(input, ctx);
+        }
+      : handle,
+    ...(opts.checksItself ? { checksItself: new Set(opts.checksItself) } : {}),
+    ...(unhonoured ? { unhonoured: unhonoured.map(([n]) => n) } : {}),
+  };
 }
 
 export function defineElbAction<N extends ElbActionName>(name: N, handle: (input: ElbInput<N>, ctx: ActionContext) => Promise<ElbOutput<N>>): Action {

@@ -61,55 +61,80 @@ export const describeInstanceAttribute = defineAction('DescribeInstanceAttribute
 
 type ModifyInput = Input<'ModifyInstanceAttribute'>;
 
-export const modifyInstanceAttribute = defineAction('ModifyInstanceAttribute', async (input, { caller, services }) => {
-  const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
-  // the old form names the attribute and gives one Value
-  const asked: ModifyInput = { ...input };
-  if (input.Attribute) {
-    if (input.Value === undefined) throw errors.missingParameter('Value');
-    const bool = () => {
-      if (!['true', 'false'].includes(input.Value!)) throw errors.invalidParameterValue('Value', input.Value!);
-      return input.Value === 'true';
-    };
-    if (input.Attribute === 'disableApiTermination') asked.DisableApiTermination = { Value: bool() };
-    else if (input.Attribute === 'disableApiStop') asked.DisableApiStop = { Value: bool() };
-    else if (input.Attribute === 'instanceInitiatedShutdownBehavior') asked.InstanceInitiatedShutdownBehavior = { Value: input.Value };
-    else if (input.Attribute === 'instanceType') asked.InstanceType = { Value: input.Value };
-    else if (input.Attribute === 'userData') asked.UserData = { Value: Buffer.from(input.Value, 'base64') };
-    else if (!['sourceDestCheck', 'ebsOptimized', 'enaSupport'].includes(input.Attribute)) {
-      throw errors.invalidParameterValue('Attribute', input.Attribute, 'This attribute cannot be modified.');
+export const modifyInstanceAttribute = defineAction(
+  'ModifyInstanceAttribute',
+  async (input, { caller, services }) => {
+    const [r] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
+    // the old form names the attribute and gives one Value
+    const asked: ModifyInput = { ...input };
+    if (input.Attribute) {
+      if (input.Value === undefined) throw errors.missingParameter('Value');
+      const bool = () => {
+        if (!['true', 'false'].includes(input.Value!)) throw errors.invalidParameterValue('Value', input.Value!);
+        return input.Value === 'true';
+      };
+      if (input.Attribute === 'disableApiTermination') asked.DisableApiTermination = { Value: bool() };
+      else if (input.Attribute === 'disableApiStop') asked.DisableApiStop = { Value: bool() };
+      else if (input.Attribute === 'instanceInitiatedShutdownBehavior') asked.InstanceInitiatedShutdownBehavior = { Value: input.Value };
+      else if (input.Attribute === 'instanceType') asked.InstanceType = { Value: input.Value };
+      else if (input.Attribute === 'userData') asked.UserData = { Value: Buffer.from(input.Value, 'base64') };
+      else if (!['sourceDestCheck', 'ebsOptimized', 'enaSupport'].includes(input.Attribute)) {
+        throw errors.invalidParameterValue('Attribute', input.Attribute, 'This attribute cannot be modified.');
+      }
     }
-  }
-  const update: Partial<InstanceRow> = {};
-  let newType: InstanceType | undefined;
-  if (asked.DisableApiTermination?.Value !== undefined) update.disable_api_termination = asked.DisableApiTermination.Value;
-  if (asked.DisableApiStop?.Value !== undefined) update.disable_api_stop = asked.DisableApiStop.Value;
-  if (asked.InstanceInitiatedShutdownBehavior?.Value !== undefined) {
-    const v = asked.InstanceInitiatedShutdownBehavior.Value;
-    if (v !== 'stop' && v !== 'terminate') throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', v, 'It must be stop or terminate.');
-    update.shutdown_behavior = v;
-  }
-  if (asked.InstanceType?.Value !== undefined) {
-    const type = findInstanceType(asked.InstanceType.Value);
-    if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value, whyUnsized(asked.InstanceType.Value));
-    if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
-    newType = type;
-  }
-  if (asked.UserData?.Value !== undefined) {
-    if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
-    if (asked.UserData.Value.length > MAX_USER_DATA_BYTES) throw errors.invalidUserDataSize();
-    update.user_data = asked.UserData.Value;
-  }
-  if (input.Attribute === 'groupSet') throw errors.invalidParameterCombination('Give the groups with GroupId.N.');
-  const groups = asked.Groups ?? [];
-  if (r.state === 'terminated' && (Object.keys(update).length || newType || groups.length))
-    throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
-  await services.instances.modify(r, update, newType);
-  if (groups.length) {
-    const place = (await interfacePlaces([r], services)).get(r.id)!;
-    await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);
-  }
-});
+    const update: Partial<InstanceRow> = {};
+    let newType: InstanceType | undefined;
+    if (asked.DisableApiTermination?.Value !== undefined) update.disable_api_termination = asked.DisableApiTermination.Value;
+    if (asked.DisableApiStop?.Value !== undefined) update.disable_api_stop = asked.DisableApiStop.Value;
+    if (asked.InstanceInitiatedShutdownBehavior?.Value !== undefined) {
+      const v = asked.InstanceInitiatedShutdownBehavior.Value;
+      if (v !== 'stop' && v !== 'terminate') throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', v, 'It must be stop or terminate.');
+      update.shutdown_behavior = v;
+    }
+    if (asked.InstanceType?.Value !== undefined) {
+      const type = findInstanceType(asked.InstanceType.Value);
+      if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value, whyUnsized(asked.InstanceType.Value));
+      if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
+      newType = type;
+    }
+    if (asked.UserData?.Value !== undefined) {
+      if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
+      if (asked.UserData.Value.length > MAX_USER_DATA_BYTES) throw errors.invalidUserDataSize();
+      update.user_data = asked.UserData.Value;
+    }
+    if (input.Attribute === 'groupSet') throw errors.invalidParameterCombination('Give the groups with GroupId.N.');
+    const groups = asked.Groups ?? [];
+    if (r.state === 'terminated' && (Object.keys(update).length || newType || groups.length))
+      throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
+    await services.instances.modify(r, update, newType);
+    if (groups.length) {
+      const place = (await interfacePlaces([r], services)).get(r.id)!;
+      await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);
+    }
+  },
+  {
+    unhonoured: [
+      [
+        'SourceDestCheck',
+        (i) => i.SourceDestCheck?.Value === false || (i.Attribute === 'sourceDestCheck' && i.Value === 'false'),
+        'Every interface checks source and destination here (no instance routes for others).',
+      ],
+      [
+        'EbsOptimized',
+        (i) => i.EbsOptimized?.Value === true || (i.Attribute === 'ebsOptimized' && i.Value === 'true'),
+        'There is no EBS here: disks are local.',
+      ],
+      [
+        'EnaSupport',
+        (i) => i.EnaSupport?.Value === true || (i.Attribute === 'enaSupport' && i.Value === 'true'),
+        'Containers have a virtual Ethernet pair, not ENA.',
+      ],
+      ['SriovNetSupport', (i) => Boolean(i.SriovNetSupport?.Value), 'Containers have a virtual Ethernet pair, not SR-IOV.'],
+      ['Kernel', (i) => Boolean(i.Kernel?.Value || i.Ramdisk?.Value), 'Containers boot no kernel or ramdisk of their own.'],
+      ['BlockDeviceMapping', (i) => (i.BlockDeviceMappings?.length ?? 0) > 0, 'Block device mappings are not supported yet: the root volume is the image.'],
+    ],
+  },
+);
 
 /** ModifyInstanceMetadataOptions: in force for the instance's next metadata request. */
 export const modifyInstanceMetadataOptions = defineAction('ModifyInstanceMetadataOptions', async (input, { caller, services }) => {

@@ -66,7 +66,8 @@ export const INSTANCE_TYPE_FILTERS: AnswerFilterSpec = {
  * AWS answers a type its region does not offer, with the reason after AWS's text.
  */
 export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async (input, { services }) => {
-  const offered = await services.instances.placeable(instanceTypes().values());
+  // IncludeUnsupportedInRegion: also the types no node here can hold
+  const offered = input.IncludeUnsupportedInRegion ? [...instanceTypes().values()] : await services.instances.placeable(instanceTypes().values());
   const asked = input.InstanceTypes ?? [];
   const missing = asked.filter((name) => !offered.some((t) => t.name === name));
   if (missing.length) {

@@ -93,17 +93,30 @@ export const replaceRoute = defineAction('ReplaceRoute', async (input, { caller,
   await services.vpcs.putRoute(caller.accountId, input.RouteTableId, destination, gatewayId, true);
 });
 
-export const deleteRoute = defineAction('DeleteRoute', async (input, { caller, services }) => {
-  if (!input.DestinationCidrBlock) throw errors.missingParameter('DestinationCidrBlock');
-  await services.vpcs.deleteRoute(caller.accountId, input.RouteTableId, input.DestinationCidrBlock);
-});
+export const deleteRoute = defineAction(
+  'DeleteRoute',
+  async (input, { caller, services }) => {
+    if (!input.DestinationCidrBlock) throw errors.missingParameter('DestinationCidrBlock');
+    await services.vpcs.deleteRoute(caller.accountId, input.RouteTableId, input.DestinationCidrBlock);
+  },
+  {
+    unhonoured: [
+      ['DestinationPrefixListId', (i) => Boolean(i.DestinationPrefixListId), 'There are no prefix lists here.'],
+      ['DestinationIpv6CidrBlock', (i) => Boolean(i.DestinationIpv6CidrBlock), 'IPv6 routes are not supported.'],
+    ],
+  },
+);
 
-export const associateRouteTable = defineAction('AssociateRouteTable', async (input, { caller, services }) => {
-  if (input.GatewayId) throw errors.unsupportedOperation('Gateway route tables are not supported; associate a subnet.');
-  if (!input.SubnetId) throw errors.missingParameter('SubnetId');
-  const id = await services.vpcs.associateRouteTable(caller.accountId, input.RouteTableId, input.SubnetId);
-  return { AssociationId: id, AssociationState: { State: 'associated' } };
-});
+export const associateRouteTable = defineAction(
+  'AssociateRouteTable',
+  async (input, { caller, services }) => {
+    if (input.GatewayId) throw errors.unsupportedOperation('Gateway route tables are not supported; associate a subnet.');
+    if (!input.SubnetId) throw errors.missingParameter('SubnetId');
+    const id = await services.vpcs.associateRouteTable(caller.accountId, input.RouteTableId, input.SubnetId);
+    return { AssociationId: id, AssociationState: { State: 'associated' } };
+  },
+  { unhonoured: [['PublicIpv4Pool', (i) => Boolean(i.PublicIpv4Pool), 'There are no public IPv4 pools here.']] },
+);
 
 export const disassociateRouteTable = defineAction('DisassociateRouteTable', async (input, { caller, services }) => {
   await services.vpcs.disassociateRouteTable(caller.accountId, input.AssociationId);

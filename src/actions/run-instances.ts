@@ -4,7 +4,7 @@
  * one OAR job per instance. The same ClientToken and parameters answer the first launch again.
  */
 import { createHash } from 'node:crypto';
-import { defineAction, type Input } from './action';
+import { defineAction, type Input, type Unhonoured } from './action';
 import { errors } from '../domain/errors';
 import { DEFAULT_INSTANCE_TYPE, findInstanceType, whyUnsized } from '../domain/instance-types';
 import { tagsFor } from '../domain/tags';
@@ -28,7 +28,7 @@ export function decodeUserData(value: string | undefined): Buffer | null {
  * `EbsOptimized=false`, `HibernationOptions.Configured=false`, `Monitoring.Enabled=false`) and settings with nothing to
  * do here (credit mode, detailed monitoring: every instance is measured every 10 s) are accepted.
  */
-const UNHONOURED: [string, (input: Input<'RunInstances'>) => boolean, string][] = [
+export const RUN_INSTANCES_UNHONOURED: Unhonoured<Input<'RunInstances'>>[] = [
   [
     'InstanceMarketOptions',
     (i) => i.InstanceMarketOptions !== undefined && Object.keys(i.InstanceMarketOptions).length > 0,
@@ -71,11 +71,6 @@ const UNHONOURED: [string, (input: Input<'RunInstances'>) => boolean, string][] 
   ],
 ];
 
-/** Refuses the first parameter of the request this cloud cannot honour, by name. */
-export function refuseUnhonoured(input: Input<'RunInstances'>): void {
-  for (const [name, asked, why] of UNHONOURED) if (asked(input)) throw errors.unsupportedOperation(`The parameter ${name} is not supported: ${why}`);
-}
-
 /** What a ClientToken stands for: every parameter but the token itself and DryRun. */
 function requestHash(input: Input<'RunInstances'>): string {
   const { ClientToken: _t, DryRun: _d, ...rest } = input;
@@ -116,60 +111,63 @@ async function networkPlacement(
   return { subnetId, groupIds, privateIp, associatePublicIp: eni?.AssociatePublicIpAddress };
 }
 
-export default defineAction('RunInstances', async (input, { caller, services }) => {
-  const { config, instances } = services;
-  if (input.ClientToken !== undefined && (input.ClientToken.length > 64 || !/^[\x21-\x7e]*$/.test(input.ClientToken))) {
-    throw errors.invalidParameterValue('ClientToken', input.ClientToken, 'It must be at most 64 printable ASCII characters.');
-  }
-  if (!input.ImageId) throw errors.missingParameter('ImageId');
-  refuseUnhonoured(input);
-  if (input.MinCount < 1) throw errors.invalidParameterValue('MinCount', String(input.MinCount), 'It must be at least 1.');
-  if (input.MaxCount < input.MinCount) throw errors.invalidParameterValue('MaxCount', String(input.MaxCount), 'It must be at least MinCount.');
-  const type = findInstanceType(input.InstanceType || DEFAULT_INSTANCE_TYPE);
-  if (!type) throw errors.invalidInstanceType(input.InstanceType!, whyUnsized(input.InstanceType!));
-  const zone = input.Placement?.AvailabilityZone || undefined;
-  if (zone && !zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
-  const placement = await networkPlacement(input, caller.accountId, services);
-  const options = input.MetadataOptions;
-  if (options?.HttpProtocolIpv6 === 'enabled') throw errors.unsupportedOperation('Instances have no IPv6 address: the metadata service is IPv4 only.');
-  const metadataOptions =
-    options && Object.keys(options).length
-      ? {
-          endpoint: options.HttpEndpoint as 'enabled' | 'disabled' | undefined,
-          tokens: options.HttpTokens as 'optional' | 'required' | undefined,
-          hopLimit: options.HttpPutResponseHopLimit,
-          tags: options.InstanceMetadataTags as 'enabled' | 'disabled' | undefined,
-        }
-      : undefined;
-  if (metadataOptions) services.metadata.validate(metadataOptions);
-  const shutdownBehavior = input.InstanceInitiatedShutdownBehavior ?? 'stop';
-  if (shutdownBehavior !== 'stop' && shutdownBehavior !== 'terminate') {
-    throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', shutdownBehavior, 'It must be stop or terminate.');
-  }
-  const launched = await instances.launch({
-    accountId: caller.accountId,
-    clientToken: input.ClientToken || undefined,
-    requestHash: requestHash(input),
-    imageId: input.ImageId,
-    type,
-    keyName: input.KeyName || undefined,
-    userData: decodeUserData(input.UserData),
-    zone,
-    ...placement,
-    shutdownBehavior,
-    disableApiTermination: input.DisableApiTermination ?? false,
-    disableApiStop: input.DisableApiStop ?? false,
-    tags: tagsFor(input.TagSpecifications, 'instance', ['instance', 'volume', 'network-interface']),
-    minCount: input.MinCount,
-    maxCount: input.MaxCount,
-  });
-  if (metadataOptions) {
-    for (const row of launched.rows) await services.metadata.setOptions(row.id, metadataOptions);
-    launched.rows = await services.instances.getOwned(
-      caller.accountId,
-      launched.rows.map((r) => r.id),
-    );
-  }
-  const [reservation] = await reservationViews(launched.rows, services);
-  return { ReservationId: launched.reservationId, OwnerId: caller.accountId, Groups: [], Instances: reservation?.Instances ?? [] };
-});
+export default defineAction(
+  'RunInstances',
+  async (input, { caller, services }) => {
+    const { config, instances } = services;
+    if (input.ClientToken !== undefined && (input.ClientToken.length > 64 || !/^[\x21-\x7e]*$/.test(input.ClientToken))) {
+      throw errors.invalidParameterValue('ClientToken', input.ClientToken, 'It must be at most 64 printable ASCII characters.');
+    }
+    if (!input.ImageId) throw errors.missingParameter('ImageId');
+    if (input.MinCount < 1) throw errors.invalidParameterValue('MinCount', String(input.MinCount), 'It must be at least 1.');
+    if (input.MaxCount < input.MinCount) throw errors.invalidParameterValue('MaxCount', String(input.MaxCount), 'It must be at least MinCount.');
+    const type = findInstanceType(input.InstanceType || DEFAULT_INSTANCE_TYPE);
+    if (!type) throw errors.invalidInstanceType(input.InstanceType!, whyUnsized(input.InstanceType!));
+    const zone = input.Placement?.AvailabilityZone || undefined;
+    if (zone && !zones(config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
+    const placement = await networkPlacement(input, caller.accountId, services);
+    const options = input.MetadataOptions;
+    if (options?.HttpProtocolIpv6 === 'enabled') throw errors.unsupportedOperation('Instances have no IPv6 address: the metadata service is IPv4 only.');
+    const metadataOptions =
+      options && Object.keys(options).length
+        ? {
+            endpoint: options.HttpEndpoint as 'enabled' | 'disabled' | undefined,
+            tokens: options.HttpTokens as 'optional' | 'required' | undefined,
+            hopLimit: options.HttpPutResponseHopLimit,
+            tags: options.InstanceMetadataTags as 'enabled' | 'disabled' | undefined,
+          }
+        : undefined;
+    if (metadataOptions) services.metadata.validate(metadataOptions);
+    const shutdownBehavior = input.InstanceInitiatedShutdownBehavior ?? 'stop';
+    if (shutdownBehavior !== 'stop' && shutdownBehavior !== 'terminate') {
+      throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', shutdownBehavior, 'It must be stop or terminate.');
+    }
+    const launched = await instances.launch({
+      accountId: caller.accountId,
+      clientToken: input.ClientToken || undefined,
+      requestHash: requestHash(input),
+      imageId: input.ImageId,
+      type,
+      keyName: input.KeyName || undefined,
+      userData: decodeUserData(input.UserData),
+      zone,
+      ...placement,
+      shutdownBehavior,
+      disableApiTermination: input.DisableApiTermination ?? false,
+      disableApiStop: input.DisableApiStop ?? false,
+      tags: tagsFor(input.TagSpecifications, 'instance', ['instance', 'volume', 'network-interface']),
+      minCount: input.MinCount,
+      maxCount: input.MaxCount,
+    });
+    if (metadataOptions) {
+      for (const row of launched.rows) await services.metadata.setOptions(row.id, metadataOptions);
+      launched.rows = await services.instances.getOwned(
+        caller.accountId,
+        launched.rows.map((r) => r.id),
+      );
+    }
+    const [reservation] = await reservationViews(launched.rows, services);
+    return { ReservationId: launched.reservationId, OwnerId: caller.accountId, Groups: [], Instances: reservation?.Instances ?? [] };
+  },
+  { unhonoured: RUN_INSTANCES_UNHONOURED },
+);

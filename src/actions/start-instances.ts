@@ -12,7 +12,7 @@ export default defineAction('StartInstances', async (input, { caller, services }
       : errors.incorrectInstanceState(`The instance '${r.id}' is not in a state from which it can be started.`),
   );
   const changes = await services.instances.changeStates(rows, (r) =>
-    r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending' } } : null,
+    r.state === 'stopped' ? { desired: 'running', shown: 'pending', extra: { state: 'pending', skip_os_shutdown: false } } : null,
   );
   return { StartingInstances: changes };
 });

@@ -14,6 +14,8 @@ export default defineAction('StopInstances', async (input, { caller, services })
       return errors.incorrectInstanceState(`This instance '${r.id}' is not in a state from which it can be stopped.`);
     return undefined;
   });
-  const changes = await services.instances.changeStates(rows, (r) => (r.state === 'stopped' ? null : { desired: 'stopped', shown: 'stopping' }));
+  // Force is what every stop does: a graceful shutdown, forced when it does not end within the grace period
+  const extra = { skip_os_shutdown: input.SkipOsShutdown === true };
+  const changes = await services.instances.changeStates(rows, (r) => (r.state === 'stopped' ? null : { desired: 'stopped', shown: 'stopping', extra }));
   return { StoppingInstances: changes };
 });

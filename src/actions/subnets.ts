@@ -6,18 +6,28 @@ import { defaultZone, zones } from '../domain/zones';
 import { describeList, subnetView } from './views/network';
 import type { AnswerFilterSpec } from './views/answer-filters';
 
-export const createSubnet = defineAction('CreateSubnet', async (input, { caller, services }) => {
-  if (input.Ipv6CidrBlock || input.Ipv6Native) throw errors.unsupportedOperation('IPv6 subnets are not supported.');
-  if (!input.CidrBlock) throw errors.missingParameter('CidrBlock');
-  const zone = input.AvailabilityZone || defaultZone(services.config);
-  if (input.AvailabilityZoneId && !zones(services.config).some((z) => z.ZoneId === input.AvailabilityZoneId))
-    throw errors.invalidAvailabilityZone(input.AvailabilityZoneId);
-  if (!zones(services.config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
-  const tags = tagsFor(input.TagSpecifications, 'subnet', ['subnet']);
-  const subnet = await services.vpcs.createSubnet(caller.accountId, input.VpcId, input.CidrBlock, zone);
-  await services.tags.insert(caller.accountId, 'subnet', [subnet.id], tags);
-  return { Subnet: subnetView(subnet, new Map([[subnet.id, tags.map((t) => ({ Key: t.key, Value: t.value }))]]), services) };
-});
+export const createSubnet = defineAction(
+  'CreateSubnet',
+  async (input, { caller, services }) => {
+    if (input.Ipv6CidrBlock || input.Ipv6Native) throw errors.unsupportedOperation('IPv6 subnets are not supported.');
+    if (!input.CidrBlock) throw errors.missingParameter('CidrBlock');
+    const zone = input.AvailabilityZone || defaultZone(services.config);
+    if (input.AvailabilityZoneId && !zones(services.config).some((z) => z.ZoneId === input.AvailabilityZoneId))
+      throw errors.invalidAvailabilityZone(input.AvailabilityZoneId);
+    if (!zones(services.config).some((z) => z.ZoneName === zone)) throw errors.invalidAvailabilityZone(zone);
+    const tags = tagsFor(input.TagSpecifications, 'subnet', ['subnet']);
+    const subnet = await services.vpcs.createSubnet(caller.accountId, input.VpcId, input.CidrBlock, zone);
+    await services.tags.insert(caller.accountId, 'subnet', [subnet.id], tags);
+    return { Subnet: subnetView(subnet, new Map([[subnet.id, tags.map((t) => ({ Key: t.key, Value: t.value }))]]), services) };
+  },
+  {
+    unhonoured: [
+      ['OutpostArn', (i) => Boolean(i.OutpostArn), 'There are no Outposts here.'],
+      ['Ipv4IpamPoolId', (i) => Boolean(i.Ipv4IpamPoolId || i.Ipv4NetmaskLength), 'There is no IPAM here: give CidrBlock.'],
+      ['Ipv6IpamPoolId', (i) => Boolean(i.Ipv6IpamPoolId || i.Ipv6NetmaskLength), 'Instances have no IPv6 address here.'],
+    ],
+  },
+);
 
 export const deleteSubnet = defineAction('DeleteSubnet', async (input, { caller, services }) => {
   await services.vpcs.deleteSubnet(caller.accountId, input.SubnetId);
@@ -64,11 +74,30 @@ export const describeSubnets = defineAction('DescribeSubnets', async (input, { c
   return { Subnets: page.map((s) => subnetView(s, tags, services)), NextToken: nextToken };
 });
 
-export const modifySubnetAttribute = defineAction('ModifySubnetAttribute', async (input, { caller, services }) => {
-  if (input.AssignIpv6AddressOnCreation?.Value || input.EnableDns64?.Value) throw errors.unsupportedOperation('IPv6 is not supported.');
-  if (input.MapPublicIpOnLaunch === undefined) {
-    await services.vpcs.getSubnet(caller.accountId, input.SubnetId);
-    return;
-  }
-  await services.vpcs.modifySubnet(caller.accountId, input.SubnetId, input.MapPublicIpOnLaunch.Value ?? false);
-});
+export const modifySubnetAttribute = defineAction(
+  'ModifySubnetAttribute',
+  async (input, { caller, services }) => {
+    if (input.AssignIpv6AddressOnCreation?.Value || input.EnableDns64?.Value) throw errors.unsupportedOperation('IPv6 is not supported.');
+    if (input.MapPublicIpOnLaunch === undefined) {
+      await services.vpcs.getSubnet(caller.accountId, input.SubnetId);
+      return;
+    }
+    await services.vpcs.modifySubnet(caller.accountId, input.SubnetId, input.MapPublicIpOnLaunch.Value ?? false);
+  },
+  {
+    unhonoured: [
+      ['MapCustomerOwnedIpOnLaunch', (i) => i.MapCustomerOwnedIpOnLaunch?.Value === true || Boolean(i.CustomerOwnedIpv4Pool), 'There are no Outposts here.'],
+      [
+        'PrivateDnsHostnameTypeOnLaunch',
+        (i) => Boolean(i.PrivateDnsHostnameTypeOnLaunch && i.PrivateDnsHostnameTypeOnLaunch !== 'ip-name'),
+        'Private DNS names are IP names (ip-10-0-0-1) here.',
+      ],
+      [
+        'EnableResourceNameDnsARecordOnLaunch',
+        (i) => i.EnableResourceNameDnsARecordOnLaunch?.Value === true || i.EnableResourceNameDnsAAAARecordOnLaunch?.Value === true,
+        'Private DNS names are IP names (ip-10-0-0-1) here.',
+      ],
+      ['EnableLniAtDeviceIndex', (i) => i.EnableLniAtDeviceIndex !== undefined || i.DisableLniAtDeviceIndex?.Value === true, 'There are no Outposts here.'],
+    ],
+  },
+);

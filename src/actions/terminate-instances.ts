@@ -13,7 +13,11 @@ export default defineAction(
         ? errors.operationNotPermitted(`The instance '${r.id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`)
         : undefined,
     );
-    const changes = await services.instances.changeStates(rows, (r) => (r.state === 'terminated' ? null : { desired: 'terminated', shown: 'shutting-down' }));
+    // Force is what every termination does: a graceful shutdown, forced when it does not end within the grace period
+    const extra = { skip_os_shutdown: input.SkipOsShutdown === true };
+    const changes = await services.instances.changeStates(rows, (r) =>
+      r.state === 'terminated' ? null : { desired: 'terminated', shown: 'shutting-down', extra },
+    );
     return { TerminatingInstances: changes };
   },
   { checksItself: ['InstanceIds'] },

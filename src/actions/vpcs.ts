@@ -5,16 +5,30 @@ import { tagsFor } from '../domain/tags';
 import { describeList, vpcView } from './views/network';
 import type { AnswerFilterSpec } from './views/answer-filters';
 
-export const createVpc = defineAction('CreateVpc', async (input, { caller, services }) => {
-  if (input.Ipv6CidrBlock || input.AmazonProvidedIpv6CidrBlock || input.Ipv6Pool)
-    throw errors.unsupportedOperation('IPv6 blocks are not supported: VPCs are IPv4 only.');
-  if (input.Ipv4IpamPoolId) throw errors.unsupportedOperation('IPAM pools are not supported: give CidrBlock.');
-  if (!input.CidrBlock) throw errors.missingParameter('CidrBlock');
-  const tags = tagsFor(input.TagSpecifications, 'vpc', ['vpc']);
-  const vpc = await services.vpcs.createVpc(caller.accountId, input.CidrBlock, input.InstanceTenancy ?? 'default');
-  await services.tags.insert(caller.accountId, 'vpc', [vpc.id], tags);
-  return { Vpc: vpcView({ ...vpc, cidr: input.CidrBlock }, new Map([[vpc.id, tags.map((t) => ({ Key: t.key, Value: t.value }))]])) };
-});
+export const createVpc = defineAction(
+  'CreateVpc',
+  async (input, { caller, services }) => {
+    if (input.Ipv6CidrBlock || input.AmazonProvidedIpv6CidrBlock || input.Ipv6Pool)
+      throw errors.unsupportedOperation('IPv6 blocks are not supported: VPCs are IPv4 only.');
+    if (input.Ipv4IpamPoolId) throw errors.unsupportedOperation('IPAM pools are not supported: give CidrBlock.');
+    if (!input.CidrBlock) throw errors.missingParameter('CidrBlock');
+    const tags = tagsFor(input.TagSpecifications, 'vpc', ['vpc']);
+    const vpc = await services.vpcs.createVpc(caller.accountId, input.CidrBlock, input.InstanceTenancy ?? 'default');
+    await services.tags.insert(caller.accountId, 'vpc', [vpc.id], tags);
+    return { Vpc: vpcView({ ...vpc, cidr: input.CidrBlock }, new Map([[vpc.id, tags.map((t) => ({ Key: t.key, Value: t.value }))]])) };
+  },
+  {
+    unhonoured: [
+      ['Ipv4NetmaskLength', (i) => i.Ipv4NetmaskLength !== undefined, 'There is no IPAM here: give CidrBlock.'],
+      ['Ipv6IpamPoolId', (i) => Boolean(i.Ipv6IpamPoolId || i.Ipv6NetmaskLength || i.Ipv6CidrBlockNetworkBorderGroup), 'Instances have no IPv6 address here.'],
+      [
+        'VpcEncryptionControl',
+        (i) => i.VpcEncryptionControl !== undefined && Object.keys(i.VpcEncryptionControl).length > 0,
+        'VPC encryption controls are not offered.',
+      ],
+    ],
+  },
+);
 
 export const deleteVpc = defineAction('DeleteVpc', async (input, { caller, services }) => {
   await services.vpcs.deleteVpc(caller.accountId, input.VpcId);

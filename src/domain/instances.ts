@@ -113,6 +113,8 @@ export interface InstanceRow {
   /** The node that holds the instance's disk (where it last ran); null before its first start. */
   disk_node: string | null;
   reboot_requested: boolean;
+  /** The next shutdown of the container skips the graceful part (SkipOsShutdown on StopInstances/TerminateInstances). */
+  skip_os_shutdown: boolean;
   client_token: string | null;
   created_at: Date;
   terminated_at: Date | null;

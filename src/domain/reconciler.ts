@@ -255,7 +255,7 @@ export class Reconciler {
       case 'show':
         return this.update(inst, { state: step.state });
       case 'shutdown-container':
-        await this.nodeOf(inst, job).libvirt.shutdown(inst.id);
+        await this.nodeOf(inst, job).libvirt.shutdown(inst.id, inst.skip_os_shutdown ? 0 : undefined);
         return true;
       case 'remove-container':
         await onNode(() => this.nodeOf(inst, job).removeContainer(inst.id));

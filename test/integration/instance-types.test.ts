@@ -122,10 +122,10 @@ describe('Instance types: EC2 catalogue, what this cluster offers (real)', funct
   });
 
   it('refuses a filter EC2 documents but this cloud does not apply, by name, and an unknown filter in AWS words', async () => {
-    const documented = await failure(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'affinity', Values: ['default'] }] })));
+    const documented = await failure(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'requester-id', Values: ['x'] }] })));
     expect(documented.name).to.equal('InvalidParameterValue');
     expect(documented.message).to.equal(
-      "The filter 'affinity' is invalid. EC2 documents it, but OAR Cloud does not support it here (see the README's Supported actions).",
+      "The filter 'requester-id' is invalid. EC2 documents it, but OAR Cloud does not support it here (see the README's Supported actions).",
     );
     // AWS: "The filter 'no-such-filter' is invalid"
     const unknown = await failure(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })));

@@ -38,6 +38,7 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     oar_node: null,
     disk_node: null,
     reboot_requested: false,
+    skip_os_shutdown: false,
     client_token: null,
     created_at: new Date(0),
     terminated_at: null,

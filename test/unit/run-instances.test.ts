@@ -1,14 +1,17 @@
 /** RunInstances refuses, by name, what the model allows and this cloud cannot honour (EC2's UnsupportedOperation). */
 import { expect } from 'chai';
-import { refuseUnhonoured } from '../../src/actions/run-instances';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { actionRegistry } from '../../src/actions';
+import { RUN_INSTANCES_UNHONOURED } from '../../src/actions/run-instances';
 import { DomainError } from '../../src/domain/errors';
-import type { Input } from '../../src/actions/action';
+import { refuseUnhonoured, type Input } from '../../src/actions/action';
 
 const base: Input<'RunInstances'> = { ImageId: 'ami-0123456789abcdef0', MinCount: 1, MaxCount: 1 };
 
 function refusal(extra: Partial<Input<'RunInstances'>>): string | undefined {
   try {
-    refuseUnhonoured({ ...base, ...extra });
+    refuseUnhonoured(RUN_INSTANCES_UNHONOURED, { ...base, ...extra });
     return undefined;
   } catch (err) {
     expect(err).to.be.instanceOf(DomainError);
@@ -41,5 +44,15 @@ describe('RunInstances parameters not honoured here', () => {
         InstanceMarketOptions: {},
       }),
     ).to.equal(undefined);
+  });
+});
+
+describe('parameters refused by name', () => {
+  it('every action lists the parameters it refuses in the README', () => {
+    const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const missing = [...actionRegistry().values()].flatMap((a) =>
+      (a.unhonoured ?? []).filter((name) => !readme.includes(`\`${name}\``)).map((name) => `${a.name} ${name}`),
+    );
+    expect(missing).to.deep.equal([]);
   });
 });
