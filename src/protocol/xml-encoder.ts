@@ -14,7 +14,40 @@ const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '
 
 type Tree = Record<string, unknown> | string | Tree[];
 
-function encodeValue(model: ServiceModel, shapeName: string, value: unknown, path: string): Tree {
+/**
+ * The nested EC2 lists AWS sends as an empty element when they have nothing (`<groupSet/>`, boto3's `Groups: []`);
+ * every other nested list is left out when empty, as AWS leaves out an untagged instance's `tagSet` (code testing
+ * `'Tags' in instance` depends on it). A call's own result lists (`reservationSet`…) are always sent. Each entry is
+ * `Structure.Member` in the EC2 model (a unit test checks they exist), from AWS's documented responses.
+ */
+export const EC2_LISTS_SENT_EMPTY = new Set([
+  'Reservation.Groups', // DescribeInstances / RunInstances: <groupSet/>
+  'Instance.ProductCodes', // <productCodes/>
+  'Instance.BlockDeviceMappings', // a terminated instance: <blockDeviceMapping/>
+  'Instance.NetworkInterfaces', // a terminated instance: <networkInterfaceSet/>
+  'Instance.SecurityGroups', // a terminated instance: <groupSet/>
+  'InstanceNetworkInterface.Ipv6Addresses',
+  'InstanceAttribute.ProductCodes',
+  'InstanceAttribute.BlockDeviceMappings',
+  'InstanceAttribute.Groups',
+  'NetworkInterface.Ipv6Addresses',
+  'NetworkInterface.TagSet',
+  'SecurityGroup.IpPermissions',
+  'SecurityGroup.IpPermissionsEgress',
+  'IpPermission.IpRanges',
+  'IpPermission.Ipv6Ranges',
+  'IpPermission.PrefixListIds',
+  'IpPermission.UserIdGroupPairs',
+  'RouteTable.Associations',
+  'RouteTable.PropagatingVgws',
+  'NetworkAcl.Associations',
+  'InternetGateway.Attachments',
+  'AvailabilityZone.Messages',
+  'Subnet.Ipv6CidrBlockAssociationSet',
+  'Volume.Attachments',
+]);
+
+function encodeValue(model: ServiceModel, shapeName: string, value: unknown, path: string, top = false): Tree | undefined {
   const s = model.shape(shapeName);
   switch (s.type) {
     case 'structure': {
@@ -25,6 +58,7 @@ function encodeValue(model: ServiceModel, shapeName: string, value: unknown, pat
         if (v === undefined || v === null) continue;
         const ref = members[name];
         if (!ref) throw new Error(`${path}: ${name} is not a member of ${shapeName}`);
+        if (Array.isArray(v) && v.length === 0 && model.protocol === 'ec2' && !top && !EC2_LISTS_SENT_EMPTY.has(`${shapeName}.${name}`)) continue;
         out[ref.locationName ?? name] = encodeValue(model, ref.shape, v, `${path}.${name}`);
       }
       return out;
@@ -60,7 +94,7 @@ const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 export function encodeResponse(model: ServiceModel, action: string, requestId: string, value: object): string {
   const op = model.operation(action)!;
-  const members = op.output ? (encodeValue(model, op.output, value, action) as Record<string, unknown>) : {};
+  const members = op.output ? (encodeValue(model, op.output, value, action, true) as Record<string, unknown>) : {};
   if (model.protocol === 'ec2') {
     return XML_DECLARATION + builder.build({ [`${action}Response`]: { '@_xmlns': model.xmlNamespace, requestId, ...members } });
   }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
-import { encodeError, encodeResponse } from '../../src/protocol/xml-encoder';
+import { EC2_LISTS_SENT_EMPTY, encodeError, encodeResponse } from '../../src/protocol/xml-encoder';
 import { ec2Model, elbv2Model } from '../../src/protocol/model';
 
 const parse = (xml: string) => new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml);
@@ -70,5 +70,52 @@ describe('XML encoder', () => {
     expect(sender.Error).to.deep.equal({ Type: 'Sender', Code: 'LoadBalancerNotFound', Message: 'not found' });
     expect(sender.RequestId).to.equal('req-4');
     expect(parse(encodeError(elbv2Model, 'InternalError', 'oops', 'r', false)).ErrorResponse.Error.Type).to.equal('Receiver');
+  });
+
+  it("leaves out an empty nested list unless AWS sends it empty; a call's own result list is always sent", () => {
+    const xml = encodeResponse(ec2Model, 'DescribeInstances', 'r', {
+      Reservations: [{ ReservationId: 'r-1', Groups: [], Instances: [{ InstanceId: 'i-1', Tags: [], ProductCodes: [], SecurityGroups: [] }] }],
+    });
+    const item = parse(xml).DescribeInstancesResponse.reservationSet.item;
+    expect(item.groupSet).to.equal('');
+    expect(item.instancesSet.item).to.have.property('productCodes', '');
+    expect(item.instancesSet.item).not.to.have.property('tagSet');
+    const keys = parse(encodeResponse(ec2Model, 'DescribeKeyPairs', 'r', { KeyPairs: [{ KeyName: 'k', Tags: [] }] })).DescribeKeyPairsResponse;
+    expect(keys.keySet.item).not.to.have.property('tagSet');
+    const none = parse(encodeResponse(ec2Model, 'DescribeInstances', 'r', { Reservations: [] })).DescribeInstancesResponse;
+    expect(none).to.have.property('reservationSet', '');
+  });
+
+  it('sends no empty nested list of any EC2 answer but those listed, and each listed one is a list member of the model', () => {
+    for (const entry of EC2_LISTS_SENT_EMPTY) {
+      const [structure, member] = entry.split('.');
+      const ref = ec2Model.shape(structure).members?.[member];
+      expect(ref, entry).not.to.equal(undefined);
+      expect(ec2Model.shape(ref!.shape).type, entry).to.equal('list');
+    }
+    // every structure an EC2 answer can hold, with every list member empty
+    const sneaked: string[] = [];
+    for (const action of ec2Model.modelledOperations()) {
+      const output = ec2Model.operation(action)!.output;
+      if (!output) continue;
+      for (const [member, ref] of Object.entries(ec2Model.shape(output).members ?? {})) {
+        const shape = ec2Model.shape(ref.shape);
+        const itemShape = shape.type === 'list' ? ec2Model.shape(shape.member!.shape) : shape;
+        if (itemShape.type !== 'structure') continue;
+        const emptyLists = Object.fromEntries(
+          Object.entries(itemShape.members ?? {})
+            .filter(([, r]) => ec2Model.shape(r.shape).type === 'list')
+            .map(([m]) => [m, []]),
+        );
+        const xml = encodeResponse(ec2Model, action, 'r', { [member]: shape.type === 'list' ? [emptyLists] : emptyLists });
+        const itemName = shape.type === 'list' ? (shape.member!.shape as string) : ref.shape;
+        for (const m of Object.keys(emptyLists)) {
+          const location = itemShape.members![m].locationName ?? m;
+          if (new RegExp(`<${location}></${location}>|<${location}/>`).test(xml) && !EC2_LISTS_SENT_EMPTY.has(`${itemName}.${m}`))
+            sneaked.push(`${action} ${itemName}.${m}`);
+        }
+      }
+    }
+    expect(sneaked).to.deep.equal([]);
   });
 });
