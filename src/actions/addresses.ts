@@ -51,7 +51,7 @@ async function allocations(services: ActionContext['services'], accountId: strin
     await services.elasticIps.list(accountId),
     ids,
     (e) => e.id,
-    (id) => errors.allocationNotFound(`The allocation ID '${id}' does not exist`),
+    (ids) => errors.allocationNotFound(ids.length > 1 ? `The allocation IDs '${ids.join(', ')}' do not exist` : `The allocation ID '${ids[0]}' does not exist`),
   );
 }
 
@@ -62,7 +62,7 @@ export const describeAddresses = defineAction('DescribeAddresses', async (input,
     rows,
     input.PublicIps,
     (e) => e.public_ip,
-    (ip) => errors.addressNotFound(`Address '${ip}' not found.`),
+    ([ip]) => errors.addressNotFound(`Address '${ip}' not found.`),
   );
   const tags = await services.tags.load(rows.map((r) => r.id));
   const tagMap = tagMapOf(tags);

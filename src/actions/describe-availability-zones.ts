@@ -8,8 +8,18 @@ import { withAnswerFilters } from './views/answer-filters';
 export const ZONE_ANSWER_FILTERS = { action: 'DescribeAvailabilityZones', shape: 'AvailabilityZone', aliases: { message: 'Messages.Message' }, refused: {} };
 
 export default defineAction('DescribeAvailabilityZones', async (input, { services }) => {
-  let list = selectNamed(zones(services.config), input.ZoneNames, (z) => z.ZoneName, errors.invalidAvailabilityZone);
-  list = selectNamed(list, input.ZoneIds, (z) => z.ZoneId, errors.invalidAvailabilityZone);
+  let list = selectNamed(
+    zones(services.config),
+    input.ZoneNames,
+    (z) => z.ZoneName,
+    ([az]) => errors.invalidAvailabilityZone(az),
+  );
+  list = selectNamed(
+    list,
+    input.ZoneIds,
+    (z) => z.ZoneId,
+    ([az]) => errors.invalidAvailabilityZone(az),
+  );
   list = filterInMemory(
     list,
     input.Filters,

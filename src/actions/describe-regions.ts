@@ -8,7 +8,12 @@ export default defineAction('DescribeRegions', async (input, { services }) => {
   const endpoint = new URL(`http://${config.host}:${config.port}`).host;
   const all = config.regions.map((r) => ({ RegionName: r, Endpoint: endpoint, OptInStatus: 'opt-in-not-required' }));
   const regions = filterInMemory(
-    selectNamed(all, input.RegionNames, (r) => r.RegionName, errors.invalidRegion),
+    selectNamed(
+      all,
+      input.RegionNames,
+      (r) => r.RegionName,
+      ([region]) => errors.invalidRegion(region),
+    ),
     input.Filters,
     {
       'region-name': (r) => r.RegionName,

@@ -1,8 +1,9 @@
 /** CreateImage, DeregisterImage, DescribeImageAttribute, ModifyImageAttribute and DeleteSnapshot. */
+import { snapshotIdOf } from '../domain/images';
 import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { newId } from '../domain/ids';
-import { tagsFor } from '../domain/tags';
+import { tagsByType } from '../domain/tags';
 import { ImageCapturer } from '../domain/image-capture';
 import { imageRootMapping } from './views/root-device';
 import type { DescribeImageAttributeRequest, ImageAttribute, LaunchPermission } from '../protocol/model/ec2-shapes';
@@ -16,7 +17,7 @@ export const createImage = defineAction(
       throw errors.invalidParameterValue('Name', input.Name, "AMI names are 3 to 128 characters: letters, digits, spaces and ( ) [ ] . / - ' @ _");
     }
     if ((input.Description ?? '').length > 255) throw errors.invalidParameterValue('Description', input.Description!, 'At most 255 characters.');
-    const tags = tagsFor(input.TagSpecifications, 'image', ['image', 'snapshot']);
+    const tags = tagsByType(input.TagSpecifications, ['image', 'snapshot']);
     const [inst] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
     if (!['running', 'stopped', 'stopping'].includes(inst.state) || inst.desired_state === 'terminated') {
       throw errors.incorrectInstanceState(`Instance '${inst.id}' is not in a state from which it can be imaged (${inst.state}).`);
@@ -31,7 +32,9 @@ export const createImage = defineAction(
       layers: [ImageCapturer.newLayerId(), ...inst.layers],
       no_reboot: input.NoReboot ?? false,
     });
-    await services.tags.insert(caller.accountId, 'image', [imageId], tags);
+    await services.tags.insert(caller.accountId, 'image', [imageId], tags.get('image') ?? []);
+    // the image's one snapshot (its root device's) takes the snapshot tags
+    await services.tags.insert(caller.accountId, 'snapshot', [snapshotIdOf(imageId)], tags.get('snapshot') ?? []);
     services.capturer.capture(imageId);
     return { ImageId: imageId };
   },

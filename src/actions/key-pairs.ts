@@ -42,8 +42,18 @@ export const importKeyPair = defineAction('ImportKeyPair', async (input, { calle
 });
 
 export const describeKeyPairs = defineAction('DescribeKeyPairs', async (input, { caller, services }) => {
-  let keys = selectNamed(await services.keyPairs.list(caller.accountId), input.KeyNames, (k) => k.name, errors.keyPairNotFound);
-  keys = selectNamed(keys, input.KeyPairIds, (k) => k.id, errors.keyPairNotFound);
+  let keys = selectNamed(
+    await services.keyPairs.list(caller.accountId),
+    input.KeyNames,
+    (k) => k.name,
+    ([name]) => errors.keyPairNotFound(name),
+  );
+  keys = selectNamed(
+    keys,
+    input.KeyPairIds,
+    (k) => k.id,
+    ([id]) => errors.keyPairNotFound(id),
+  );
   const tags = await services.tags.load(keys.map((k) => k.id));
   const tagMap = (k: KeyPairRow) => Object.fromEntries((tags.get(k.id) ?? []).map((t) => [t.Key, t.Value]));
   keys = filterInMemory(

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { defineAction, type Input, type Unhonoured } from './action';
 import { errors } from '../domain/errors';
 import { DEFAULT_INSTANCE_TYPE, findInstanceType, whyUnsized } from '../domain/instance-types';
-import { tagsFor } from '../domain/tags';
+import { tagsByType } from '../domain/tags';
 import { zones } from '../domain/zones';
 import type { Services } from '../services';
 import { reservationViews } from './views/instance';
@@ -142,6 +142,8 @@ export default defineAction(
     if (shutdownBehavior !== 'stop' && shutdownBehavior !== 'terminate') {
       throw errors.invalidParameterValue('InstanceInitiatedShutdownBehavior', shutdownBehavior, 'It must be stop or terminate.');
     }
+    // an instance's one volume (its root) takes the volume tags; its interface has no tags of its own here
+    const tagSpecs = tagsByType(input.TagSpecifications, ['instance', 'volume']);
     const launched = await instances.launch({
       accountId: caller.accountId,
       clientToken: input.ClientToken || undefined,
@@ -155,7 +157,8 @@ export default defineAction(
       shutdownBehavior,
       disableApiTermination: input.DisableApiTermination ?? false,
       disableApiStop: input.DisableApiStop ?? false,
-      tags: tagsFor(input.TagSpecifications, 'instance', ['instance', 'volume', 'network-interface']),
+      tags: tagSpecs.get('instance') ?? [],
+      volumeTags: tagSpecs.get('volume') ?? [],
       minCount: input.MinCount,
       maxCount: input.MaxCount,
     });

@@ -157,7 +157,7 @@ export const describeSecurityGroupRules = defineAction('DescribeSecurityGroupRul
     services,
     await services.securityGroups.rulesOfAccount(caller.accountId),
     { ids: input.SecurityGroupRuleIds, filters: input.Filters, maxResults: input.MaxResults, nextToken: input.NextToken },
-    (id) => errors.ruleNotFound(`The security group rule ID '${id}' does not exist`),
+    (ids) => errors.ruleNotFound(`The security group rule ID '${ids.join(', ')}' does not exist`),
     { 'group-id': (r) => r.group_id, 'security-group-rule-id': (r) => r.id },
   );
   return { SecurityGroupRules: page.map((r) => ruleView(r, tags, region(ctx))), NextToken: nextToken };

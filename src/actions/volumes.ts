@@ -16,7 +16,8 @@ export const VOLUME_ANSWER_FILTERS = { action: 'DescribeVolumes', shape: 'Volume
 export default defineAction('DescribeVolumes', async (input, { caller, services }) => {
   for (const id of input.VolumeIds ?? []) if (!/^vol-[0-9a-f]{8,17}$/.test(id)) throw errors.invalidParameterValue('VolumeId', id);
   const rows = await services.instances.withRootVolumes(caller.accountId, input.VolumeIds, decodeToken(input.NextToken));
-  for (const v of input.VolumeIds ?? []) if (!rows.some((r) => derivedIds.rootVolume(r.id) === v)) throw errors.volumeNotFound(v);
+  const missing = (input.VolumeIds ?? []).filter((v) => !rows.some((r) => derivedIds.rootVolume(r.id) === v));
+  if (missing.length) throw errors.volumeNotFound(missing);
   const tags = await services.tags.load(rows.map((r) => derivedIds.rootVolume(r.id)));
   let volumes = rows.map((r) => {
     const { AttachTime, DeleteOnTermination, Status, VolumeId } = instanceRootMapping(r).Ebs!;

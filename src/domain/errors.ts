@@ -25,6 +25,16 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * EC2's NotFound text, singular or plural as AWS writes it: "The instance ID 'i-1' does not exist", "The instance IDs
+ * 'i-1, i-2' do not exist"; images put the ids in brackets ("The image id '[ami-1]' does not exist").
+ */
+function notFoundText(noun: string, nounPlural: string, ids: string | string[], bracketed = false): string {
+  const list = (Array.isArray(ids) ? ids : [ids]).map((id) => truncate(id));
+  const quoted = bracketed ? `'[${list.join(', ')}]'` : `'${list.join(', ')}'`;
+  return list.length > 1 ? `The ${nounPlural} ${quoted} do not exist` : `The ${noun} ${quoted} does not exist`;
+}
+
 const make =
   (kind: ErrorKind, code: string) =>
   (message: string): DomainError =>
@@ -67,16 +77,11 @@ export const errors = {
   requestExpired: (message = 'Request has expired.') => new DomainError('invalid', 'RequestExpired', message),
   unauthorizedOperation: () => new DomainError('forbidden', 'UnauthorizedOperation', 'You are not authorized to perform this operation.'),
   // resources
-  instanceNotFound: (ids: string[]) =>
-    new DomainError(
-      'not-found',
-      'InvalidInstanceID.NotFound',
-      `The instance ID${ids.length > 1 ? 's' : ''} '${ids.join(', ')}' ${ids.length > 1 ? 'do' : 'does'} not exist`,
-    ),
+  instanceNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidInstanceID.NotFound', notFoundText('instance ID', 'instance IDs', ids)),
   instanceIdMalformed: (id: string) => new DomainError('invalid', 'InvalidInstanceID.Malformed', `Invalid id: "${truncate(id)}" (expecting "i-...")`),
   incorrectInstanceState: make('conflict', 'IncorrectInstanceState'),
   operationNotPermitted: make('conflict', 'OperationNotPermitted'),
-  amiNotFound: (id: string) => new DomainError('not-found', 'InvalidAMIID.NotFound', `The image id '[${truncate(id)}]' does not exist`),
+  amiNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidAMIID.NotFound', notFoundText('image id', 'image ids', ids, true)),
   amiMalformed: (id: string) => new DomainError('invalid', 'InvalidAMIID.Malformed', `Invalid id: "${truncate(id)}" (expecting "ami-...")`),
   amiUnavailable: (id: string) => new DomainError('conflict', 'InvalidAMIID.Unavailable', `The image id '[${id}]' is no longer available`),
   amiNameDuplicate: (name: string) => new DomainError('conflict', 'InvalidAMIName.Duplicate', `AMI name ${truncate(name)} is already in use by AMI`),
@@ -112,12 +117,12 @@ export const errors = {
   tagLimitExceeded: make('conflict', 'TagLimitExceeded'),
   invalidId: (id: string) => new DomainError('invalid', 'InvalidID', `The ID '${truncate(id)}' is not valid`),
   invalidRegion: (region: string) => new DomainError('invalid', 'InvalidParameterValue', `Invalid region: ${truncate(region)}`),
-  volumeNotFound: (id: string) => new DomainError('not-found', 'InvalidVolume.NotFound', `The volume '${truncate(id)}' does not exist.`),
-  vpcNotFound: (id: string) => new DomainError('not-found', 'InvalidVpcID.NotFound', `The vpc ID '${truncate(id)}' does not exist`),
-  subnetNotFound: (id: string) => new DomainError('not-found', 'InvalidSubnetID.NotFound', `The subnet ID '${truncate(id)}' does not exist`),
-  groupNotFound: (id: string) => new DomainError('not-found', 'InvalidGroup.NotFound', `The security group '${truncate(id)}' does not exist`),
+  volumeNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidVolume.NotFound', `${notFoundText('volume', 'volumes', ids)}.`),
+  vpcNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidVpcID.NotFound', notFoundText('vpc ID', 'vpc IDs', ids)),
+  subnetNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidSubnetID.NotFound', notFoundText('subnet ID', 'subnet IDs', ids)),
+  groupNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidGroup.NotFound', notFoundText('security group', 'security groups', ids)),
   snapshotInUse: (id: string, imageId: string) => new DomainError('conflict', 'InvalidSnapshot.InUse', `The snapshot ${id} is currently in use by ${imageId}`),
-  snapshotNotFound: (id: string) => new DomainError('not-found', 'InvalidSnapshot.NotFound', `The snapshot '${truncate(id)}' does not exist.`),
+  snapshotNotFound: (ids: string | string[]) => new DomainError('not-found', 'InvalidSnapshot.NotFound', `${notFoundText('snapshot', 'snapshots', ids)}.`),
   // VPC networking
   dependencyViolation: make('conflict', 'DependencyViolation'),
   vpcLimitExceeded: make('conflict', 'VpcLimitExceeded'),
@@ -125,18 +130,20 @@ export const errors = {
   invalidSubnetConflict: make('conflict', 'InvalidSubnet.Conflict'),
   subnetLimitExceeded: make('conflict', 'SubnetLimitExceeded'),
   internetGatewayLimitExceeded: make('conflict', 'InternetGatewayLimitExceeded'),
-  internetGatewayNotFound: (id: string) =>
-    new DomainError('not-found', 'InvalidInternetGatewayID.NotFound', `The internetGateway ID '${truncate(id)}' does not exist`),
+  internetGatewayNotFound: (ids: string | string[]) =>
+    new DomainError('not-found', 'InvalidInternetGatewayID.NotFound', notFoundText('internetGateway ID', 'internetGateway IDs', ids)),
   resourceAlreadyAssociated: make('conflict', 'Resource.AlreadyAssociated'),
   gatewayNotAttached: make('conflict', 'Gateway.NotAttached'),
   routeTableLimitExceeded: make('conflict', 'RouteTableLimitExceeded'),
-  routeTableNotFound: (id: string) => new DomainError('not-found', 'InvalidRouteTableID.NotFound', `The routeTable ID '${truncate(id)}' does not exist`),
+  routeTableNotFound: (ids: string | string[]) =>
+    new DomainError('not-found', 'InvalidRouteTableID.NotFound', notFoundText('routeTable ID', 'routeTable IDs', ids)),
   invalidRouteNotFound: make('not-found', 'InvalidRoute.NotFound'),
   routeAlreadyExists: make('conflict', 'RouteAlreadyExists'),
   routeLimitExceeded: make('conflict', 'RouteLimitExceeded'),
   associationNotFound: make('not-found', 'InvalidAssociationID.NotFound'),
   networkAclLimitExceeded: make('conflict', 'NetworkAclLimitExceeded'),
-  networkAclNotFound: (id: string) => new DomainError('not-found', 'InvalidNetworkAclID.NotFound', `The networkAcl ID '${truncate(id)}' does not exist`),
+  networkAclNotFound: (ids: string | string[]) =>
+    new DomainError('not-found', 'InvalidNetworkAclID.NotFound', notFoundText('networkAcl ID', 'networkAcl IDs', ids)),
   networkAclEntryNotFound: make('not-found', 'InvalidNetworkAclEntry.NotFound'),
   networkAclEntryAlreadyExists: make('conflict', 'NetworkAclEntryAlreadyExists'),
   networkAclEntryLimitExceeded: make('conflict', 'NetworkAclEntryLimitExceeded'),
@@ -153,8 +160,8 @@ export const errors = {
   allocationNotFound: make('not-found', 'InvalidAllocationID.NotFound'),
   addressNotFound: make('not-found', 'InvalidAddress.NotFound'),
   invalidIpAddressInUse: make('conflict', 'InvalidIPAddress.InUse'),
-  networkInterfaceNotFound: (id: string) =>
-    new DomainError('not-found', 'InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${truncate(id)}' does not exist`),
+  networkInterfaceNotFound: (ids: string | string[]) =>
+    new DomainError('not-found', 'InvalidNetworkInterfaceID.NotFound', notFoundText('networkInterface ID', 'networkInterface IDs', ids)),
   // Elastic Load Balancing (v2): its own codes, in the Query protocol's envelope
   validationError: make('invalid', 'ValidationError'),
   loadBalancerNotFound: make('not-found', 'LoadBalancerNotFound'),

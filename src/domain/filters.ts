@@ -72,9 +72,11 @@ export function filterInMemory<T>(
 
 /**
  * The items an action's id (or name) list selects: all of them when the list is empty, and the resource's own
- * NotFound for an id that names none, as EC2 answers before it applies any filter.
+ * NotFound naming every id that names none, as EC2 answers before it applies any filter.
  */
-export function selectNamed<T>(all: T[], ids: string[] | undefined, idOf: (item: T) => string, notFound: (id: string) => Error): T[] {
-  for (const id of ids ?? []) if (!all.some((item) => idOf(item) === id)) throw notFound(id);
+export function selectNamed<T>(all: T[], ids: string[] | undefined, idOf: (item: T) => string, notFound: (missing: string[]) => Error): T[] {
+  const known = new Set(all.map(idOf));
+  const missing = [...new Set((ids ?? []).filter((id) => !known.has(id)))];
+  if (missing.length) throw notFound(missing);
   return ids?.length ? all.filter((item) => ids.includes(idOf(item))) : all;
 }

@@ -299,7 +299,7 @@ export class Images {
           )
         : new Set<string>();
       const unknown = missing.filter((id) => !stillReferenced.has(id));
-      if (unknown.length) throw errors.amiNotFound(unknown.join(', '));
+      if (unknown.length) throw errors.amiNotFound(unknown);
     }
     return rows;
   }

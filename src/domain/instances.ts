@@ -183,6 +183,8 @@ export interface LaunchRequest {
   disableApiTermination: boolean;
   disableApiStop: boolean;
   tags: { key: string; value: string }[];
+  /** Tags of each instance's root volume (TagSpecifications of type volume). */
+  volumeTags: { key: string; value: string }[];
   minCount: number;
   maxCount: number;
   /** The subnet (default: the account's default subnet), its security groups (default: the VPC's default group). */
@@ -327,6 +329,7 @@ export class InstanceStore {
             .update({ private_ip: ip, mac: this.network.macFor(ip) });
         await securityGroups.setMembership(trx, ids, groupIds);
         await tags.insert(req.accountId, 'instance', ids, req.tags, trx);
+        await tags.insert(req.accountId, 'volume', ids.map(derivedIds.rootVolume), req.volumeTags, trx);
       });
     } catch (err: any) {
       // two calls with the same token raced: the loser answers with the winner's reservation

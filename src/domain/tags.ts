@@ -19,26 +19,47 @@ export function validateTags(tags: Tag[], where = 'Tag'): { key: string; value: 
   return tags.map((t) => {
     const key = t.Key ?? '';
     const value = t.Value ?? '';
-    if (key.length < 1 || key.length > 128) throw errors.invalidParameterValue(`${where}.Key`, key, 'Tag keys must be 1 to 128 characters.');
-    if (value.length > 256) throw errors.invalidParameterValue(`${where}.Value`, value, 'Tag values must be at most 256 characters.');
-    if (key.toLowerCase().startsWith('aws:')) throw errors.invalidParameterValue(`${where}.Key`, key, "Tag keys starting with 'aws:' are reserved.");
+    if (key.length < 1) throw errors.invalidParameterValue(`${where}.Key`, key, 'Tag keys must not be empty.');
+    if (key.length > 128) throw errors.invalidParameterValue(`${where}.Key`, key, 'Tag key exceeds the maximum length of 128 characters');
+    if (value.length > 256) throw errors.invalidParameterValue(`${where}.Value`, value, 'Tag value exceeds the maximum length of 256 characters');
+    if (key.toLowerCase().startsWith('aws:'))
+      throw errors.invalidParameterValue(`${where}.Key`, key, "Tag keys starting with 'aws:' are reserved for internal use");
     if (seen.has(key)) throw errors.invalidParameter(`Duplicate tag key '${key.slice(0, 128)}'.`);
     seen.add(key);
     return { key, value };
   });
 }
 
-/** Tags a creating action applies to `resourceType`; other resource types it may name are accepted and ignored. */
-export function tagsFor(specs: TagSpecification[] | undefined, resourceType: string, allowed: string[]): { key: string; value: string }[] {
-  const out: { key: string; value: string }[] = [];
+/**
+ * A creating action's TagSpecifications, by resource type, checked as EC2 checks them (its texts): each names a
+ * type this action can tag, at most once, with at least one tag.
+ */
+export function tagsByType(specs: TagSpecification[] | undefined, allowed: string[]): Map<string, { key: string; value: string }[]> {
+  const out = new Map<string, { key: string; value: string }[]>();
   for (const [i, spec] of (specs ?? []).entries()) {
-    if (!spec.ResourceType) throw errors.missingParameter(`TagSpecification.${i + 1}.ResourceType`);
-    if (!allowed.includes(spec.ResourceType)) {
-      throw errors.invalidParameterValue(`TagSpecification.${i + 1}.ResourceType`, spec.ResourceType, `It must be one of: ${allowed.join(', ')}.`);
-    }
-    if (spec.ResourceType === resourceType) out.push(...validateTags(spec.Tags ?? [], `TagSpecification.${i + 1}.Tag`));
+    if (!spec.ResourceType)
+      throw errors.invalidParameterValue(`TagSpecification.${i + 1}.ResourceType`, '', 'Tag specification resource type must have a value');
+    if (!allowed.includes(spec.ResourceType))
+      throw errors.invalidParameterValue(
+        `TagSpecification.${i + 1}.ResourceType`,
+        spec.ResourceType,
+        `'${spec.ResourceType.slice(0, 64)}' is not a valid taggable resource type for this operation.`,
+      );
+    if (out.has(spec.ResourceType))
+      throw errors.invalidParameterValue(
+        `TagSpecification.${i + 1}.ResourceType`,
+        spec.ResourceType,
+        'The same resource type may not be specified more than once in tag specifications',
+      );
+    if (!spec.Tags?.length) throw errors.invalidParameterValue(`TagSpecification.${i + 1}.Tag`, '', 'Tag specification must have at least one tag');
+    out.set(spec.ResourceType, validateTags(spec.Tags, `TagSpecification.${i + 1}.Tag`));
   }
-  return validateTags(out.map((t) => ({ Key: t.key, Value: t.value })));
+  return out;
+}
+
+/** The tags a creating action applies to its one resource type (TagSpecifications checked as tagsByType does). */
+export function tagsFor(specs: TagSpecification[] | undefined, resourceType: string, allowed: string[] = [resourceType]): { key: string; value: string }[] {
+  return tagsByType(specs, allowed).get(resourceType) ?? [];
 }
 
 const RESOURCE_COLUMNS: Record<string, string> = { key: 'key', value: 'value', 'resource-id': 'resource_id', 'resource-type': 'resource_type' };

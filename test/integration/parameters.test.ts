@@ -8,6 +8,7 @@ import {
   CreateImageCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  DescribeVolumesCommand,
   DeleteVpcCommand,
   ModifyInstanceAttributeCommand,
   RunInstancesCommand,
@@ -62,9 +63,22 @@ describe('Parameters honoured or refused by name (real)', function () {
       await ec2.send(new DeleteVpcCommand({ VpcId: Vpc!.VpcId }));
     }
 
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1 }));
+    // TagSpecifications of type volume tag the instance's root volume (Terraform's volume_tags)
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGES.busybox,
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: [{ Key: 'role', Value: 'web' }] },
+          { ResourceType: 'volume', Tags: [{ Key: 'backup', Value: 'daily' }] },
+        ],
+      }),
+    );
     const id = run.Instances![0].InstanceId!;
     await waitForStates(ec2, [id], ['running']);
+    const { Volumes } = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }));
+    expect(Volumes![0].Tags).to.deep.equal([{ Key: 'backup', Value: 'daily' }]);
     const check = await failure(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } })));
     expect(check.name).to.equal('UnsupportedOperation');
     expect(check.message).to.match(/^The parameter SourceDestCheck is not supported: /);

@@ -276,7 +276,7 @@ export async function describeList<T extends { id: string }>(
   services: Services,
   rows: T[],
   query: { ids?: string[]; filters?: Filter[]; maxResults?: number; nextToken?: string },
-  notFound: (id: string) => Error,
+  notFound: (missing: string[]) => Error,
   accessors: Record<string, Accessor<T>>,
   answered?: { spec: Omit<AnswerFilterSpec, 'appliedEarlier'>; view: (row: T, tags: TagsById) => object },
 ): Promise<{ page: T[]; tags: TagsById; nextToken?: string }> {
