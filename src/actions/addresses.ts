@@ -28,6 +28,16 @@ export const associateAddress = defineAction('AssociateAddress', async (input, {
   }
   if (!input.InstanceId) throw errors.missingParameter('InstanceId');
   if (!input.AllocationId && !input.PublicIp) throw errors.missingParameter('AllocationId');
+  if (input.PrivateIpAddress) {
+    // an instance has one private address here: naming it is fine, naming another cannot be honoured
+    const [instance] = await services.instances.getOwned(caller.accountId, [input.InstanceId]);
+    if (instance.private_ip !== input.PrivateIpAddress)
+      throw errors.invalidParameterValue(
+        'PrivateIpAddress',
+        input.PrivateIpAddress,
+        `The instance ${instance.id} has one private address, ${instance.private_ip}.`,
+      );
+  }
   const eip = await services.elasticIps.find(caller.accountId, { allocationId: input.AllocationId, publicIp: input.PublicIp });
   const associationId = await services.elasticIps.associate(caller.accountId, eip, input.InstanceId, input.AllowReassociation ?? !input.AllocationId);
   return { AssociationId: associationId };

@@ -13,7 +13,7 @@ import describeInstanceStatus from './describe-instance-status';
 import describeImages from './describe-images';
 import { describeInstanceAttribute, modifyInstanceAttribute, modifyInstanceMetadataOptions } from './instance-attributes';
 import { createImage, deleteSnapshot, deregisterImage, describeImageAttribute, modifyImageAttribute } from './images';
-import { describeInstanceCreditSpecifications, describeInstanceTypes } from './instance-types';
+import { describeInstanceCreditSpecifications, describeInstanceTypeOfferings, describeInstanceTypes } from './instance-types';
 import describeVolumes from './volumes';
 import { createVpc, deleteVpc, describeVpcAttribute, describeVpcs, modifyVpcAttribute } from './vpcs';
 import { createSubnet, deleteSubnet, describeSubnets, modifySubnetAttribute } from './subnets';
@@ -80,6 +80,7 @@ const ALL: Action[] = [
   describeKeyPairs,
   deleteKeyPair,
   describeInstanceTypes,
+  describeInstanceTypeOfferings,
   describeInstanceCreditSpecifications,
   describeVolumes,
   createVpc,

@@ -2,6 +2,8 @@
 import { defineAction } from './action';
 import { errors } from '../domain/errors';
 import { filterAnswers, type AnswerFilterSpec } from './views/answer-filters';
+import { filterInMemory } from '../domain/filters';
+import { zones } from '../domain/zones';
 import { checkMaxResults, decodeToken, takePage } from '../domain/pagination';
 import { findInstanceType, HOST_ARCHITECTURE, instanceTypes, whyUnsized, type InstanceType } from '../domain/instance-types';
 import type { InstanceTypeInfo } from '../protocol/model/ec2-shapes';
@@ -88,6 +90,26 @@ export const describeInstanceTypes = defineAction('DescribeInstanceTypes', async
   answers.sort((a, b) => a.InstanceType!.localeCompare(b.InstanceType!));
   const { page, nextToken } = takePage(answers, max, (a) => a.InstanceType!);
   return { InstanceTypes: page, NextToken: nextToken };
+});
+
+/**
+ * Where each offered type can run: this cluster is one zone per region, and every node of it takes every type it
+ * offers (Terraform's aws_ec2_instance_type_offerings reads this).
+ */
+export const describeInstanceTypeOfferings = defineAction('DescribeInstanceTypeOfferings', async (input, { services }) => {
+  const locationType = input.LocationType ?? 'region';
+  if (locationType === 'outpost') throw errors.unsupportedOperation('There are no Outposts here.');
+  const locations =
+    locationType === 'region' ? services.config.regions : zones(services.config).map((z) => (locationType === 'availability-zone' ? z.ZoneName : z.ZoneId));
+  const offered = await services.instances.placeable(instanceTypes().values());
+  let offerings = locations.flatMap((location) => offered.map((t) => ({ InstanceType: t.name, LocationType: locationType, Location: location })));
+  offerings = filterInMemory(offerings, input.Filters, { 'instance-type': (o) => o.InstanceType, location: (o) => o.Location });
+  const key = (o: { InstanceType: string; Location: string }) => `${o.Location} ${o.InstanceType}`;
+  offerings.sort((a, b) => key(a).localeCompare(key(b)));
+  const after = decodeToken(input.NextToken);
+  if (after) offerings = offerings.filter((o) => key(o) > after);
+  const { page, nextToken } = takePage(offerings, checkMaxResults(input.MaxResults, 5, 1000), key);
+  return { InstanceTypeOfferings: page, NextToken: nextToken };
 });
 
 export const describeInstanceCreditSpecifications = defineAction('DescribeInstanceCreditSpecifications', async (input, { caller, services }) => {

@@ -61,7 +61,14 @@ describe('Documented filters of every Describe call (real)', function () {
   it('each documented filter is applied (a value that matches nothing finds nothing) or refused by name, and the README lists each refused one', async () => {
     const readme = readFileSync(path.join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
     const implemented = new Set(actionRegistry().keys());
-    const actions = ['DescribeAddresses', 'DescribeAvailabilityZones', 'DescribeImages', 'DescribeInstanceCreditSpecifications', 'DescribeInstanceStatus']
+    const actions = [
+      'DescribeAddresses',
+      'DescribeAvailabilityZones',
+      'DescribeImages',
+      'DescribeInstanceCreditSpecifications',
+      'DescribeInstanceStatus',
+      'DescribeInstanceTypeOfferings',
+    ]
       .concat([
         'DescribeInstanceTypes',
         'DescribeInstances',

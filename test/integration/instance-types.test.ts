@@ -5,8 +5,14 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeInstancesCommand, DescribeInstanceTypesCommand, RunInstancesCommand, type _InstanceType } from '@aws-sdk/client-ec2';
-import { dropAccount, IMAGES, libvirt, newAccount, terminateAll, waitForStates, type TestAccount } from '../support/live';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  DescribeInstanceTypesCommand,
+  RunInstancesCommand,
+  type _InstanceType,
+} from '@aws-sdk/client-ec2';
+import { dropAccount, IMAGES, libvirt, newAccount, region, terminateAll, waitForStates, type TestAccount } from '../support/live';
 
 async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {
@@ -82,6 +88,26 @@ describe('Instance types: EC2 catalogue, what this cluster offers (real)', funct
       }),
     );
     expect(previous.InstanceTypes!.map((t) => t.InstanceType)).to.include('m1.small');
+  });
+
+  it('offers the same types in the region and in its zone (DescribeInstanceTypeOfferings)', async () => {
+    const inRegion = await account.ec2.send(
+      new DescribeInstanceTypeOfferingsCommand({ Filters: [{ Name: 'instance-type', Values: ['m1.small', 'a1.medium', 't3.*'] }] }),
+    );
+    const names = inRegion.InstanceTypeOfferings!.map((o) => o.InstanceType);
+    expect(names).to.include.members(['m1.small', 't3.micro']);
+    expect(names).not.to.include('a1.medium');
+    expect(inRegion.InstanceTypeOfferings![0]).to.deep.include({ LocationType: 'region', Location: region });
+    const inZone = await account.ec2.send(
+      new DescribeInstanceTypeOfferingsCommand({
+        LocationType: 'availability-zone',
+        Filters: [
+          { Name: 'location', Values: [`${region}a`] },
+          { Name: 'instance-type', Values: ['m1.small'] },
+        ],
+      }),
+    );
+    expect(inZone.InstanceTypeOfferings).to.deep.equal([{ InstanceType: 'm1.small', LocationType: 'availability-zone', Location: `${region}a` }]);
   });
 
   it('answers InvalidInstanceType in AWS words for names it does not offer, with the reason', async () => {

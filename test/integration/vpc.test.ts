@@ -25,6 +25,7 @@ import {
   DeleteNetworkAclCommand,
   DeleteSecurityGroupCommand,
   DescribeNetworkAclsCommand,
+  DescribeInstancesCommand,
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   ModifyInstanceAttributeCommand,
@@ -402,7 +403,16 @@ describe('VPC networking on two simulated nodes (real containers, nftables, VXLA
     ).to.equal('');
     const seen = await outside(async (port) => void (await tcp(ids.w1, hostAddress, port)));
     expect(seen, 'w1 goes out as its elastic IP').to.deep.equal([PublicIp]);
-    await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: ids.w3, AllowReassociation: true }));
+    // an instance has one private address: another one cannot be honoured
+    const other = await ec2
+      .send(new AssociateAddressCommand({ AllocationId, InstanceId: ids.w3, AllowReassociation: true, PrivateIpAddress: '10.99.99.99' }))
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(other?.name).to.equal('InvalidParameterValue');
+    const [w3] = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [ids.w3] }))).Reservations![0].Instances!;
+    await ec2.send(new AssociateAddressCommand({ AllocationId, InstanceId: ids.w3, AllowReassociation: true, PrivateIpAddress: w3.PrivateIpAddress }));
     expect(await fetch('w3'), 'moved to w3 (second node)').to.equal('w3');
   });
 

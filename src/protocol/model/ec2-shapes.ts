@@ -525,6 +525,17 @@ export interface DescribeInstanceStatusResult {
   InstanceStatuses?: InstanceStatusList;
   NextToken?: string;
 }
+export interface DescribeInstanceTypeOfferingsRequest {
+  DryRun?: boolean;
+  LocationType?: string;
+  Filters?: FilterList;
+  MaxResults?: number;
+  NextToken?: string;
+}
+export interface DescribeInstanceTypeOfferingsResult {
+  InstanceTypeOfferings?: InstanceTypeOfferingsList;
+  NextToken?: string;
+}
 export interface DescribeInstanceTypesRequest {
   DryRun?: boolean;
   InstanceTypes?: RequestInstanceTypeList;
@@ -1318,6 +1329,12 @@ export interface InstanceTypeInfo {
   SupportedInRegion?: boolean;
 }
 export type InstanceTypeInfoList = InstanceTypeInfo[];
+export interface InstanceTypeOffering {
+  InstanceType?: string;
+  LocationType?: string;
+  Location?: string;
+}
+export type InstanceTypeOfferingsList = InstanceTypeOffering[];
 export interface InternetGateway {
   Attachments?: InternetGatewayAttachmentList;
   InternetGatewayId?: string;
@@ -2290,6 +2307,7 @@ export interface Operations {
   DescribeInstanceAttribute: { input: DescribeInstanceAttributeRequest; output: InstanceAttribute };
   DescribeInstanceCreditSpecifications: { input: DescribeInstanceCreditSpecificationsRequest; output: DescribeInstanceCreditSpecificationsResult };
   DescribeInstanceStatus: { input: DescribeInstanceStatusRequest; output: DescribeInstanceStatusResult };
+  DescribeInstanceTypeOfferings: { input: DescribeInstanceTypeOfferingsRequest; output: DescribeInstanceTypeOfferingsResult };
   DescribeInstanceTypes: { input: DescribeInstanceTypesRequest; output: DescribeInstanceTypesResult };
   DescribeInstances: { input: DescribeInstancesRequest; output: DescribeInstancesResult };
   DescribeInternetGateways: { input: DescribeInternetGatewaysRequest; output: DescribeInternetGatewaysResult };

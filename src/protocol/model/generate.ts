@@ -31,6 +31,7 @@ const EC2_OPERATIONS = [
   'DescribeInstanceAttribute',
   'ModifyInstanceAttribute',
   'DescribeInstanceTypes',
+  'DescribeInstanceTypeOfferings',
   'DescribeInstanceCreditSpecifications',
   'GetInstanceUefiData',
   'CreateImage',
