@@ -12,16 +12,7 @@ import {
   RunInstancesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { dropAccount, IMAGES, newAccount, type TestAccount } from '../support/live';
-
-async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as { name: string; message: string };
-  }
-  throw new Error('the call succeeded');
-}
+import { dropAccount, IMAGES, newAccount, rejection, type TestAccount } from '../support/live';
 
 describe('AWS error codes and texts (live server)', function () {
   this.timeout(60_000);
@@ -35,28 +26,28 @@ describe('AWS error codes and texts (live server)', function () {
 
   it('names every missing id, in the plural form when there are several', async () => {
     // "The instance IDs 'i-1, i-2' do not exist" (InvalidInstanceID.NotFound)
-    const instances = await failure(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] })));
+    const instances = await rejection(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000a', 'i-0000000000000000b'] })));
     expect(instances.name).to.equal('InvalidInstanceID.NotFound');
     expect(instances.message).to.equal("The instance IDs 'i-0000000000000000a, i-0000000000000000b' do not exist");
-    const one = await failure(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000a'] })));
+    const one = await rejection(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0000000000000000a'] })));
     expect(one.message).to.equal("The instance ID 'i-0000000000000000a' does not exist");
     // "The vpc ID 'vpc-1' does not exist" (InvalidVpcID.NotFound), and its plural
-    const vpcs = await failure(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-0000000000000000a', 'vpc-0000000000000000b'] })));
+    const vpcs = await rejection(ec2.send(new DescribeVpcsCommand({ VpcIds: ['vpc-0000000000000000a', 'vpc-0000000000000000b'] })));
     expect(vpcs.name).to.equal('InvalidVpcID.NotFound');
     expect(vpcs.message).to.equal("The vpc IDs 'vpc-0000000000000000a, vpc-0000000000000000b' do not exist");
     // "The image id '[ami-1]' does not exist" (InvalidAMIID.NotFound), and its plural
-    const images = await failure(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-0000000000000000a', 'ami-0000000000000000b'] })));
+    const images = await rejection(ec2.send(new DescribeImagesCommand({ ImageIds: ['ami-0000000000000000a', 'ami-0000000000000000b'] })));
     expect(images.name).to.equal('InvalidAMIID.NotFound');
     expect(images.message).to.equal("The image ids '[ami-0000000000000000a, ami-0000000000000000b]' do not exist");
     // "The volume 'vol-1' does not exist." (InvalidVolume.NotFound), and its plural
-    const volumes = await failure(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['vol-0000000000000000a', 'vol-0000000000000000b'] })));
+    const volumes = await rejection(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['vol-0000000000000000a', 'vol-0000000000000000b'] })));
     expect(volumes.name).to.equal('InvalidVolume.NotFound');
     expect(volumes.message).to.equal("The volumes 'vol-0000000000000000a, vol-0000000000000000b' do not exist.");
   });
 
   it('checks TagSpecifications as EC2 does, in its words, and launches nothing', async () => {
     const run = (TagSpecifications: object[]) =>
-      failure(ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, TagSpecifications: TagSpecifications as never })));
+      rejection(ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, MinCount: 1, MaxCount: 1, TagSpecifications: TagSpecifications as never })));
     const cases: [object[], string][] = [
       [[{ ResourceType: 'elastic-ip', Tags: [{ Key: 'a', Value: 'b' }] }], "'elastic-ip' is not a valid taggable resource type for this operation."],
       [[{ Tags: [{ Key: 'a', Value: 'b' }] }], 'Tag specification resource type must have a value'],

@@ -12,16 +12,7 @@ import {
   RunInstancesCommand,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
-import { dropAccount, IMAGES, libvirt, newAccount, region, terminateAll, waitForStates, type TestAccount } from '../support/live';
-
-async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as { name: string; message: string };
-  }
-  throw new Error('the call succeeded');
-}
+import { dropAccount, IMAGES, libvirt, newAccount, region, rejection, terminateAll, waitForStates, type TestAccount } from '../support/live';
 
 describe('Instance types: EC2 catalogue, what this cluster offers (real)', function () {
   this.timeout(120_000);
@@ -112,13 +103,13 @@ describe('Instance types: EC2 catalogue, what this cluster offers (real)', funct
 
   it('answers InvalidInstanceType in AWS words for names it does not offer, with the reason', async () => {
     // AWS: "The following supplied instance types do not exist: [foo.bar]"
-    const unknown = await failure(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['t2.micro', 'foo.bar' as _InstanceType] })));
+    const unknown = await rejection(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['t2.micro', 'foo.bar' as _InstanceType] })));
     expect(unknown.name).to.equal('InvalidInstanceType');
     expect(unknown.message).to.equal('The following supplied instance types do not exist: [foo.bar]');
-    const arm = await failure(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['a1.medium'] })));
+    const arm = await rejection(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['a1.medium'] })));
     expect(arm.name).to.equal('InvalidInstanceType');
     expect(arm.message).to.match(/^The following supplied instance types do not exist: \[a1\.medium\] a1\.medium is arm64/);
-    const huge = await failure(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['x2iedn.32xlarge'] })));
+    const huge = await rejection(account.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['x2iedn.32xlarge'] })));
     expect(huge.message).to.match(/No node of this cluster can hold x2iedn\.32xlarge \(128 vCPUs/);
   });
 
@@ -131,10 +122,10 @@ describe('Instance types: EC2 catalogue, what this cluster offers (real)', funct
     expect(readFileSync(path.join(memoryDir, 'memory.limit_in_bytes'), 'utf8').trim()).to.equal(String(1740 * 1024 * 1024));
 
     // AWS's text when the type's architecture is not the AMI's
-    const arm = await failure(account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 'a1.medium', MinCount: 1, MaxCount: 1 })));
+    const arm = await rejection(account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 'a1.medium', MinCount: 1, MaxCount: 1 })));
     expect(arm.name).to.equal('InvalidParameterValue');
     expect(arm.message).to.match(/^The architecture 'arm64' of the specified instance type does not match the architecture 'x86_64' of the specified AMI\./);
-    const unsized = await failure(
+    const unsized = await rejection(
       account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 'cc1.4xlarge', MinCount: 1, MaxCount: 1 })),
     );
     expect(unsized.name).to.equal('InvalidParameterValue');
@@ -148,13 +139,13 @@ describe('Instance types: EC2 catalogue, what this cluster offers (real)', funct
   });
 
   it('refuses a filter EC2 documents but this cloud does not apply, by name, and an unknown filter in AWS words', async () => {
-    const documented = await failure(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'requester-id', Values: ['x'] }] })));
+    const documented = await rejection(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'requester-id', Values: ['x'] }] })));
     expect(documented.name).to.equal('InvalidParameterValue');
     expect(documented.message).to.equal(
       "The filter 'requester-id' is invalid. EC2 documents it, but OAR Cloud does not support it here (see the README's Supported actions).",
     );
     // AWS: "The filter 'no-such-filter' is invalid"
-    const unknown = await failure(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })));
+    const unknown = await rejection(account.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })));
     expect(unknown.name).to.equal('InvalidParameterValue');
     expect(unknown.message).to.equal("The filter 'no-such-filter' is invalid.");
   });

@@ -16,17 +16,8 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { config, dropAccount, IMAGES, newAccount, terminateAll, waitForStates, type TestAccount } from '../support/live';
+import { config, dropAccount, IMAGES, newAccount, rejection, terminateAll, waitForStates, type TestAccount } from '../support/live';
 import { connect } from '../../src/adapters/db';
-
-async function failure(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as { name: string; message: string };
-  }
-  throw new Error('the call succeeded');
-}
 
 async function skipFlag(instanceId: string): Promise<boolean> {
   const db = connect(config.databaseUrl, { min: 0, max: 1 });
@@ -50,12 +41,12 @@ describe('Parameters honoured or refused by name (real)', function () {
 
   it('refuses what it cannot honour, naming the parameter, and changes nothing', async () => {
     const ec2 = account.ec2;
-    const netmask = await failure(ec2.send(new CreateVpcCommand({ Ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', Ipv4NetmaskLength: 24 })));
+    const netmask = await rejection(ec2.send(new CreateVpcCommand({ Ipv4IpamPoolId: 'ipam-pool-0123456789abcdef0', Ipv4NetmaskLength: 24 })));
     expect(netmask.name).to.equal('UnsupportedOperation');
     expect(netmask.message).to.match(/^The parameter Ipv4NetmaskLength is not supported: /);
     const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }));
     try {
-      const outpost = await failure(
+      const outpost = await rejection(
         ec2.send(new CreateSubnetCommand({ VpcId: Vpc!.VpcId, CidrBlock: '10.60.1.0/24', OutpostArn: 'arn:aws:outposts:us-east-1:123456789012:outpost/op-1' })),
       );
       expect(outpost.message).to.match(/^The parameter OutpostArn is not supported: /);
@@ -79,12 +70,12 @@ describe('Parameters honoured or refused by name (real)', function () {
     await waitForStates(ec2, [id], ['running']);
     const { Volumes } = await ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [id] }] }));
     expect(Volumes![0].Tags).to.deep.equal([{ Key: 'backup', Value: 'daily' }]);
-    const check = await failure(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } })));
+    const check = await rejection(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: false } })));
     expect(check.name).to.equal('UnsupportedOperation');
     expect(check.message).to.match(/^The parameter SourceDestCheck is not supported: /);
     // what the instance already does is accepted
     await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, SourceDestCheck: { Value: true } }));
-    const mapping = await failure(
+    const mapping = await rejection(
       ec2.send(new CreateImageCommand({ InstanceId: id, Name: 'with-volume', BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1 } }] })),
     );
     expect(mapping.message).to.match(/^The parameter BlockDeviceMapping is not supported: /);

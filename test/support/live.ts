@@ -143,6 +143,16 @@ export function ping(ip: string): Promise<boolean> {
   );
 }
 
+/** The error a call fails with (the SDK's: `name` is the EC2 code); a call that succeeds fails the test. */
+export async function rejection(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as { name: string; message: string };
+  }
+  throw new Error('the call succeeded');
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function describe1(ec2: EC2Client, id: string): Promise<Instance> {
