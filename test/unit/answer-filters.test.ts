@@ -10,6 +10,7 @@ import { answerFilterNames, answerValues, filterSteps, memberFor, type AnswerFil
 import { INSTANCE_TYPE_FILTERS } from '../../src/actions/instance-types';
 import { INSTANCE_ANSWER_FILTERS } from '../../src/actions/describe-instances';
 import { IMAGE_ANSWER_FILTERS } from '../../src/actions/describe-images';
+import { INSTANCE_STATUS_FILTERS } from '../../src/actions/describe-instance-status';
 import { SUBNET_ANSWER_FILTERS } from '../../src/actions/subnets';
 import { VPC_ANSWER_FILTERS } from '../../src/actions/vpcs';
 import { ROUTE_TABLE_ANSWER_FILTERS } from '../../src/actions/route-tables';
@@ -40,6 +41,7 @@ const SPECS: AnswerFilterSpec[] = [
   INSTANCE_TYPE_FILTERS,
   INSTANCE_ANSWER_FILTERS,
   IMAGE_ANSWER_FILTERS,
+  INSTANCE_STATUS_FILTERS,
   ...[
     SUBNET_ANSWER_FILTERS,
     VPC_ANSWER_FILTERS,

@@ -7,7 +7,8 @@ import { decodeUserData, MAX_USER_DATA_BYTES } from '../../src/actions/run-insta
 import { oarSizingFor } from '../../src/domain/instance-types';
 import { domainXml } from '../../src/adapters/libvirt';
 import { DomainError as Ec2Error } from '../../src/domain/errors';
-import { statusFiltersToStates } from '../../src/actions/describe-instance-status';
+import { INSTANCE_STATUS_FILTERS } from '../../src/actions/describe-instance-status';
+import { filterAnswers, splitFilters } from '../../src/actions/views/answer-filters';
 
 describe('domain helpers', () => {
   it('seals secrets so that only the master key opens them, and detects tampering', () => {
@@ -108,11 +109,20 @@ describe('domain helpers', () => {
     expect(xml).to.contain('<init>/sbin/ec2-init</init>');
   });
 
-  it("turns DescribeInstanceStatus's status and event filters into instance-state filters", () => {
-    expect(statusFiltersToStates([{ Name: 'instance-status.status', Values: ['ok'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: ['running'] }]);
-    expect(statusFiltersToStates([{ Name: 'system-status.status', Values: ['init*'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: ['pending'] }]);
-    expect(statusFiltersToStates([{ Name: 'instance-status.reachability', Values: ['passed'] }])[0].Values).to.deep.equal(['running']);
-    expect(statusFiltersToStates([{ Name: 'event.code', Values: ['instance-stop'] }])).to.deep.equal([{ Name: 'instance-state-name', Values: [] }]);
-    expect(statusFiltersToStates([{ Name: 'availability-zone', Values: ['x'] }])).to.deep.equal([{ Name: 'availability-zone', Values: ['x'] }]);
+  it("reads DescribeInstanceStatus's own filters off its answer: an impaired instance is found as impaired", () => {
+    const statuses = [
+      { InstanceId: 'i-ok', InstanceStatus: { Status: 'ok', Details: [{ Name: 'reachability', Status: 'passed' }] } },
+      { InstanceId: 'i-lost', InstanceStatus: { Status: 'impaired', Details: [{ Name: 'reachability', Status: 'failed' }] } },
+    ];
+    const pick = (Name: string, Values: string[]) => filterAnswers(INSTANCE_STATUS_FILTERS, statuses, [{ Name, Values }]).map((s) => s.InstanceId);
+    expect(pick('instance-status.status', ['impaired'])).to.deep.equal(['i-lost']);
+    expect(pick('instance-status.reachability', ['pass*'])).to.deep.equal(['i-ok']);
+    expect(pick('event.code', ['*'])).to.deep.equal([]);
+    const { earlier, onAnswer } = splitFilters(INSTANCE_STATUS_FILTERS, [
+      { Name: 'availability-zone', Values: ['x'] },
+      { Name: 'system-status.status', Values: ['ok'] },
+    ]);
+    expect(earlier.map((f) => f.Name)).to.deep.equal(['availability-zone']);
+    expect(onAnswer.map((f) => f.Name)).to.deep.equal(['system-status.status']);
   });
 });
