@@ -14,6 +14,8 @@
 #   limit-pids NAME MAX                moves the container's processes into a pids cgroup capped at MAX
 #   exec NAME COMMAND                  runs a shell command in the container, as its root (tests, diagnosis)
 #   set-mtu NAME MTU                   the MTU of the container's eth0 (libvirt's LXC driver ignores <mtu>)
+#   set-limits NAME MIB CPUSET VCPUS   a running container's memory limit, host CPUs and CPU time (live resize)
+#   memory-used NAME                   the MiB it uses now and cannot give back (its working set)
 #   net-setup BRIDGE VXLAN VNI LOCAL MTU PEER...   the instance bridge and its VXLAN port, flooding to the peers
 #   vpc-up VNI MTU GWMAC LOCAL UPLINK_NODE UPLINK_ROUTER
 #                                      one VPC on this node: bridge ocv<VNI>, VXLAN port ocx<VNI> (LOCAL "-": none),
@@ -182,6 +184,19 @@ case "$op" in
     done ;;
   unlimit-pids)
     instance_id "${1:-}"; rmdir "$PIDS_ROOT/$1" 2>/dev/null || true ;;
+  set-limits)
+    # the cgroups as the domain's XML sets them at start (libvirt's setmem cannot exceed the defined memory)
+    instance_id "${1:-}"; [[ ${2:-} =~ ^[0-9]+$ ]] || die "bad memory"; [[ ${3:-} =~ ^[0-9,-]+$ ]] || die "bad cpuset"
+    [[ ${4:-} =~ ^[0-9]+$ ]] || die "bad vcpus"
+    echo $(( $2 * 1048576 )) > "$(cgroup_dir "$1" memory)/memory.limit_in_bytes"
+    echo "$3" > "$(cgroup_dir "$1" cpuset)/cpuset.cpus"
+    cpu=$(cgroup_dir "$1" cpu); echo $(( $4 * 1024 )) > "$cpu/cpu.shares"; echo $(( $4 * 100000 )) > "$cpu/cpu.cfs_quota_us" ;;
+  memory-used)
+    # the working set: usage less the inactive file cache the kernel would reclaim
+    instance_id "${1:-}"; dir=$(cgroup_dir "$1" memory)
+    inactive=$(awk '$1 == "total_inactive_file" { print $2 }' "$dir/memory.stat")
+    used=$(( $(cat "$dir/memory.usage_in_bytes") - ${inactive:-0} ))
+    echo $(( (used > 0 ? used : 0) / 1048576 + 1 )) ;;
   exec)
     instance_id "${1:-}"; pid=$(init_pid "$1")
     # in the container's cgroups first, so that what runs is held to its limits like its own processes

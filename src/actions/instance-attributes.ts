@@ -84,6 +84,7 @@ export const modifyInstanceAttribute = defineAction(
     }
     const update: Partial<InstanceRow> = {};
     let newType: InstanceType | undefined;
+    let resizeLive: InstanceType | undefined;
     if (asked.DisableApiTermination?.Value !== undefined) update.disable_api_termination = asked.DisableApiTermination.Value;
     if (asked.DisableApiStop?.Value !== undefined) update.disable_api_stop = asked.DisableApiStop.Value;
     if (asked.InstanceInitiatedShutdownBehavior?.Value !== undefined) {
@@ -94,8 +95,10 @@ export const modifyInstanceAttribute = defineAction(
     if (asked.InstanceType?.Value !== undefined) {
       const type = findInstanceType(asked.InstanceType.Value);
       if (!type) throw errors.invalidInstanceType(asked.InstanceType.Value, whyUnsized(asked.InstanceType.Value));
-      if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
-      newType = type;
+      // a running instance is resized in place (EC2 asks for a stop first); a stopped one takes the type at its start
+      if (r.state === 'running' && r.desired_state === 'running' && type.name !== r.instance_type) resizeLive = type;
+      else if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' or 'running' state.`);
+      else newType = type;
     }
     if (asked.UserData?.Value !== undefined) {
       if (r.state !== 'stopped') throw errors.incorrectInstanceState(`The instance '${r.id}' is not in the 'stopped' state.`);
@@ -107,6 +110,7 @@ export const modifyInstanceAttribute = defineAction(
     if (r.state === 'terminated' && (Object.keys(update).length || newType || groups.length))
       throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
     await services.instances.modify(r, update, newType);
+    if (resizeLive) await services.instances.resizeRunning(r, resizeLive);
     if (groups.length) {
       const place = (await interfacePlaces([r], services)).get(r.id)!;
       await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { run, runOk } from './exec';
-import { Libvirt } from './libvirt';
+import { Libvirt, type ContainerLimits } from './libvirt';
 import type { ImageStore, InstanceFile } from './image-store';
 import { NodeFirewall, vpcBridge, type NetworkId } from './firewall';
 
@@ -42,6 +42,10 @@ export interface ComputeNode {
   removeDisk(instanceId: string): Promise<void>;
   mountedInstances(): Promise<Set<string>>;
   limitPids(instanceId: string, max: number): Promise<void>;
+  /** New memory limit and host CPUs for a running container (live resize). */
+  setLimits(instanceId: string, limits: ContainerLimits): Promise<void>;
+  /** What the container uses now and cannot give back (its working set), in MiB. */
+  memoryUsedMib(instanceId: string): Promise<number>;
   setMtu(instanceId: string, mtu: number): Promise<void>;
   /** Runs a shell command in the container, as its root; its output. */
   exec(instanceId: string, command: string): Promise<string>;
@@ -236,6 +240,14 @@ export class LocalNode implements ComputeNode {
     return this.libvirt.limitPids(instanceId, max);
   }
 
+  setLimits(instanceId: string, limits: ContainerLimits): Promise<void> {
+    return this.libvirt.setLimits(instanceId, limits);
+  }
+
+  memoryUsedMib(instanceId: string): Promise<number> {
+    return this.libvirt.memoryUsedMib(instanceId);
+  }
+
   setMtu(instanceId: string, mtu: number): Promise<void> {
     return this.libvirt.setMtu(instanceId, mtu);
   }
@@ -378,6 +390,14 @@ export class RemoteNode implements ComputeNode {
 
   async limitPids(instanceId: string, max: number): Promise<void> {
     await this.agent(['limit-pids', instanceId, String(max)]);
+  }
+
+  async setLimits(instanceId: string, limits: ContainerLimits): Promise<void> {
+    await this.agent(['set-limits', instanceId, String(limits.memoryMib), limits.cpuset, String(limits.vcpus)]);
+  }
+
+  async memoryUsedMib(instanceId: string): Promise<number> {
+    return Number((await this.agent(['memory-used', instanceId])).trim());
   }
 
   async setMtu(instanceId: string, mtu: number): Promise<void> {

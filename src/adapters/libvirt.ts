@@ -39,6 +39,13 @@ export function hostPortName(instanceId: string): string {
 
 const xml = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true, format: true });
 
+/** What a running container may use: memory, host CPUs, and as many CPUs' worth of time as it has vCPUs. */
+export interface ContainerLimits {
+  memoryMib: number;
+  cpuset: string;
+  vcpus: number;
+}
+
 export function domainXml(d: DomainSpec): string {
   return xml.build({
     domain: {
@@ -234,6 +241,31 @@ export class Libvirt {
   /** Sets the MTU of the container's eth0 (libvirt's LXC driver does not apply the interface's <mtu>). */
   async setMtu(name: string, mtu: number): Promise<void> {
     await runOk('nsenter', ['-t', String(await this.initPid(name)), '-n', 'ip', 'link', 'set', 'eth0', 'mtu', String(mtu)]);
+  }
+
+  /**
+   * Moves a running container onto new limits without restarting it, in its cgroups as domainXml sets them at start:
+   * the memory limit (the container's /proc/meminfo follows), the host CPUs (nproc follows), the CPU shares and CFS
+   * quota. libvirt's setmem cannot go above the memory the domain was defined with, so the cgroups are written here.
+   */
+  async setLimits(name: string, limits: ContainerLimits): Promise<void> {
+    const memory = await this.cgroupDir(name, 'memory');
+    const cpu = await this.cgroupDir(name, 'cpu');
+    await writeFile(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryMib * 1024 * 1024));
+    await writeFile(path.join(await this.cgroupDir(name, 'cpuset'), 'cpuset.cpus'), limits.cpuset);
+    await writeFile(path.join(cpu, 'cpu.shares'), String(1024 * limits.vcpus));
+    await writeFile(path.join(cpu, 'cpu.cfs_quota_us'), String(100000 * limits.vcpus));
+  }
+
+  /**
+   * The memory the container uses now and cannot give back, in MiB: its memory cgroup's usage less the inactive file
+   * cache the kernel would reclaim (the "working set").
+   */
+  async memoryUsedMib(name: string): Promise<number> {
+    const dir = await this.cgroupDir(name, 'memory');
+    const usage = Number((await readFile(path.join(dir, 'memory.usage_in_bytes'), 'utf8')).trim());
+    const inactiveFile = Number(/^total_inactive_file (\d+)$/m.exec(await readFile(path.join(dir, 'memory.stat'), 'utf8'))?.[1] ?? 0);
+    return Math.ceil(Math.max(0, usage - inactiveFile) / 1024 / 1024);
   }
 
   /** The container's cgroup (v1) path under a controller, e.g. memory → /sys/fs/cgroup/memory/machine/lxc-…. */

@@ -19,6 +19,8 @@ export interface OarRequest {
   slotsPerCore: number | null;
   /** Only resources carrying at least this memory (the `mem` property): the memory per slot the sizing assumed. */
   minMemoryMib?: number;
+  /** Only this node's resources (its `network_address`): a resize stays where the container runs. */
+  node?: string;
 }
 
 export interface NodeCapacity {
@@ -99,7 +101,7 @@ export class Oar {
       '/dev/null',
       '-l',
       `${resourceRequest(request)},walltime=${this.config.walltime}`,
-      ...(request.minMemoryMib ? ['-p', `mem >= ${request.minMemoryMib}`] : []),
+      ...propertyArgs(request),
       this.config.jobCommand,
     ]);
     const m = /OAR_JOB_ID=(-?\d+)/.exec(r.stdout);
@@ -215,6 +217,15 @@ export class Oar {
 }
 
 /** OAR's resource request for a job: `/host=1/core=C` (whole cores) or `/host=1/core=C/slot=S` (S slots of each). */
+/** oarsub's -p: the properties the resources must have (names and numbers only, never user input). */
+function propertyArgs(request: OarRequest): string[] {
+  const properties = [
+    ...(request.minMemoryMib ? [`mem >= ${request.minMemoryMib}`] : []),
+    ...(request.node ? [`network_address = '${request.node.replace(/'/g, '')}'`] : []),
+  ];
+  return properties.length ? ['-p', properties.join(' AND ')] : [];
+}
+
 export function resourceRequest(request: OarRequest): string {
   return `/host=1/core=${request.cores}${request.slotsPerCore === null ? '' : `/slot=${request.slotsPerCore}`}`;
 }

@@ -35,6 +35,14 @@ function notFoundText(noun: string, nounPlural: string, ids: string | string[], 
   return list.length > 1 ? `The ${nounPlural} ${quoted} do not exist` : `The ${noun} ${quoted} does not exist`;
 }
 
+/** The kind each code a background step can record stands for (a live resize's outcome, read back by the API). */
+const RECORDED_KINDS: Record<string, ErrorKind> = {
+  InsufficientInstanceCapacity: 'unavailable',
+  InvalidParameterValue: 'invalid',
+  IncorrectInstanceState: 'conflict',
+  InternalError: 'internal',
+};
+
 const make =
   (kind: ErrorKind, code: string) =>
   (message: string): DomainError =>
@@ -204,6 +212,11 @@ export const errors = {
   oarCommandFailed: make('unavailable', 'OarCommandFailed'),
   // service side
   internalError: () => new DomainError('internal', 'InternalError', 'An internal error has occurred'),
+  /** An error a background step recorded as "Code: message". */
+  recorded: (text: string) => {
+    const [, code, message] = /^(\w+): (.*)$/s.exec(text) ?? [undefined, 'InternalError', text];
+    return new DomainError(RECORDED_KINDS[code!] ?? 'internal', code, message!);
+  },
   unavailable: () => new DomainError('unavailable', 'Unavailable', 'The server is overloaded or a backing service is unavailable; retry shortly.'),
 } as const;
 

@@ -34,6 +34,9 @@ async function sizingOn(source: CapacitySource, type: InstanceType): Promise<Siz
   throw errors.insufficientCapacity(`There is no node with room for ${type.name} in the cluster (largest: ${largest} Alive, undrained cores).`);
 }
 
+/** How long ModifyInstanceAttribute waits for a live resize's outcome (OAR's start of the new job, then the limits). */
+const RESIZE_WAIT_MS = 60_000;
+
 /** Terminated instances whose records one sweep deletes at most. */
 const PURGE_BATCH = 1000;
 
@@ -115,6 +118,9 @@ export interface InstanceRow {
   reboot_requested: boolean;
   /** The next shutdown of the container skips the graceful part (SkipOsShutdown on StopInstances/TerminateInstances). */
   skip_os_shutdown: boolean;
+  /** A live resize asked for (the type), until the reconciler has applied it or failed (resize_error: "Code: why"). */
+  resize_type: string | null;
+  resize_error: string | null;
   client_token: string | null;
   created_at: Date;
   terminated_at: Date | null;
@@ -387,6 +393,34 @@ export class InstanceStore {
       changes.push({ InstanceId: r.id, PreviousState: stateOf(r.state), CurrentState: stateOf(p?.shown ?? r.state) });
     }
     return changes;
+  }
+
+  /**
+   * Live resize (ModifyInstanceAttribute InstanceType on a running instance): asks the reconciler, which moves the
+   * container onto an OAR job of the new size on the same node, and answers once the new limits are in force, or with
+   * why nothing changed (no room on the node, memory in use).
+   */
+  async resizeRunning(r: InstanceRow, type: InstanceType): Promise<void> {
+    if (!type.architectures.includes(HOST_ARCHITECTURE)) throw errors.architectureMismatch(type.architectures.join(', '), HOST_ARCHITECTURE);
+    await sizingOn(this.deps.capacity, type);
+    const asked = await this.db('instances')
+      .where({ id: r.id, state: 'running', desired_state: 'running' })
+      .whereNull('resize_type')
+      .update({ resize_type: type.name, resize_error: null, updated_at: new Date() });
+    if (!asked) throw errors.incorrectInstanceState(`The instance '${r.id}' is not running, or is being resized already.`);
+    this.kick(r.id);
+    const deadline = Date.now() + RESIZE_WAIT_MS;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const row = await this.get(r.id);
+      if (!row) throw errors.internalError();
+      if (!row.resize_type) {
+        if (row.resize_error) throw errors.recorded(row.resize_error);
+        return;
+      }
+      // no reconciler took it (no leading server): the request stays, and is applied when one leads
+      if (Date.now() > deadline) throw errors.unavailable();
+    }
   }
 
   /** The types some node of this cluster can hold (capacity permitting): what DescribeInstanceTypes offers. */

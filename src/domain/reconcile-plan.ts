@@ -12,7 +12,8 @@
  *               (also when its node died: the disk was there)
  *   running     job Waiting/Launching/…                      note pending (why, predicted start); a running
  *                                                            instance stays running (never goes back)
- *   running     job Running, container up                    mark running; reboot if asked
+ *   running     job Running, container up                    mark running; reboot if asked; resize in place
+ *                                                            if asked (a new job of the new size on the node)
  *   running     job Running, container down, was running     it shut itself down: stop or terminate as its
  *                                                            InstanceInitiatedShutdownBehavior says
  *   running     job Running, no container yet                start the container
@@ -37,6 +38,7 @@ export type Step =
   | { do: 'note-pending'; reason: StateReason }
   | { do: 'mark-running'; node: string | null }
   | { do: 'reboot' }
+  | { do: 'resize'; job: OarJob }
   | { do: 'start-container'; job: OarJob; replace: boolean }
   | { do: 'show'; state: InstanceStateName }
   | { do: 'shutdown-container' }
@@ -90,6 +92,7 @@ function toRunning(inst: InstanceRow, job: OarJob | undefined, domain: DomainSta
     const steps: Step[] = [];
     if (inst.state !== 'running') steps.push({ do: 'mark-running', node: running.node });
     if (inst.reboot_requested) steps.push({ do: 'reboot' });
+    if (inst.resize_type && inst.state === 'running') steps.push({ do: 'resize', job: running });
     return steps;
   }
   if (inst.state === 'running') {
@@ -125,6 +128,6 @@ function toTerminated(inst: InstanceRow, job: OarJob | undefined, domain: Domain
 export function needsWork(r: InstanceRow, job: OarJob | undefined, domain: DomainState | undefined): boolean {
   const transitional: InstanceStateName[] = ['pending', 'stopping', 'shutting-down'];
   if (transitional.includes(r.state)) return true;
-  if (r.state === 'running') return r.desired_state !== 'running' || r.reboot_requested || jobEnded(job) || !isUp(domain);
+  if (r.state === 'running') return r.desired_state !== 'running' || r.reboot_requested || r.resize_type !== null || jobEnded(job) || !isUp(domain);
   return r.desired_state !== r.state; // stopped
 }

@@ -27,12 +27,15 @@ import { RESOLVER_ADDRESS } from '../adapters/firewall';
 import { jobEnded, needsWork, plan, type ObservedDomain, type Step } from './reconcile-plan';
 import { stateReasons, type StateReason } from './state-reasons';
 import { isInstanceId } from './ids';
+import { findInstanceType, sizingAmong } from './instance-types';
 
 const PASS_INTERVAL_MS = 200;
 const IDLE_PASS_INTERVAL_MS = 1000;
 const MAX_START_FAILURES = 3;
 const SUBMIT_RETRY_MS = 3000;
 const MAX_PARALLEL_RECONCILES = 8;
+/** How long a live resize waits for OAR to start the job of the new size before it gives up. */
+const RESIZE_START_MS = 15_000;
 /** How long a node whose libvirtd did not answer is left alone by the pass (its instances wait for OAR or the user). */
 const UNREACHABLE_RETRY_MS = 5000;
 
@@ -250,6 +253,8 @@ export class Reconciler {
         await this.instances.update(inst.id, { reboot_requested: false });
         await this.events.record('reboot', inst.account_id, inst.id, 'container rebooted');
         return true;
+      case 'resize':
+        return this.resize(inst, step.job);
       case 'start-container':
         return this.startContainer(inst, step.job, step.replace);
       case 'show':
@@ -267,7 +272,7 @@ export class Reconciler {
         await onNode(() => this.diskNodeOf(inst, job).unmount(inst.id));
         return true;
       case 'stopped':
-        return this.update(inst, { state: 'stopped', oar_job_id: null, oar_node: null }, this.reasonUnlessGiven(inst));
+        return this.update(inst, { state: 'stopped', oar_job_id: null, oar_node: null, ...this.resizeOvertaken(inst) }, this.reasonUnlessGiven(inst));
       case 'release':
         await onNode(() => this.diskNodeOf(inst, job).removeDisk(inst.id));
         await this.addresses.release(inst.id);
@@ -275,10 +280,87 @@ export class Reconciler {
       case 'terminated':
         return this.update(
           inst,
-          { state: 'terminated', private_ip: null, terminated_at: new Date(), oar_node: null, disk_node: null },
+          { state: 'terminated', private_ip: null, terminated_at: new Date(), oar_node: null, disk_node: null, ...this.resizeOvertaken(inst) },
           this.reasonUnlessGiven(inst),
         );
     }
+  }
+
+  /** A live resize still asked for when the instance stops or ends is answered: it was not applied. */
+  private resizeOvertaken(inst: InstanceRow): Partial<InstanceRow> {
+    return inst.resize_type ? { resize_type: null, resize_error: 'IncorrectInstanceState: the instance stopped before the resize was applied' } : {};
+  }
+
+  /**
+   * Live resize: a new OAR job of the new size on the instance's node, the container's memory limit and cpuset moved
+   * onto it while it runs, then the old job released: OAR never accounts more or less than the container holds but
+   * for the moment both jobs run. When OAR does not start the new job at once (no room beside the old one), it is
+   * withdrawn and nothing changes. The outcome is written for the API call that waits for it.
+   */
+  private async resize(inst: InstanceRow, job: OarJob): Promise<boolean> {
+    const fail = async (why: string) => {
+      await this.instances.update(inst.id, { resize_type: null, resize_error: why });
+      return true;
+    };
+    const type = findInstanceType(inst.resize_type!);
+    if (!type) return fail(`InvalidParameterValue: Invalid value '${inst.resize_type}' for InstanceType.`);
+    const node = this.nodeOf(inst, job);
+    if (type.memoryMib < inst.memory_mib) {
+      const used = await node.memoryUsedMib(inst.id);
+      if (used > type.memoryMib)
+        return fail(`InvalidParameterValue: The instance uses ${used} MiB of memory now; ${type.name} has ${type.memoryMib} MiB. Free memory in it first.`);
+    }
+    const here = (await this.oar.capacity()).nodes.get(job.node!);
+    const sizing = here && sizingAmong([here], type);
+    if (!sizing) return fail(`InsufficientInstanceCapacity: Node ${job.node} cannot hold ${type.name} (${type.vcpus} vCPUs, ${type.memoryMib} MiB).`);
+    const started = Date.now();
+    const newJobId = await this.oar.submit(inst.id, {
+      cores: sizing.cores,
+      slotsPerCore: sizing.slotsPerCore,
+      minMemoryMib: sizing.minMemoryMib,
+      node: job.node!,
+    });
+    await this.oar.notifyScheduler();
+    let newJob: OarJob | undefined;
+    while (Date.now() - started < RESIZE_START_MS) {
+      newJob = (await this.oar.jobs([newJobId])).get(newJobId);
+      if (!newJob || newJob.state === 'Running' || jobEnded(newJob)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (newJob?.state !== 'Running' || !newJob.cpuset) {
+      await this.oar.delete(newJobId);
+      return fail(
+        `InsufficientInstanceCapacity: There is no room for ${type.name} beside the instance's current job on node ${job.node}${newJob?.message ? ` (OAR: ${newJob.message})` : ''}.`,
+      );
+    }
+    try {
+      await node.setLimits(inst.id, { memoryMib: type.memoryMib, cpuset: newJob.cpuset, vcpus: type.vcpus });
+    } catch (err: any) {
+      // put the container back on the job it still holds
+      await node.setLimits(inst.id, { memoryMib: inst.memory_mib, cpuset: job.cpuset ?? newJob.cpuset, vcpus: inst.vcpus }).catch(() => undefined);
+      await this.oar.delete(newJobId);
+      return fail(`InternalError: the container's limits could not be changed: ${String(err?.message ?? err).slice(0, 300)}`);
+    }
+    await this.instances.update(inst.id, {
+      instance_type: type.name,
+      vcpus: type.vcpus,
+      memory_mib: type.memoryMib,
+      oar_cores: sizing.cores,
+      oar_slots: sizing.slotsPerCore,
+      oar_min_memory_mib: sizing.minMemoryMib,
+      oar_job_id: newJobId,
+      resize_type: null,
+      resize_error: null,
+    });
+    await this.oar.delete(job.id);
+    await this.events.record(
+      'resize',
+      inst.account_id,
+      inst.id,
+      `resized in place from ${inst.instance_type} to ${type.name} (OAR job ${job.id} → ${newJobId})`,
+    );
+    this.log.info({ instance: inst.id, from: inst.instance_type, to: type.name, ms: Date.now() - started }, 'resized in place');
+    return true;
   }
 
   /** A stop or termination keeps the reason it was given; one without (a plain user request) says so. */

@@ -45,9 +45,10 @@ export class Sweeper {
       const live = new Map((await this.instances.live()).map((r) => [r.id, r]));
       for (const job of await this.oar.activeJobs()) {
         const inst = job.name ? live.get(job.name) : undefined;
-        // a live instance with no job id yet may be submitting this very job: leave it alone
+        // a live instance with no job id yet may be submitting this very job, and one the reconciler is working on
+        // may be resizing onto it: leave those alone
         const orphan = !inst || (inst.oar_job_id !== null && inst.oar_job_id !== job.id);
-        if (orphan && isInstanceId(job.name ?? '')) {
+        if (orphan && isInstanceId(job.name ?? '') && !this.isBusy(job.name!)) {
           this.log.warn({ job: job.id, name: job.name }, 'deleting orphan OAR job');
           await this.oar.delete(job.id);
         }

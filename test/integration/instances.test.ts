@@ -34,27 +34,16 @@ import {
   sleep,
   waitForStates,
   type TestAccount,
+  instanceRow,
 } from '../support/live';
 import { Oar } from '../../src/adapters/oar';
 import { ImageStore } from '../../src/adapters/image-store';
-import { connect } from '../../src/adapters/db';
 import { startServerInBackground, stopServer } from '../../src/cli/bootstrap';
 
 const userData = (script: string) => Buffer.from(script).toString('base64');
 const ids = (instances: Instance[] | undefined) => (instances ?? []).map((i) => i.InstanceId!);
 
-async function oarJob(instanceId: string) {
-  const db = connect(config.databaseUrl, { min: 0, max: 1 });
-  try {
-    return (await db('instances').where('id', instanceId).first('oar_job_id', 'private_ip', 'state')) as {
-      oar_job_id: number;
-      private_ip: string | null;
-      state: string;
-    };
-  } finally {
-    await db.destroy();
-  }
-}
+const oarJob = (instanceId: string) => instanceRow(instanceId, 'oar_job_id', 'private_ip', 'state');
 
 describe('Instances on OAR jobs and LXC containers (real)', function () {
   this.timeout(180_000);

@@ -16,17 +16,9 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { config, dropAccount, IMAGES, newAccount, rejection, terminateAll, waitForStates, type TestAccount } from '../support/live';
-import { connect } from '../../src/adapters/db';
+import { dropAccount, IMAGES, instanceRow, newAccount, rejection, terminateAll, waitForStates, type TestAccount } from '../support/live';
 
-async function skipFlag(instanceId: string): Promise<boolean> {
-  const db = connect(config.databaseUrl, { min: 0, max: 1 });
-  try {
-    return (await db('instances').where('id', instanceId).first('skip_os_shutdown')).skip_os_shutdown;
-  } finally {
-    await db.destroy();
-  }
-}
+const skipFlag = async (instanceId: string) => (await instanceRow(instanceId, 'skip_os_shutdown')).skip_os_shutdown;
 
 describe('Parameters honoured or refused by name (real)', function () {
   this.timeout(120_000);

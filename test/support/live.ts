@@ -29,6 +29,7 @@ import { connect } from '../../src/adapters/db';
 import { Accounts } from '../../src/domain/accounts';
 import { SecretBox } from '../../src/domain/secrets';
 import { systemImageId } from '../../src/domain/images';
+import type { InstanceRow } from '../../src/domain/instances';
 import { Libvirt } from '../../src/adapters/libvirt';
 import { ComputeNodes } from '../../src/adapters/compute-node';
 import { ImageStore } from '../../src/adapters/image-store';
@@ -141,6 +142,18 @@ export function ping(ip: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Columns of an instance's row in the database (what the API does not show: its OAR job, flags). */
+export async function instanceRow<K extends keyof InstanceRow>(instanceId: string, ...columns: K[]): Promise<Pick<InstanceRow, K>> {
+  const db = connect(config.databaseUrl, { min: 0, max: 1 });
+  try {
+    return (await db('instances')
+      .where('id', instanceId)
+      .first(...columns)) as Pick<InstanceRow, K>;
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** The error a call fails with (the SDK's: `name` is the EC2 code); a call that succeeds fails the test. */

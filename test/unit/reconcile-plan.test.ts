@@ -39,6 +39,8 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     disk_node: null,
     reboot_requested: false,
     skip_os_shutdown: false,
+    resize_type: null,
+    resize_error: null,
     client_token: null,
     created_at: new Date(0),
     terminated_at: null,
@@ -101,6 +103,12 @@ describe('reconcile plan: what the reconciler does next, from the instance, its 
     it('running and up: nothing to do; a reboot asked for → reboot', () => {
       expect(plan(instance({ oar_job_id: 42, state: 'running' }), job(), 'running')).to.deep.equal([]);
       expect(kinds(plan(instance({ oar_job_id: 42, state: 'running', reboot_requested: true }), job(), 'running'))).to.deep.equal(['reboot']);
+    });
+
+    it('running and up with a live resize asked for → resize on its job; not while it is still pending', () => {
+      expect(plan(instance({ oar_job_id: 42, state: 'running', resize_type: 't2.small' }), job(), 'running')).to.deep.equal([{ do: 'resize', job: job() }]);
+      expect(kinds(plan(instance({ oar_job_id: 42, state: 'pending', resize_type: 't2.small' }), job(), 'running'))).to.deep.equal(['mark-running']);
+      expect(needsWork(instance({ oar_job_id: 42, state: 'running', resize_type: 't2.small' }), job(), 'running')).to.equal(true);
     });
 
     it('a container frozen for an image capture counts as up', () => {
