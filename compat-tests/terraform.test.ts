@@ -155,10 +155,11 @@ describe('compat: Terraform AWS provider 5.100, monitoring (SNS and CloudWatch)'
   });
   after(() => hook?.close());
 
-  it('topic, e-mail and HTTP subscriptions, CPU alarm on an instance: apply, plan with no changes, destroy', () =>
-    roundTrip(ws, 5, async (outputs) => {
+  it('topic, e-mail and HTTP subscriptions, CPU alarm on an instance, a resize rule: apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 6, async (outputs) => {
       expect(outputs.topic_arn.value).to.match(/^arn:aws:sns:[a-z0-9-]+:\d{12}:tf-alerts$/);
       expect(outputs.alarm_arn.value).to.match(/^arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:tf-cpu-high$/);
+      expect(outputs.resize_actions.value).to.deep.equal([`arn:aws:oarcloud:${ws.vars.region}::resize/t2.small`]);
       // the HTTP endpoint was sent its confirmation request, signed
       const post = await hook.waitFor((p) => p.headers['x-amz-sns-message-type'] === 'SubscriptionConfirmation', 30_000);
       expect(await verifySnsSignature(JSON.parse(post.body))).to.equal(true);

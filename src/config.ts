@@ -59,6 +59,8 @@ export interface Config {
   terminatedRetentionSeconds: number;
   /** When the records of terminated instances (and their tags and emptied reservations) are deleted. */
   terminatedPurgeSeconds: number;
+  /** How long after an instance's last live resize an alarm's resize action waits (against flapping). */
+  resizeCooldownSeconds: number;
 }
 
 const env = process.env;
@@ -123,6 +125,7 @@ export function loadConfig(): Config {
     clockSkewSeconds: 15 * 60,
     terminatedRetentionSeconds: int(env.OARCLOUD_TERMINATED_RETENTION, 3600),
     terminatedPurgeSeconds: int(env.OARCLOUD_TERMINATED_PURGE, 7 * 24 * 3600),
+    resizeCooldownSeconds: int(env.OARCLOUD_RESIZE_COOLDOWN, 300),
   };
 }
 

@@ -214,6 +214,7 @@ export function buildServices(
       const caller = { accountId, accountName: '', userName: 'cloudwatch-alarm', role: 'user' as const, accessKeyId: '' };
       await ec2Actions[action].handle({ InstanceIds: [instanceId] }, { caller, requestId: 'alarm-action', services, log: log.child({ component: 'alarms' }) });
     },
+    resize: (accountId, instanceId, instanceType) => instances.resizeByRule(accountId, instanceId, instanceType, config.resizeCooldownSeconds),
   });
   const metadataSources: MetadataSources = {
     shared: (address) => address.startsWith(`${config.subnetPrefix}.`),

@@ -1,5 +1,6 @@
 # What README's "Alarms and notifications with Terraform" shows, exactly: an instance, an SNS topic with e-mail and
-# HTTP subscriptions, and a CPU alarm that notifies the topic when it fires and when it clears.
+# HTTP subscriptions, and a CPU alarm that notifies the topic when it fires and when it clears; and (README "Live
+# resize") a rule that resizes the instance in place when it is busy and back when it is quiet.
 # compat-tests/terraform.test.ts applies, re-plans (no changes expected) and destroys it against a live server.
 terraform {
   required_providers {
@@ -77,5 +78,20 @@ resource "aws_cloudwatch_metric_alarm" "cpu" {
   tags                = { team = "ops" }
 }
 
+resource "aws_cloudwatch_metric_alarm" "grow" {
+  alarm_name          = "tf-grow-when-busy"
+  namespace           = "AWS/EC2"
+  metric_name         = "CPUUtilization"
+  dimensions          = { InstanceId = aws_instance.app.id }
+  statistic           = "Average"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 80
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = ["arn:aws:oarcloud:${var.region}::resize/t2.small"]
+  ok_actions          = ["arn:aws:oarcloud:${var.region}::resize/t2.nano"]
+}
+
 output "topic_arn" { value = aws_sns_topic.alerts.arn }
 output "alarm_arn" { value = aws_cloudwatch_metric_alarm.cpu.arn }
+output "resize_actions" { value = aws_cloudwatch_metric_alarm.grow.alarm_actions }

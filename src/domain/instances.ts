@@ -15,7 +15,7 @@ import { SHARED, type AddressPool, type LeaseScope } from './addresses';
 import type { Vpcs } from './vpcs';
 import type { SecurityGroups } from './security-groups';
 import type { Tags } from './tags';
-import { HOST_ARCHITECTURE, sizingAmong, type InstanceType, type Sizing } from './instance-types';
+import { findInstanceType, HOST_ARCHITECTURE, sizingAmong, type InstanceType, type Sizing } from './instance-types';
 import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
 import { databaseFailure } from '../adapters/db';
 import type { Capacity } from '../adapters/oar';
@@ -121,6 +121,7 @@ export interface InstanceRow {
   /** A live resize asked for (the type), until the reconciler has applied it or failed (resize_error: "Code: why"). */
   resize_type: string | null;
   resize_error: string | null;
+  resized_at: Date | null;
   client_token: string | null;
   created_at: Date;
   terminated_at: Date | null;
@@ -421,6 +422,25 @@ export class InstanceStore {
       // no reconciler took it (no leading server): the request stays, and is applied when one leads
       if (Date.now() > deadline) throw errors.unavailable();
     }
+  }
+
+  /**
+   * An alarm's resize action: the instance of its dimension to the type of its ARN, unless it has that type already
+   * or was resized less than `cooldownSeconds` ago (a rule's flapping is held back; the alarm history says so).
+   */
+  async resizeByRule(accountId: string, instanceId: string, typeName: string, cooldownSeconds: number): Promise<'resized' | 'unchanged'> {
+    const [r] = await this.getOwned(accountId, [instanceId]);
+    if (r.instance_type === typeName) return 'unchanged';
+    const type = findInstanceType(typeName);
+    if (!type) throw errors.invalidInstanceType(typeName);
+    if (r.state !== 'running') throw errors.incorrectInstanceState(`The instance '${r.id}' is not running.`);
+    const since = r.resized_at ? (Date.now() - r.resized_at.getTime()) / 1000 : Infinity;
+    if (since < cooldownSeconds)
+      throw errors.incorrectInstanceState(
+        `The instance '${r.id}' was resized ${Math.floor(since)} s ago; alarm actions wait ${cooldownSeconds} s between resizes (OARCLOUD_RESIZE_COOLDOWN).`,
+      );
+    await this.resizeRunning(r, type);
+    return 'resized';
   }
 
   /** The types some node of this cluster can hold (capacity permitting): what DescribeInstanceTypes offers. */

@@ -3,9 +3,11 @@
  * leader) against the metrics, with AWS's rules (alarm-evaluation.ts). On each state change the alarm's actions for
  * the new state run, when its actions are enabled: an SNS topic gets the alarm's JSON, and the EC2 actions
  * (`arn:aws:automate:REGION:ec2:stop|terminate|reboot`) act on the instance of its `InstanceId` dimension through
- * the same state changes as StopInstances, TerminateInstances and RebootInstances.
+ * the same state changes as StopInstances, TerminateInstances and RebootInstances, and OAR Cloud's own
+ * `arn:aws:oarcloud:REGION::resize/TYPE` resizes it in place (with a cooldown against flapping).
  */
 import type { Knex } from 'knex';
+import { findInstanceType } from './instance-types';
 import { errors } from './errors';
 import { evaluateAlarm, COMPARISON_OPERATORS, type AlarmState, type TreatMissingData, type PeriodValue } from './alarm-evaluation';
 import { sortDimensions, type Dimension, type Metrics } from './metrics';
@@ -79,7 +81,15 @@ export interface HistoryRow {
 export interface AlarmActionTargets {
   publish(accountId: string, topicArn: string, subject: string, message: string): Promise<void>;
   instance(accountId: string, action: 'stop' | 'terminate' | 'reboot', instanceId: string): Promise<void>;
+  /** Live resize of the instance to a type (OAR Cloud's own action); says whether it changed anything. */
+  resize(accountId: string, instanceId: string, instanceType: string): Promise<'resized' | 'unchanged'>;
 }
+
+/**
+ * OAR Cloud's resize action, `arn:aws:oarcloud:REGION::resize/TYPE`: AWS has none. It is not an `automate` ARN
+ * because Terraform's provider accepts only stop, terminate, reboot and recover there; the account field stays empty.
+ */
+const RESIZE_ACTION = /^arn:aws:oarcloud:([a-z0-9-]+)::resize\/([a-z0-9.-]+)$/;
 
 const PERCENTILE = /^p(100|\d{1,2}(\.\d{1,2})?)$/;
 
@@ -135,8 +145,20 @@ export class MetricAlarms {
           throw bad('AlarmActions', arn, 'EC2 actions are valid only for alarms on an EC2 per-instance metric (dimension InstanceId).');
         continue;
       }
+      const resize = RESIZE_ACTION.exec(arn);
+      if (resize) {
+        if (resize[1] !== this.region) throw bad('AlarmActions', arn, `The region must be ${this.region}.`);
+        if (!findInstanceType(resize[2])) throw bad('AlarmActions', arn, `${resize[2]} is not an instance type.`);
+        if (c.namespace !== 'AWS/EC2' || !c.dimensions.some((d) => d.Name === 'InstanceId'))
+          throw bad('AlarmActions', arn, 'Resize actions are valid only for alarms on an EC2 per-instance metric (dimension InstanceId).');
+        continue;
+      }
       if (!/^arn:aws:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn))
-        throw bad('AlarmActions', arn, 'Actions must be SNS topic ARNs or arn:aws:automate:REGION:ec2:stop|terminate|reboot.');
+        throw bad(
+          'AlarmActions',
+          arn,
+          'Actions must be SNS topic ARNs, arn:aws:automate:REGION:ec2:stop|terminate|reboot or arn:aws:oarcloud:REGION::resize/TYPE.',
+        );
     }
   }
 
@@ -372,10 +394,13 @@ export class MetricAlarms {
     let summary: string;
     try {
       const ec2 = /^arn:aws:automate:[^:]+:ec2:(stop|terminate|reboot)$/.exec(arn);
+      const resize = RESIZE_ACTION.exec(arn);
+      const instanceId = row.dimensions.find((d) => d.Name === 'InstanceId')?.Value;
+      if ((ec2 || resize) && !instanceId) throw new Error('the alarm has no InstanceId dimension');
       if (ec2) {
-        const instanceId = row.dimensions.find((d) => d.Name === 'InstanceId')?.Value;
-        if (!instanceId) throw new Error('the alarm has no InstanceId dimension');
-        await this.targets!.instance(row.account_id, ec2[1] as 'stop' | 'terminate' | 'reboot', instanceId);
+        await this.targets!.instance(row.account_id, ec2[1] as 'stop' | 'terminate' | 'reboot', instanceId!);
+      } else if (resize) {
+        await this.targets!.resize(row.account_id, instanceId!, resize[2]);
       } else {
         await this.targets!.publish(
           row.account_id,

@@ -333,25 +333,34 @@ export class Reconciler {
         `InsufficientInstanceCapacity: There is no room for ${type.name} beside the instance's current job on node ${job.node}${newJob?.message ? ` (OAR: ${newJob.message})` : ''}.`,
       );
     }
+    // until the row names the new job, a failure puts the container back on the job it still holds
+    const back = async () => {
+      await node.setLimits(inst.id, { memoryMib: inst.memory_mib, cpuset: job.cpuset ?? newJob.cpuset!, vcpus: inst.vcpus }).catch(() => undefined);
+      await this.oar.delete(newJobId);
+    };
     try {
       await node.setLimits(inst.id, { memoryMib: type.memoryMib, cpuset: newJob.cpuset, vcpus: type.vcpus });
     } catch (err: any) {
-      // put the container back on the job it still holds
-      await node.setLimits(inst.id, { memoryMib: inst.memory_mib, cpuset: job.cpuset ?? newJob.cpuset, vcpus: inst.vcpus }).catch(() => undefined);
-      await this.oar.delete(newJobId);
+      await back();
       return fail(`InternalError: the container's limits could not be changed: ${String(err?.message ?? err).slice(0, 300)}`);
     }
-    await this.instances.update(inst.id, {
-      instance_type: type.name,
-      vcpus: type.vcpus,
-      memory_mib: type.memoryMib,
-      oar_cores: sizing.cores,
-      oar_slots: sizing.slotsPerCore,
-      oar_min_memory_mib: sizing.minMemoryMib,
-      oar_job_id: newJobId,
-      resize_type: null,
-      resize_error: null,
-    });
+    await this.instances
+      .update(inst.id, {
+        instance_type: type.name,
+        vcpus: type.vcpus,
+        memory_mib: type.memoryMib,
+        oar_cores: sizing.cores,
+        oar_slots: sizing.slotsPerCore,
+        oar_min_memory_mib: sizing.minMemoryMib,
+        oar_job_id: newJobId,
+        resize_type: null,
+        resize_error: null,
+        resized_at: new Date(),
+      })
+      .catch(async (err) => {
+        await back();
+        throw err;
+      });
     await this.oar.delete(job.id);
     await this.events.record(
       'resize',

@@ -7,7 +7,11 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeInstancesCommand, ModifyInstanceAttributeCommand, RunInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeAlarmHistoryCommand, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { connect } from '../../src/adapters/db';
 import {
+  cloudwatchClient,
+  config,
   dropAccount,
   execFileAsync,
   execIn,
@@ -16,6 +20,7 @@ import {
   libvirt,
   newAccount,
   oarcloud,
+  region,
   rejection,
   terminateAll,
   waitForStates,
@@ -125,5 +130,77 @@ describe('Live resize of a running instance (real)', function () {
     await execIn(id, 'killall dd; true');
     await resize('t2.nano');
     expect((await observe(account.ec2, id)).type).to.equal('t2.nano');
+  });
+});
+
+describe('Resize by rule: a CloudWatch alarm action (real)', function () {
+  this.timeout(300_000);
+  let account: TestAccount;
+  before(async () => {
+    account = await newAccount('resize-rule');
+  });
+  after(async () => {
+    await terminateAll(account);
+    await dropAccount(account);
+  });
+
+  /** Polls the instance's type until it is `type`. */
+  async function typeBecomes(id: string, type: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [instance] = (await account.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances!;
+      if (instance.InstanceType === type) return;
+      if (Date.now() > deadline) throw new Error(`${id} is still ${instance.InstanceType}, not ${type}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  it('a busy loop resizes the instance up; the cooldown holds back an early way back; a quiet period brings it back', async () => {
+    const cw = cloudwatchClient(account);
+    const run = await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 }));
+    const id = run.Instances![0].InstanceId!;
+    await waitForStates(account.ec2, [id], ['running']);
+    const resizeTo = (type: string) => `arn:aws:oarcloud:${region}::resize/${type}`;
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'busy',
+        Namespace: 'AWS/EC2',
+        MetricName: 'CPUUtilization',
+        Dimensions: [{ Name: 'InstanceId', Value: id }],
+        Statistic: 'Average',
+        Period: 10,
+        EvaluationPeriods: 1,
+        Threshold: 50,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [resizeTo('t2.small')],
+        OKActions: [resizeTo('t2.nano')],
+      }),
+    );
+    // a busy loop that writes its PID, to be stopped later
+    await execIn(id, "printf 'echo $$ > /tmp/spin.pid\\nwhile :; do :; done\\n' > /tmp/spin; setsid sh /tmp/spin </dev/null >/dev/null 2>&1 &");
+    await typeBecomes(id, 't2.small');
+
+    // the way back asked for at once is held back by the cooldown, and the alarm history says why
+    await cw.send(new SetAlarmStateCommand({ AlarmName: 'busy', StateValue: 'OK', StateReason: 'testing the cooldown' }));
+    const history = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'busy', HistoryItemType: 'Action' }));
+    const summaries = history.AlarmHistoryItems!.map((h) => h.HistorySummary!);
+    expect(summaries.some((s) => s.startsWith(`Successfully executed action ${resizeTo('t2.small')}`))).to.equal(true);
+    expect(
+      summaries.some((s) => s.startsWith(`Failed to execute action ${resizeTo('t2.nano')}`) && /alarm actions wait 300 s between resizes/.test(s)),
+    ).to.equal(true);
+    const [still] = (await account.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances!;
+    expect(still.InstanceType).to.equal('t2.small');
+
+    // once the cooldown is over (moved back here rather than waited for) a quiet period brings it back
+    const db = connect(config.databaseUrl, { min: 0, max: 1 });
+    try {
+      await db('instances')
+        .where('id', id)
+        .update({ resized_at: new Date(Date.now() - 3600_000) });
+    } finally {
+      await db.destroy();
+    }
+    await execIn(id, 'kill $(cat /tmp/spin.pid)');
+    await typeBecomes(id, 't2.nano');
   });
 });

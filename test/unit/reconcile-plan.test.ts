@@ -41,6 +41,7 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     skip_os_shutdown: false,
     resize_type: null,
     resize_error: null,
+    resized_at: null,
     client_token: null,
     created_at: new Date(0),
     terminated_at: null,
