@@ -53,6 +53,7 @@ import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { mixedLoad, type LoadResult } from './load';
 import { benchNetwork, networkReport } from './network';
 import { benchLoadBalancer, loadBalancerReport } from './load-balancer';
+import { benchResize, resizeReport } from './resize';
 import { benchMonitoring, monitoringReport } from './monitoring';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
@@ -870,7 +871,17 @@ async function benchMonitoringPart(quick: boolean) {
   }
 }
 
-/** Runs only the named parts (launch, api, images, load, cluster, network, lb, monitoring) and returns their figures; writes nothing. */
+async function benchResizePart(quick: boolean, when = 'Measured by the full run.') {
+  const acct = await benchAccount('bench-resize');
+  try {
+    const figures = await benchResize(acct.ec2, quick);
+    return { figures, report: resizeReport(figures, when).join('\n') };
+  } finally {
+    await dropBenchAccount(acct.accountId);
+  }
+}
+
+/** Runs only the named parts (launch, api, images, load, cluster, network, lb, monitoring, resize) and returns their figures; writes nothing. */
 export async function runBenchParts(parts: string[], quick: boolean): Promise<Record<string, unknown>> {
   const all: Record<string, (quick: boolean) => Promise<unknown>> = {
     launch: benchLaunch,
@@ -881,6 +892,7 @@ export async function runBenchParts(parts: string[], quick: boolean): Promise<Re
     network: benchNetworkPart,
     lb: benchLoadBalancerPart,
     monitoring: benchMonitoringPart,
+    resize: (q) => benchResizePart(q, `Measured by \`bin/oarcloud bench --only resize\` on ${new Date().toISOString().slice(0, 10)}.`),
   };
   const out: Record<string, unknown> = {};
   for (const part of parts) {
@@ -908,6 +920,8 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
   const lb = await benchLoadBalancerPart(opts.quick);
   process.stderr.write('bench: monitoring...\n');
   const monitoring = await benchMonitoringPart(opts.quick);
+  process.stderr.write('bench: resize...\n');
+  const resize = await benchResizePart(opts.quick);
   const text =
     report(m, launch, api, images) +
     '\n' +
@@ -919,7 +933,21 @@ export async function runBench(opts: { quick: boolean; write: boolean }) {
     '\n' +
     lb.report +
     '\n' +
-    monitoring.report;
+    monitoring.report +
+    '\n' +
+    resize.report;
   if (opts.write) writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), text);
-  return { machine: m, launch, api, images, load, cluster, network: network.figures, lb: lb.figures, monitoring: monitoring.figures, text };
+  return {
+    machine: m,
+    launch,
+    api,
+    images,
+    load,
+    cluster,
+    network: network.figures,
+    lb: lb.figures,
+    monitoring: monitoring.figures,
+    resize: resize.figures,
+    text,
+  };
 }

@@ -166,11 +166,16 @@ export class Oar {
     return out;
   }
 
-  /** Jobs of the service user that have not ended: what the orphan sweep compares with our instances. */
-  async activeJobs(): Promise<OarJob[]> {
-    const { rows } = await this.db.raw(`select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')`, [
-      this.config.jobUser,
-    ]);
+  /**
+   * Jobs of the service user that have not ended: what the orphan sweep compares with our instances. `notEnding`
+   * leaves out those already asked to end (an oardel OAR has not carried out yet): never to be adopted.
+   */
+  async activeJobs(opts: { notEnding?: boolean } = {}): Promise<OarJob[]> {
+    const { rows } = await this.db.raw(
+      `select job_id, job_name, state, message from jobs where job_user = ? and state not in ('Terminated', 'Error')
+         ${opts.notEnding ? 'and job_id not in (select frag_id_job from frag_jobs)' : ''}`,
+      [this.config.jobUser],
+    );
     return rows.map((r: any) => ({
       id: Number(r.job_id),
       name: r.job_name,

@@ -132,7 +132,7 @@ program
   .description('run the benchmarks against real services and rewrite BENCHMARKS.md')
   .option('--quick', 'a short run of every part (what the test suite runs)')
   .option('--no-write', 'print the report instead of rewriting BENCHMARKS.md')
-  .option('--only <parts...>', 'run only these parts (launch api images load cluster network lb) and print their figures as JSON')
+  .option('--only <parts...>', 'run only these parts (launch api images load cluster network lb monitoring resize) and print their figures as JSON')
   .action(async (opts) => {
     provision(true);
     await prepareDatabase(config, true);

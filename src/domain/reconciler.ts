@@ -380,7 +380,8 @@ export class Reconciler {
   private async submit(inst: InstanceRow): Promise<boolean> {
     if ((this.submitRetryAt.get(inst.id) ?? 0) > Date.now()) return false;
     // a job submitted just before a crash carries the instance id as its name: adopt it rather than submit twice
-    const adopted = (await this.oar.activeJobs()).find((j) => j.name === inst.id);
+    // (not one asked to end: a job a live resize left behind may still be ending)
+    const adopted = (await this.oar.activeJobs({ notEnding: true })).find((j) => j.name === inst.id);
     let jobId: number;
     try {
       jobId =

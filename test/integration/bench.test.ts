@@ -35,5 +35,7 @@ describe('bench --quick (real services)', function () {
     expect(r.monitoring.week.queries.map((q) => q.datapoints)).to.deep.equal([168, 1008]);
     expect(r.monitoring.alarm.breachMs.every((ms) => ms > 0)).to.equal(true);
     expect(r.text).to.contain('## Monitoring');
+    expect(r.resize.liveUpMs.every((ms) => ms > 0) && r.resize.stopModifyStartMs.every((ms) => ms > 0)).to.equal(true);
+    expect(r.text).to.contain('## Live resize');
   });
 });

@@ -179,12 +179,17 @@ describe('Resize by rule: a CloudWatch alarm action (real)', function () {
     // a busy loop that writes its PID, to be stopped later
     await execIn(id, "printf 'echo $$ > /tmp/spin.pid\\nwhile :; do :; done\\n' > /tmp/spin; setsid sh /tmp/spin </dev/null >/dev/null 2>&1 &");
     await typeBecomes(id, 't2.small');
+    const actions = async () =>
+      (await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'busy', HistoryItemType: 'Action' }))).AlarmHistoryItems!.map((h) => h.HistorySummary!);
+    // the action's outcome is written once the resize call has answered, just after the type shows
+    for (let i = 0; i < 50 && !(await actions()).some((s) => s.startsWith(`Successfully executed action ${resizeTo('t2.small')}`)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await actions()).some((s) => s.startsWith(`Successfully executed action ${resizeTo('t2.small')}`))).to.equal(true);
 
     // the way back asked for at once is held back by the cooldown, and the alarm history says why
     await cw.send(new SetAlarmStateCommand({ AlarmName: 'busy', StateValue: 'OK', StateReason: 'testing the cooldown' }));
-    const history = await cw.send(new DescribeAlarmHistoryCommand({ AlarmName: 'busy', HistoryItemType: 'Action' }));
-    const summaries = history.AlarmHistoryItems!.map((h) => h.HistorySummary!);
-    expect(summaries.some((s) => s.startsWith(`Successfully executed action ${resizeTo('t2.small')}`))).to.equal(true);
+    const summaries = await actions();
     expect(
       summaries.some((s) => s.startsWith(`Failed to execute action ${resizeTo('t2.nano')}`) && /alarm actions wait 300 s between resizes/.test(s)),
     ).to.equal(true);
