@@ -44,10 +44,14 @@ import { actionRegistry } from './actions';
 import { elbActionRegistry } from './actions/elbv2';
 import { cloudwatchActionRegistry } from './actions/cloudwatch';
 import { snsActionRegistry } from './actions/sns';
+import { schedulerActionRegistry } from './actions/scheduler';
+import { invokeTarget } from './actions/scheduler/targets';
+import { Schedules } from './domain/schedules';
+import { ScheduleRunner } from './domain/schedule-runner';
 import stopInstances from './actions/stop-instances';
 import terminateInstances from './actions/terminate-instances';
 import rebootInstances from './actions/reboot-instances';
-import { cloudwatchModel, ec2Model, elbv2Model, snsModel } from './protocol/model';
+import { cloudwatchModel, ec2Model, elbv2Model, schedulerModel, snsModel } from './protocol/model';
 import { endpointUrl } from './config';
 import { Metrics } from './domain/metrics';
 import { MetricAlarms } from './domain/metric-alarms';
@@ -165,6 +169,14 @@ export function buildServices(
   const admin = new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick });
   const notifier = new AdminNotifier(db, { topics, settings, admin }, log.child({ component: 'admin-notifier' }));
   const collector = new MetricCollector(db, metrics, (address) => nodes.get(address), log.child({ component: 'metrics' }));
+  const schedules = new Schedules(db, config.regions[0]);
+  // a schedule's target takes the path of the API as the schedule's owner (actions/scheduler/targets.ts)
+  const scheduleRunner = new ScheduleRunner(
+    schedules,
+    (accountId, target) => invokeTarget(services, accountId, target),
+    events,
+    log.child({ component: 'scheduler' }),
+  );
   const services: Services = {
     config,
     log,
@@ -202,6 +214,8 @@ export function buildServices(
     deliveries,
     settings,
     notifier,
+    schedules,
+    scheduleRunner,
   };
   // an alarm's actions take the paths of the API: Publish, and StopInstances, TerminateInstances, RebootInstances
   // as the alarm's account
@@ -246,6 +260,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
     { model: elbv2Model, actions: elbActionRegistry() },
     { model: cloudwatchModel, actions: cloudwatchActionRegistry() },
     { model: snsModel, actions: snsActionRegistry() },
+    { model: schedulerModel, actions: schedulerActionRegistry() },
   ];
   const app = createApp(services, apis, () => ({ leader: leadership.isLeader }));
   const server = await new Promise<Server>((resolve, reject) => {
@@ -283,7 +298,7 @@ export async function startServer(config = loadConfig()): Promise<{ server: Serv
 /**
  * The loops run by whichever server leads: the reconciler, the sweeper, the network rule sync, image capture (and
  * pending captures another server accepted), layer collection, and monitoring (metric sampling and rollup, alarm
- * evaluation, SNS deliveries, admin notifications).
+ * evaluation, SNS deliveries, admin notifications) and EventBridge Scheduler's runs.
  */
 function leadLoops(config: Config, services: Services, loops: Loops): Leadership {
   const log = services.log;
@@ -309,6 +324,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       services.collector.start();
       services.deliveries.start();
       services.notifier.start();
+      services.scheduleRunner.start();
       monitoring = setInterval(() => {
         monitoringPass ??= (async () => {
           await services.metrics.rollup();
@@ -326,6 +342,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       await services.collector.stop();
       await services.deliveries.stop();
       await services.notifier.stop();
+      await services.scheduleRunner.stop();
       services.capturer.setActive(false);
       loops.sweeper.stop();
       services.nodeHealth.stop();

@@ -29,6 +29,8 @@ import type { DeliveryWorker } from './domain/deliveries';
 import type { Settings } from './domain/settings';
 import type { MetricCollector } from './domain/metric-collector';
 import type { AdminNotifier } from './domain/admin-notifier';
+import type { Schedules } from './domain/schedules';
+import type { ScheduleRunner } from './domain/schedule-runner';
 
 export interface Services {
   config: Config;
@@ -66,4 +68,7 @@ export interface Services {
   settings: Settings;
   /** The admin topic: the cloud's own alarms to admins' e-mail and webhooks. */
   notifier: AdminNotifier;
+  /** EventBridge Scheduler: schedules, their groups and runs; the leader's runner fires them. */
+  schedules: Schedules;
+  scheduleRunner: ScheduleRunner;
 }

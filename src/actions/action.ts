@@ -2,7 +2,7 @@
  * What an action module exports: its name and a handler from the decoded input to the output value, both typed
  * from its service's model (protocol/model/<service>-shapes.ts, generated): a misspelt output member does not
  * compile. EC2 actions live in this folder, Elastic Load Balancing's in elbv2/, CloudWatch's in cloudwatch/, SNS's
- * in sns/.
+ * in sns/, EventBridge Scheduler's in scheduler/.
  */
 import type { Services } from '../services';
 import { errors } from '../domain/errors';
@@ -12,6 +12,7 @@ import type { Operations } from '../protocol/model/ec2-shapes';
 import type { Operations as ElbOperations } from '../protocol/model/elbv2-shapes';
 import type { Operations as CloudWatchOperations } from '../protocol/model/cloudwatch-shapes';
 import type { Operations as SnsOperations } from '../protocol/model/sns-shapes';
+import type { Operations as SchedulerOperations } from '../protocol/model/scheduler-shapes';
 
 export interface ActionContext {
   caller: Caller;
@@ -83,6 +84,14 @@ type SnsName = keyof SnsOperations;
 export function defineSnsAction<N extends SnsName>(
   name: N,
   handle: (input: SnsOperations[N]['input'], ctx: ActionContext) => Promise<SnsOperations[N]['output']>,
+): Action {
+  return { name, handle };
+}
+
+type SchedulerName = keyof SchedulerOperations;
+export function defineSchedulerAction<N extends SchedulerName>(
+  name: N,
+  handle: (input: SchedulerOperations[N]['input'], ctx: ActionContext) => Promise<SchedulerOperations[N]['output']>,
 ): Action {
   return { name, handle };
 }

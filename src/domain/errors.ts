@@ -203,6 +203,11 @@ export const errors = {
   snsResourceNotFound: make('not-found', 'ResourceNotFound'),
   topicLimitExceeded: make('conflict', 'TopicLimitExceeded'),
   subscriptionLimitExceeded: make('conflict', 'SubscriptionLimitExceeded'),
+  // EventBridge Scheduler: its own codes, in REST-JSON's envelope
+  validationException: make('invalid', 'ValidationException'),
+  schedulerNotFound: make('not-found', 'ResourceNotFoundException'),
+  schedulerConflict: make('conflict', 'ConflictException'),
+  schedulerQuotaExceeded: make('conflict', 'ServiceQuotaExceededException'),
   // administration (accounts, keys, nodes, quotas: no EC2 code, the wire names them by kind)
   adminSignInRequired: () =>
     new DomainError('unauthenticated', 'AuthFailure', 'Sign in with an admin access key, or sign the request with SigV4 for the service "oarcloud".'),

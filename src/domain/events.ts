@@ -4,7 +4,7 @@
  */
 import type { Db } from '../adapters/db';
 
-export type EventKind = 'state' | 'oar' | 'reboot' | 'resize' | 'image' | 'admin' | 'node' | 'error';
+export type EventKind = 'state' | 'oar' | 'reboot' | 'resize' | 'image' | 'admin' | 'node' | 'schedule' | 'error';
 
 export interface EventRecord {
   id: number;

@@ -1,7 +1,7 @@
 /**
  * The HTTP surface: one Koa chain for the AWS services (GET and POST on /: EC2, and ELBv2, SNS and CloudWatch on
  * the Query protocol, told apart by the credential scope; CloudWatch also on JSON 1.0 and, on
- * /service/../operation/.., RPC v2 CBOR), each step its own middleware: request id → access log → errors → service →
+ * /service/../operation/.., RPC v2 CBOR; EventBridge Scheduler on REST-JSON, on the paths its model gives), each step its own middleware: request id → access log → errors → service →
  * body → SigV4 → decode → dispatch → encode (the access log sits outside the error handler so that it logs the
  * status the handler chose). Beside it, under /_oarcloud: the health check, the admin JSON API and the admin
  * dashboard, and the SNS messages' certificate and unsubscribe links.
@@ -21,6 +21,7 @@ import { decode } from './middleware/decode';
 import { dispatch } from './middleware/dispatch';
 import { encode } from './middleware/encode';
 import { pickApi, type Api } from './middleware/pick-api';
+import { restRoutes } from '../protocol/rest-json';
 import { adminApi } from '../admin/api';
 import { snsLinks } from './sns-links';
 import { dashboard, DASHBOARD } from '../admin/dashboard';
@@ -67,6 +68,16 @@ export function createApp(services: Services, apis: Api[], status: () => Record<
   router.get('/', ...aws);
   // Smithy RPC v2 (CloudWatch over CBOR) names the service and the operation in the path
   router.post('/service/:service/operation/:operation', ...aws);
+  // REST-JSON services: each operation on its own method and path; the route names the operation
+  for (const api of apis.filter((a) => a.model.protocol === 'rest-json')) {
+    for (const { method, path: routePath, operation } of restRoutes(api.model)) {
+      const named: Koa.Middleware = (ctx, next) => {
+        ctx.state.restOperation = operation;
+        return next();
+      };
+      router.register(routePath, [method], [named, ...aws]);
+    }
+  }
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorHandler(log));

@@ -5,6 +5,7 @@
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -76,6 +77,10 @@ export function cloudwatchClient(creds: Creds): CloudWatchClient {
 }
 export function snsClient(creds: Creds): SNSClient {
   return new SNSClient({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
+}
+/** An EventBridge Scheduler client (REST-JSON), as `client` is for EC2. */
+export function schedulerClient(creds: Creds): SchedulerClient {
+  return new SchedulerClient({ endpoint, region, credentials: creds, maxAttempts: 1, requestHandler: { httpAgent: new Agent({ keepAlive: false }) } });
 }
 
 /** A VPC with one subnet whose main route table sends 0.0.0.0/0 to an attached internet gateway. */

@@ -1,5 +1,5 @@
 /**
- * Generates, from botocore's service models (EC2, ELBv2, CloudWatch and SNS, see SERVICE_SPECS), pinned in source/ with
+ * Generates, from botocore's service models (EC2, ELBv2, CloudWatch, SNS and EventBridge Scheduler, see SERVICE_SPECS), pinned in source/ with
  * their botocore version, for each service:
  * - <service>-model.json: the operations OAR Cloud speaks and every shape they reach, documentation stripped; the
  *   request decoder and the response encoder are driven by it;
@@ -170,9 +170,25 @@ const SNS_OPERATIONS = [
   'ListTagsForResource',
 ].sort();
 
+/** EventBridge Scheduler: schedules, schedule groups and their tags (REST-JSON; what aws_scheduler_schedule calls). */
+const SCHEDULER_OPERATIONS = [
+  'CreateSchedule',
+  'GetSchedule',
+  'UpdateSchedule',
+  'DeleteSchedule',
+  'ListSchedules',
+  'CreateScheduleGroup',
+  'GetScheduleGroup',
+  'DeleteScheduleGroup',
+  'ListScheduleGroups',
+  'TagResource',
+  'UntagResource',
+  'ListTagsForResource',
+].sort();
+
 export interface ServiceSpec {
   /** Our name for it: the file prefix, and the key services are looked up by. */
-  id: 'ec2' | 'elbv2' | 'cloudwatch' | 'sns';
+  id: 'ec2' | 'elbv2' | 'cloudwatch' | 'sns' | 'scheduler';
   /** Its folder and API version in botocore's data/. */
   botocore: string;
   operations: string[];
@@ -183,6 +199,7 @@ export const SERVICE_SPECS: ServiceSpec[] = [
   { id: 'elbv2', botocore: 'elbv2/2015-12-01', operations: ELBV2_OPERATIONS },
   { id: 'cloudwatch', botocore: 'cloudwatch/2010-08-01', operations: CLOUDWATCH_OPERATIONS },
   { id: 'sns', botocore: 'sns/2010-03-31', operations: SNS_OPERATIONS },
+  { id: 'scheduler', botocore: 'scheduler/2021-06-30', operations: SCHEDULER_OPERATIONS },
 ];
 
 const MODEL_DIR = path.join(__dirname, '..', '..', '..', '..', 'src', 'protocol', 'model');
@@ -238,6 +255,9 @@ export function generateModel(source: Json, modelled: string[]): Json {
     const o = source.operations[op];
     if (!o) throw new Error(`operation ${op} missing from the source model`);
     operations[op] = { input: o.input?.shape, output: o.output?.shape, resultWrapper: o.output?.resultWrapper };
+    // REST protocols place an operation by its method and path (the member locations say where each input goes)
+    if (source.metadata.protocol.startsWith('rest-'))
+      operations[op].http = { method: o.http.method, requestUri: o.http.requestUri, responseCode: o.http.responseCode };
     for (const e of o.errors ?? []) {
       const err = source.shapes[e.shape]?.error;
       errorStatus[err?.code ?? e.shape] = err?.httpStatusCode ?? 400;

@@ -20,7 +20,7 @@ export const readRawBody =
   };
 
 /**
- * Reads the raw body, then merges the form body (on the Query wires; JSON and CBOR bodies are the decoder's) and the
+ * Reads the raw body, then merges the form body (on the Query wires; JSON, CBOR and REST-JSON bodies are the decoder's) and the
  * query string into the request's parameters (the first occurrence of a name wins).
  */
 export const readBody = (maxBytes: number): Middleware =>
@@ -33,7 +33,7 @@ export const readBody = (maxBytes: number): Middleware =>
         for (const [k, v] of search) if (!(k in params)) params[k] = v;
       };
       add(new URLSearchParams(ctx.querystring));
-      const documentWire = ctx.state.wire === 'json' || ctx.state.wire === 'cbor';
+      const documentWire = ctx.state.wire === 'json' || ctx.state.wire === 'cbor' || ctx.state.wire === 'rest-json';
       if (raw.length > 0 && !documentWire) {
         const type = ctx.get('content-type');
         if (ctx.method === 'POST' && type && !type.startsWith('application/x-www-form-urlencoded')) {

@@ -3,6 +3,7 @@ import { DomainError, errors } from '../../domain/errors';
 import { toWire } from '../../protocol/errors';
 import { encodeError } from '../../protocol/xml-encoder';
 import { CONTENT_TYPE, encodeDocumentError } from '../../protocol/document-codec';
+import { encodeRestJsonError, REST_JSON_CONTENT_TYPE } from '../../protocol/rest-json';
 import { ec2Model } from '../../protocol/model';
 import { databaseFailure } from '../../adapters/db';
 import type { Logger } from '../../log';
@@ -26,7 +27,8 @@ function asDomainError(err: any, ctx: { state: Record<string, any> }, log: Logge
 
 /**
  * Turns every failure into the wire's error: the XML envelope of the service the request is for (EC2's, or the
- * Query protocol's for ELBv2, SNS and CloudWatch), JSON 1.0's or RPC v2 CBOR's document (CloudWatch), or for the
+ * Query protocol's for ELBv2, SNS and CloudWatch), JSON 1.0's or RPC v2 CBOR's document (CloudWatch), REST-JSON's
+ * (EventBridge Scheduler), or for the
  * admin API (`ctx.state.errorFormat` 'json') the same code and message as JSON; never a stack trace.
  */
 export const errorHandler =
@@ -42,6 +44,12 @@ export const errorHandler =
       ctx.status = wire.status;
       if (format === 'json') {
         ctx.body = { error: { code: wire.code, message: wire.message }, requestId: ctx.state.requestId };
+      } else if (ctx.state.wire === 'rest-json') {
+        const { body, headers } = encodeRestJsonError(wire.code, wire.message);
+        ctx.set(headers);
+        ctx.set('x-amzn-requestid', ctx.state.requestId);
+        ctx.type = REST_JSON_CONTENT_TYPE;
+        ctx.body = body;
       } else if (ctx.state.wire === 'json' || ctx.state.wire === 'cbor') {
         const { body, headers } = encodeDocumentError(ctx.state.wire, wire.code, wire.message, wire.status < 500);
         ctx.set(headers);

@@ -8,11 +8,12 @@ export interface Api {
   actions: Map<string, Action>;
 }
 
-/** How one request is encoded: EC2's Query dialect, the Query protocol, JSON 1.0 or Smithy RPC v2 CBOR. */
-export type Wire = 'ec2' | 'query' | 'json' | 'cbor';
+/** How one request is encoded: EC2's Query dialect, the Query protocol, JSON 1.0, Smithy RPC v2 CBOR or REST-JSON. */
+export type Wire = 'ec2' | 'query' | 'json' | 'cbor' | 'rest-json';
 
 /** The wire a request for this service uses, from its path and headers (CloudWatch alone takes three). */
 function wireOf(model: ServiceModel, path: string, headers: { target: string; contentType: string; smithy: string }): Wire {
+  if (model.protocol === 'rest-json') return 'rest-json';
   if (model.protocols.includes('smithy-rpc-v2-cbor') && (path.startsWith('/service/') || headers.smithy === 'rpc-v2-cbor')) return 'cbor';
   if (model.protocols.includes('json') && (headers.target !== '' || headers.contentType.startsWith('application/x-amz-json-'))) return 'json';
   return model.protocol;
