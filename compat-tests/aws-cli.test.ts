@@ -418,4 +418,45 @@ describe('compat: aws CLI (real instances)', function () {
     const gone = runClient('aws', ['sns', 'get-topic-attributes', '--topic-arn', topic], account);
     expect(gone.stderr).to.contain('(NotFound)');
   });
+
+  it('scheduler (REST-JSON): a group, a cron schedule in a time zone that resizes an instance, get, list, update, errors; all deleted', () => {
+    const cli = (...args: string[]) => runClient('aws', ['scheduler', ...args, '--output', 'json'], account);
+    const ok = (...args: string[]) => {
+      const r = cli(...args);
+      if (r.code !== 0) throw new Error(`aws scheduler ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout ? JSON.parse(r.stdout) : {};
+    };
+    ok('create-schedule-group', '--name', 'cli-group', '--tags', 'Key=env,Value=test');
+    const target = JSON.stringify({
+      Arn: 'arn:aws:scheduler:::aws-sdk:ec2:modifyInstanceAttribute',
+      RoleArn: 'arn:aws:iam::123456789012:role/cli',
+      Input: JSON.stringify({ InstanceId: 'i-0123456789abcdef0', InstanceType: { Value: 't2.small' } }),
+    });
+    const common = ['--group-name', 'cli-group', '--flexible-time-window', 'Mode=OFF', '--target', target];
+    const arn = ok(
+      'create-schedule',
+      '--name',
+      'grow-mornings',
+      '--schedule-expression',
+      'cron(0 7 ? * MON-FRI *)',
+      '--schedule-expression-timezone',
+      'Europe/Paris',
+      ...common,
+    ).ScheduleArn;
+    expect(arn).to.match(/:schedule\/cli-group\/grow-mornings$/);
+    const got = ok('get-schedule', '--name', 'grow-mornings', '--group-name', 'cli-group');
+    expect(got).to.include({ ScheduleExpression: 'cron(0 7 ? * MON-FRI *)', ScheduleExpressionTimezone: 'Europe/Paris', State: 'ENABLED' });
+    expect(JSON.parse(got.Target.Input)).to.deep.equal({ InstanceId: 'i-0123456789abcdef0', InstanceType: { Value: 't2.small' } });
+    ok('update-schedule', '--name', 'grow-mornings', '--schedule-expression', 'rate(6 hours)', '--state', 'DISABLED', ...common);
+    expect(ok('list-schedules', '--group-name', 'cli-group').Schedules.map((s: { Name: string; State: string }) => [s.Name, s.State])).to.deep.equal([
+      ['grow-mornings', 'DISABLED'],
+    ]);
+    const missing = cli('get-schedule', '--name', 'nope', '--group-name', 'cli-group');
+    expect(missing.code).to.not.equal(0);
+    expect(missing.stderr).to.contain('(ResourceNotFoundException) when calling the GetSchedule operation: Schedule nope does not exist.');
+    const bad = cli('create-schedule', '--name', 'bad', '--schedule-expression', 'cron(0 7 * * MON *)', ...common);
+    expect(bad.stderr).to.contain('(ValidationException)');
+    ok('delete-schedule-group', '--name', 'cli-group');
+    expect(ok('list-schedules').Schedules).to.deep.equal([]);
+  });
 });

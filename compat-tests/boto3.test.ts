@@ -78,4 +78,20 @@ describe('compat: boto3 (real instances)', function () {
     expect(seen.error).to.deep.equal(['ResourceNotFound', 404]);
     expect(seen.deleted).to.equal('NotFound');
   });
+
+  it('EventBridge Scheduler over REST-JSON: a tagged group, schedules with datetimes, the paginator, an update, errors; all deleted', () => {
+    const script = path.join(__dirname, '..', '..', 'compat-tests', 'boto3_scheduler.py');
+    const r = runClient('python3', [script], account);
+    expect(r.code, r.stderr).to.equal(0);
+    const seen = JSON.parse(r.stdout);
+    expect(seen.group_arn_ok).to.equal(true);
+    expect(seen.start_date).to.equal(true);
+    expect(seen.creation_is_datetime).to.equal(true);
+    expect(seen.pages).to.deep.equal([['boto-a', 'boto-b'], ['boto-c']]);
+    expect(seen.updated).to.deep.equal({ ScheduleExpression: 'cron(30 6 ? * SUN *)', ScheduleExpressionTimezone: 'Asia/Tokyo', State: 'DISABLED' });
+    expect(seen.tags).to.deep.equal([{ Key: 'team', Value: 'b3' }]);
+    expect(seen.not_found).to.deep.equal(['ResourceNotFoundException', 404]);
+    expect(seen.conflict).to.deep.equal(['ConflictException', 409]);
+    expect(seen.left).to.deep.equal([]);
+  });
 });

@@ -146,7 +146,7 @@ describe('compat: Terraform AWS provider 5.100, load balancing (real HAProxy)', 
     }));
 });
 
-describe('compat: Terraform AWS provider 5.100, monitoring (SNS and CloudWatch)', function () {
+describe('compat: Terraform AWS provider 5.100, monitoring (SNS and CloudWatch) and schedules (EventBridge Scheduler)', function () {
   this.timeout(900_000);
   let hook: HttpSink;
   const ws = workspace('terraform-monitoring', 'tf-mon', async () => {
@@ -155,11 +155,16 @@ describe('compat: Terraform AWS provider 5.100, monitoring (SNS and CloudWatch)'
   });
   after(() => hook?.close());
 
-  it('topic, e-mail and HTTP subscriptions, CPU alarm on an instance, a resize rule: apply, plan with no changes, destroy', () =>
-    roundTrip(ws, 6, async (outputs) => {
+  it('topic, e-mail and HTTP subscriptions, CPU alarm on an instance, a resize rule, a schedule group with two schedules: apply, plan with no changes, destroy', () =>
+    roundTrip(ws, 9, async (outputs) => {
       expect(outputs.topic_arn.value).to.match(/^arn:aws:sns:[a-z0-9-]+:\d{12}:tf-alerts$/);
       expect(outputs.alarm_arn.value).to.match(/^arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:tf-cpu-high$/);
       expect(outputs.resize_actions.value).to.deep.equal([`arn:aws:oarcloud:${ws.vars.region}::resize/t2.small`]);
+      expect(outputs.schedule_arns.value).to.deep.equal(
+        ['shrink-in-the-evening', 'stop-for-the-weekend'].map(
+          (name) => `arn:aws:scheduler:${ws.vars.region}:${ws.account!.accountId}:schedule/office-hours/${name}`,
+        ),
+      );
       // the HTTP endpoint was sent its confirmation request, signed
       const post = await hook.waitFor((p) => p.headers['x-amz-sns-message-type'] === 'SubscriptionConfirmation', 30_000);
       expect(await verifySnsSignature(JSON.parse(post.body))).to.equal(true);
