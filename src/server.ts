@@ -48,6 +48,7 @@ import { schedulerActionRegistry } from './actions/scheduler';
 import { invokeTarget } from './actions/scheduler/targets';
 import { Schedules } from './domain/schedules';
 import { ScheduleRunner } from './domain/schedule-runner';
+import { InstanceNotifier } from './domain/instance-notifier';
 import stopInstances from './actions/stop-instances';
 import terminateInstances from './actions/terminate-instances';
 import rebootInstances from './actions/reboot-instances';
@@ -106,6 +107,7 @@ export function buildServices(
     vpcs,
     securityGroups,
     capacity: oar,
+    events,
     retentionSeconds: config.terminatedRetentionSeconds,
     kick,
   });
@@ -165,6 +167,9 @@ export function buildServices(
     log.child({ component: 'deliveries' }),
   );
   topics.whenQueued(() => deliveries.wake());
+  // an instance tagged oarcloud:notify has its resizes published to that topic
+  const instanceNotifier = new InstanceNotifier(tags, topics, log.child({ component: 'instance-notifier' }));
+  events.onRecord((event) => instanceNotifier.heard(event));
   const alarms = new MetricAlarms(db, metrics, config.regions[0]);
   const admin = new Administration({ db, oar, quotas, accounts, events, oarServerPort: config.oarServerPort, slotsPerCore: config.slotsPerCore, kick });
   const notifier = new AdminNotifier(db, { topics, settings, admin }, log.child({ component: 'admin-notifier' }));
@@ -173,7 +178,7 @@ export function buildServices(
   // a schedule's target takes the path of the API as the schedule's owner (actions/scheduler/targets.ts)
   const scheduleRunner = new ScheduleRunner(
     schedules,
-    (accountId, target) => invokeTarget(services, accountId, target),
+    (s) => invokeTarget(services, s.accountId, s.target, `${s.groupName}/${s.name}`),
     events,
     log.child({ component: 'scheduler' }),
   );
@@ -216,6 +221,7 @@ export function buildServices(
     notifier,
     schedules,
     scheduleRunner,
+    events,
   };
   // an alarm's actions take the paths of the API: Publish, and StopInstances, TerminateInstances, RebootInstances
   // as the alarm's account
@@ -228,7 +234,7 @@ export function buildServices(
       const caller = { accountId, accountName: '', userName: 'cloudwatch-alarm', role: 'user' as const, accessKeyId: '' };
       await ec2Actions[action].handle({ InstanceIds: [instanceId] }, { caller, requestId: 'alarm-action', services, log: log.child({ component: 'alarms' }) });
     },
-    resize: (accountId, instanceId, instanceType) => instances.resizeByRule(accountId, instanceId, instanceType, config.resizeCooldownSeconds),
+    resize: (accountId, instanceId, instanceType, by) => instances.resizeByRule(accountId, instanceId, instanceType, config.resizeCooldownSeconds, by),
   });
   const metadataSources: MetadataSources = {
     shared: (address) => address.startsWith(`${config.subnetPrefix}.`),

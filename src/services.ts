@@ -31,6 +31,7 @@ import type { MetricCollector } from './domain/metric-collector';
 import type { AdminNotifier } from './domain/admin-notifier';
 import type { Schedules } from './domain/schedules';
 import type { ScheduleRunner } from './domain/schedule-runner';
+import type { EventLog } from './domain/events';
 
 export interface Services {
   config: Config;
@@ -71,4 +72,6 @@ export interface Services {
   /** EventBridge Scheduler: schedules, their groups and runs; the leader's runner fires them. */
   schedules: Schedules;
   scheduleRunner: ScheduleRunner;
+  /** The event log: each owner reads their account's own (the account API). */
+  events: EventLog;
 }

@@ -109,8 +109,10 @@ export const modifyInstanceAttribute = defineAction(
     const groups = asked.Groups ?? [];
     if (r.state === 'terminated' && (Object.keys(update).length || newType || groups.length))
       throw errors.incorrectInstanceState(`The instance '${r.id}' is terminated.`);
-    await services.instances.modify(r, update, newType);
-    if (resizeLive) await services.instances.resizeRunning(r, resizeLive);
+    // who asked, for the resize's event: a person by their user name; a schedule or an alarm names itself
+    const by = caller.accessKeyId ? `user ${caller.userName}` : caller.userName;
+    await services.instances.modify(r, update, newType, by);
+    if (resizeLive) await services.instances.resizeRunning(r, resizeLive, by);
     if (groups.length) {
       const place = (await interfacePlaces([r], services)).get(r.id)!;
       await services.securityGroups.replaceMembership(caller.accountId, r.id, place.vpcId, groups);

@@ -236,7 +236,7 @@ export function registerAdminCommands(program: Command, config: Config): void {
 
   program
     .command('events')
-    .description('recent events: state changes, OAR submissions, admin changes, errors')
+    .description('recent events: state changes, OAR submissions, resizes, schedule runs, admin changes, errors')
     .option('--errors', 'only errors')
     .option('--limit <n>', 'how many', positiveInt('--limit'), 30)
     .action((opts) =>

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { ROOT } from './bootstrap';
 import { registerAdminCommands, withAdministration } from './admin';
 import { registerNotifyCommands } from './notify';
+import { printMyEvents } from './my-events';
 import { ensureSimulatedNodes, reconnectNodes, removeSimulatedNodes } from './nodes';
 import { simulatedNodes } from '../adapters/node-join';
 
@@ -90,6 +91,21 @@ program
     const file = credentialsFile(config);
     const creds = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : await prepareDatabase(config, true);
     console.log(envExports(config, creds));
+  });
+
+program
+  .command('my-events')
+  .description("your own account's events (state changes, resizes and who asked, schedule runs), with the aws CLI's credentials")
+  .option('--resource <id>', 'only of this resource (an instance id, a schedule ARN)')
+  .option('--kind <kind>', 'only of this kind (state, resize, schedule, error)')
+  .option('--limit <n>', 'how many', (v) => Number(v), 30)
+  .action(async (opts) => {
+    try {
+      await printMyEvents(config, opts);
+    } catch (err) {
+      console.error(`oarcloud my-events: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
   });
 
 program

@@ -19,6 +19,7 @@ import { findInstanceType, HOST_ARCHITECTURE, sizingAmong, type InstanceType, ty
 import { stateReasons, transitionReasons, type StateReason } from './state-reasons';
 import { databaseFailure } from '../adapters/db';
 import type { Capacity } from '../adapters/oar';
+import type { EventLog } from './events';
 
 /** Where the cores and slots are: OAR's view, cached briefly by the adapter. */
 export interface CapacitySource {
@@ -120,6 +121,8 @@ export interface InstanceRow {
   skip_os_shutdown: boolean;
   /** A live resize asked for (the type), until the reconciler has applied it or failed (resize_error: "Code: why"). */
   resize_type: string | null;
+  /** Who asked for the resize under way, for its event ("user alice", "alarm NAME", "schedule GROUP/NAME"). */
+  resize_by: string | null;
   resize_error: string | null;
   resized_at: Date | null;
   client_token: string | null;
@@ -233,6 +236,8 @@ export interface InstanceStoreDeps {
   securityGroups: SecurityGroups;
   capacity: CapacitySource;
   retentionSeconds: number;
+  /** Where type changes are recorded (and from there, notified). */
+  events?: EventLog;
   /** Hands a changed instance to the reconciler at once (in the server); without it, its next pass finds it. */
   kick?: (instanceId: string) => void;
 }
@@ -401,13 +406,13 @@ export class InstanceStore {
    * container onto an OAR job of the new size on the same node, and answers once the new limits are in force, or with
    * why nothing changed (no room on the node, memory in use).
    */
-  async resizeRunning(r: InstanceRow, type: InstanceType): Promise<void> {
+  async resizeRunning(r: InstanceRow, type: InstanceType, by: string): Promise<void> {
     if (!type.architectures.includes(HOST_ARCHITECTURE)) throw errors.architectureMismatch(type.architectures.join(', '), HOST_ARCHITECTURE);
     await sizingOn(this.deps.capacity, type);
     const asked = await this.db('instances')
       .where({ id: r.id, state: 'running', desired_state: 'running' })
       .whereNull('resize_type')
-      .update({ resize_type: type.name, resize_error: null, updated_at: new Date() });
+      .update({ resize_type: type.name, resize_by: by, resize_error: null, updated_at: new Date() });
     if (!asked) throw errors.incorrectInstanceState(`The instance '${r.id}' is not running, or is being resized already.`);
     this.kick(r.id);
     const deadline = Date.now() + RESIZE_WAIT_MS;
@@ -428,7 +433,7 @@ export class InstanceStore {
    * An alarm's resize action: the instance of its dimension to the type of its ARN, unless it has that type already
    * or was resized less than `cooldownSeconds` ago (a rule's flapping is held back; the alarm history says so).
    */
-  async resizeByRule(accountId: string, instanceId: string, typeName: string, cooldownSeconds: number): Promise<'resized' | 'unchanged'> {
+  async resizeByRule(accountId: string, instanceId: string, typeName: string, cooldownSeconds: number, by: string): Promise<'resized' | 'unchanged'> {
     const [r] = await this.getOwned(accountId, [instanceId]);
     if (r.instance_type === typeName) return 'unchanged';
     const type = findInstanceType(typeName);
@@ -439,7 +444,7 @@ export class InstanceStore {
       throw errors.incorrectInstanceState(
         `The instance '${r.id}' was resized ${Math.floor(since)} s ago; alarm actions wait ${cooldownSeconds} s between resizes (OARCLOUD_RESIZE_COOLDOWN).`,
       );
-    await this.resizeRunning(r, type);
+    await this.resizeRunning(r, type, by);
     return 'resized';
   }
 
@@ -449,8 +454,8 @@ export class InstanceStore {
     return [...types].filter((t) => t.architectures.includes(HOST_ARCHITECTURE) && sizingAmong(nodes.values(), t));
   }
 
-  /** Changes stored attributes (ModifyInstanceAttribute); a new type takes the OAR cores it needs. */
-  async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType): Promise<void> {
+  /** Changes stored attributes (ModifyInstanceAttribute); a new type takes the OAR cores it needs, and is an event. */
+  async modify(r: InstanceRow, update: Partial<InstanceRow>, newType?: InstanceType, by = 'unknown'): Promise<void> {
     if (newType) {
       // images here are built on the nodes, so they are the nodes' architecture
       if (!newType.architectures.includes(HOST_ARCHITECTURE)) throw errors.architectureMismatch(newType.architectures.join(', '), HOST_ARCHITECTURE);
@@ -465,6 +470,9 @@ export class InstanceStore {
       });
     }
     if (Object.keys(update).length) await this.update(r.id, update);
+    if (newType && newType.name !== r.instance_type) {
+      await this.deps.events?.record('resize', r.account_id, r.id, `instance type changed from ${r.instance_type} to ${newType.name} while stopped, by ${by}`);
+    }
   }
 
   async update(id: string, changes: Partial<InstanceRow>): Promise<void> {

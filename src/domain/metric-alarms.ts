@@ -82,7 +82,7 @@ export interface AlarmActionTargets {
   publish(accountId: string, topicArn: string, subject: string, message: string): Promise<void>;
   instance(accountId: string, action: 'stop' | 'terminate' | 'reboot', instanceId: string): Promise<void>;
   /** Live resize of the instance to a type (OAR Cloud's own action); says whether it changed anything. */
-  resize(accountId: string, instanceId: string, instanceType: string): Promise<'resized' | 'unchanged'>;
+  resize(accountId: string, instanceId: string, instanceType: string, by: string): Promise<'resized' | 'unchanged'>;
 }
 
 /**
@@ -400,7 +400,7 @@ export class MetricAlarms {
       if (ec2) {
         await this.targets!.instance(row.account_id, ec2[1] as 'stop' | 'terminate' | 'reboot', instanceId!);
       } else if (resize) {
-        await this.targets!.resize(row.account_id, instanceId!, resize[2]);
+        await this.targets!.resize(row.account_id, instanceId!, resize[2], `alarm ${row.name}`);
       } else {
         await this.targets!.publish(
           row.account_id,

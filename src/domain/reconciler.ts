@@ -354,6 +354,7 @@ export class Reconciler {
         oar_min_memory_mib: sizing.minMemoryMib,
         oar_job_id: newJobId,
         resize_type: null,
+        resize_by: null,
         resize_error: null,
         resized_at: new Date(),
       })
@@ -366,7 +367,7 @@ export class Reconciler {
       'resize',
       inst.account_id,
       inst.id,
-      `resized in place from ${inst.instance_type} to ${type.name} (OAR job ${job.id} → ${newJobId})`,
+      `resized in place from ${inst.instance_type} to ${type.name} by ${inst.resize_by ?? 'unknown'} (OAR job ${job.id} → ${newJobId})`,
     );
     this.log.info({ instance: inst.id, from: inst.instance_type, to: type.name, ms: Date.now() - started }, 'resized in place');
     return true;

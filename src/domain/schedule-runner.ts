@@ -14,7 +14,7 @@ import { nextRun, parseScheduleExpression } from './schedule-expression';
 import type { ScheduleRecord, Schedules } from './schedules';
 
 /** Invokes a schedule's target as its owner; throws what the call answered. */
-export type TargetInvoker = (accountId: string, target: ScheduleRecord['target']) => Promise<void>;
+export type TargetInvoker = (schedule: ScheduleRecord) => Promise<void>;
 
 const TICK_MS = 1000;
 const DUE_PER_TICK = 50;
@@ -101,7 +101,7 @@ export class ScheduleRunner {
   private async invokeWithRetries(schedule: ScheduleRecord, deadline: number, maxRetries: number): Promise<string | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.invoke(schedule.accountId, schedule.target);
+        await this.invoke(schedule);
         return undefined;
       } catch (err) {
         const domain = err instanceof DomainError ? err : undefined;

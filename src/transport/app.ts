@@ -4,7 +4,7 @@
  * /service/../operation/.., RPC v2 CBOR; EventBridge Scheduler on REST-JSON, on the paths its model gives), each step its own middleware: request id → access log → errors → service →
  * body → SigV4 → decode → dispatch → encode (the access log sits outside the error handler so that it logs the
  * status the handler chose). Beside it, under /_oarcloud: the health check, the admin JSON API and the admin
- * dashboard, and the SNS messages' certificate and unsubscribe links.
+ * dashboard, the account API (each user's own events), and the SNS messages' certificate and unsubscribe links.
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +24,7 @@ import { pickApi, type Api } from './middleware/pick-api';
 import { restRoutes } from '../protocol/rest-json';
 import { adminApi } from '../admin/api';
 import { snsLinks } from './sns-links';
+import { ACCOUNT_API, accountApi } from './account-api';
 import { dashboard, DASHBOARD } from '../admin/dashboard';
 import compose from 'koa-compose';
 
@@ -84,6 +85,8 @@ export function createApp(services: Services, apis: Api[], status: () => Record<
   // the admin routes are looked at only under their prefix: EC2 requests (the hot path) skip their matching
   const adminRoutes = compose<Koa.ParameterizedContext>([adminApi(services).routes() as Koa.Middleware, dashboard().routes() as Koa.Middleware]);
   app.use((ctx, next) => (ctx.path.startsWith(DASHBOARD) ? adminRoutes(ctx, next) : next()));
+  const accountRoutes = accountApi(services).routes() as Koa.Middleware;
+  app.use((ctx, next) => (ctx.path.startsWith(ACCOUNT_API) ? accountRoutes(ctx, next) : next()));
   app.use(snsLinks(services).routes());
   app.use(router.routes());
   app.use(router.allowedMethods());

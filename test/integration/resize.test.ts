@@ -101,8 +101,8 @@ describe('Live resize of a running instance (real)', function () {
     expect(await waitForJobEnd(grown.job)).to.be.oneOf(['Terminated', 'Error']);
     // each resize is an event the admin (and the dashboard) sees
     const { stdout } = await oarcloud('events', '--limit', '200');
-    expect(stdout).to.include(`resized in place from t2.nano to t2.medium (OAR job ${before.job} → ${grown.job})`);
-    expect(stdout).to.include(`resized in place from t2.medium to t2.nano (OAR job ${grown.job} → ${shrunk.job})`);
+    expect(stdout).to.include(`resized in place from t2.nano to t2.medium by user tester (OAR job ${before.job} → ${grown.job})`);
+    expect(stdout).to.include(`resized in place from t2.medium to t2.nano by user tester (OAR job ${grown.job} → ${shrunk.job})`);
   });
 
   it('answers InsufficientInstanceCapacity when the node has no room beside the current job, and changes nothing', async () => {
@@ -207,5 +207,9 @@ describe('Resize by rule: a CloudWatch alarm action (real)', function () {
     }
     await execIn(id, 'kill $(cat /tmp/spin.pid)');
     await typeBecomes(id, 't2.nano');
+    // both resizes are events that name the alarm that asked
+    const { stdout } = await oarcloud('events', '--limit', '200');
+    expect(stdout).to.match(new RegExp(`${id} +resized in place from t2.nano to t2.small by alarm busy`));
+    expect(stdout).to.match(new RegExp(`${id} +resized in place from t2.small to t2.nano by alarm busy`));
   });
 });

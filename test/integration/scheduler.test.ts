@@ -1,7 +1,8 @@
 /**
  * Issue 17, by schedule: EventBridge Scheduler on its REST-JSON wire, through the JS SDK v3. The API's answers and
  * errors as AWS gives them; schedules that really stop, start and resize an instance; a run missed while no server
- * was up fires once, late, when one is back.
+ * was up fires once, late, when one is back. And (item 4) every resize is an event its owner sees: in their own
+ * events (`oarcloud my-events`), and published to the topic the instance's `oarcloud:notify` tag names.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -21,7 +22,9 @@ import {
   type CreateScheduleCommandInput,
   type SchedulerClient,
 } from '@aws-sdk/client-scheduler';
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { ModifyInstanceAttributeCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { HttpSink } from '../support/receivers';
 import { connect } from '../../src/adapters/db';
 import { SERVER_LOG, serverHealthy, startServerInBackground } from '../../src/cli/bootstrap';
 import {
@@ -30,10 +33,12 @@ import {
   execIn,
   IMAGES,
   newAccount,
+  oarcloudWith,
   region,
   rejection,
   schedulerClient,
   sleep,
+  snsClient,
   terminateAll,
   waitForStates,
   type TestAccount,
@@ -184,8 +189,23 @@ describe('EventBridge Scheduler (real)', function () {
     expect((await rejection(scheduler.send(new DeleteScheduleGroupCommand({ Name: 'default' })))).message).to.equal('You cannot delete the default group.');
   });
 
-  it('rate(1 minute) schedules stop, start and resize a running instance, each run recorded', async () => {
-    const run = await account.ec2.send(new RunInstancesCommand({ ImageId: IMAGES.busybox, InstanceType: 't2.nano', MinCount: 1, MaxCount: 1 }));
+  it('rate(1 minute) schedules stop, start and resize a running instance, each run recorded; each resize an event its owner sees and is sent', async () => {
+    // the owner's notifications: a topic with a confirmed HTTP subscription, named by the instance's oarcloud:notify tag
+    const sink = await new HttpSink().start();
+    const sns = snsClient(account);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'resizes' }));
+    await sns.send(new SubscribeCommand({ TopicArn, Protocol: 'http', Endpoint: sink.url('/resizes') }));
+    const confirmation = JSON.parse((await sink.waitFor((p) => p.headers['x-amz-sns-message-type'] === 'SubscriptionConfirmation', 30_000)).body);
+    expect((await fetch(confirmation.SubscribeURL)).status).to.equal(200);
+    const run = await account.ec2.send(
+      new RunInstancesCommand({
+        ImageId: IMAGES.busybox,
+        InstanceType: 't2.nano',
+        MinCount: 1,
+        MaxCount: 1,
+        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'oarcloud:notify', Value: TopicArn }] }],
+      }),
+    );
     const id = run.Instances![0].InstanceId!;
     await waitForStates(account.ec2, [id], ['running'], 60_000);
     const soon = () => new Date(Date.now() + 2000);
@@ -200,6 +220,8 @@ describe('EventBridge Scheduler (real)', function () {
       await waitForStates(account.ec2, [id], [state], 60_000);
       // off before its second run, a minute on
       await scheduler.send(new DeleteScheduleCommand({ Name: name }));
+      // while stopped, a type change by hand (an event too)
+      if (state === 'stopped') await account.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 't2.micro' } }));
       const runs = await runsOf(name);
       expect(runs.map((r) => r.outcome)).to.deep.equal(['succeeded']);
       expect(runs[0].late_ms).to.be.below(5000);
@@ -213,7 +235,7 @@ describe('EventBridge Scheduler (real)', function () {
           ScheduleExpression: `at(${wallClock})`,
           ScheduleExpressionTimezone: 'Asia/Tokyo',
           ActionAfterCompletion: 'DELETE',
-          Target: target('modifyInstanceAttribute', { InstanceId: id, InstanceType: { Value: 't2.micro' } }),
+          Target: target('modifyInstanceAttribute', { InstanceId: id, InstanceType: { Value: 't2.small' } }),
         }),
       ),
     );
@@ -221,9 +243,33 @@ describe('EventBridge Scheduler (real)', function () {
     const [grown] = await runsOf('grow');
     expect(grown).to.include({ outcome: 'succeeded', error: null });
     const memTotalMiB = Number(/MemTotal:\s+(\d+)/.exec(await execIn(id, 'cat /proc/meminfo'))![1]) / 1024;
-    expect(memTotalMiB).to.be.above(900); // t2.micro's 1 GiB, where t2.nano had 512 MiB
-    expect((await db('instances').where({ id }).first()).instance_type).to.equal('t2.micro');
+    expect(memTotalMiB).to.be.above(1900); // t2.small's 2 GiB, where t2.micro had 1 GiB
+    expect((await db('instances').where({ id }).first()).instance_type).to.equal('t2.small');
     expect((await rejection(scheduler.send(new GetScheduleCommand({ Name: 'grow' })))).name).to.equal('ResourceNotFoundException');
+
+    // each resize was sent to the topic, saying who asked
+    const notified = async (by: string) => JSON.parse(JSON.parse((await sink.waitFor((p) => p.body.includes(`by ${by}`), 30_000)).body).Message);
+    expect(await notified('user tester')).to.deep.include({
+      event: 'resize',
+      instanceId: id,
+      message: 'instance type changed from t2.nano to t2.micro while stopped, by user tester',
+    });
+    expect((await notified('schedule default/grow')).message).to.match(
+      /^resized in place from t2.micro to t2.small by schedule default\/grow \(OAR job \d+ → \d+\)$/,
+    );
+    sink.close();
+
+    // and the owner reads them among their own events, with the schedules' runs; another account sees none
+    const as = (who: TestAccount) => ({ AWS_ACCESS_KEY_ID: who.accessKeyId, AWS_SECRET_ACCESS_KEY: who.secretAccessKey, AWS_REGION: region });
+    const mine = await oarcloudWith(as(account), 'my-events', '--resource', id, '--kind', 'resize');
+    expect(mine.code, mine.stderr).to.equal(0);
+    expect(mine.stdout).to.contain('instance type changed from t2.nano to t2.micro while stopped, by user tester');
+    expect(mine.stdout).to.match(/resized in place from t2.micro to t2.small by schedule default\/grow/);
+    const runs = await oarcloudWith(as(account), 'my-events', '--kind', 'schedule');
+    expect(runs.stdout).to.contain('schedule default/stopper ran arn:aws:scheduler:::aws-sdk:ec2:stopInstances');
+    const theirs = await oarcloudWith(as(other), 'my-events', '--resource', id);
+    expect(theirs.code, theirs.stderr).to.equal(0);
+    expect(theirs.stdout).to.not.contain(id);
     await terminateAll(account);
   });
 

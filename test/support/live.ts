@@ -275,8 +275,13 @@ export async function adminRequest(
 
 /** Runs the `oarcloud` command (the built CLI) and returns its exit code and output. */
 export async function oarcloud(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return oarcloudWith({}, ...args);
+}
+
+/** `oarcloud` with more in its environment (a user's AWS_* credentials, as the aws CLI takes them). */
+export async function oarcloudWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const cli = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
-  return execFileAsync(process.execPath, [cli, ...args], { timeout: 60_000 }).then(
+  return execFileAsync(process.execPath, [cli, ...args], { timeout: 60_000, env: { ...process.env, ...env } }).then(
     (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (err) => ({ code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
   );

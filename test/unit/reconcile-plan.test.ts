@@ -40,6 +40,7 @@ function instance(changes: Partial<InstanceRow> = {}): InstanceRow {
     reboot_requested: false,
     skip_os_shutdown: false,
     resize_type: null,
+    resize_by: null,
     resize_error: null,
     resized_at: null,
     client_token: null,

@@ -64,10 +64,13 @@ export function checkedTarget(target: Target): ScheduleSpec['target'] {
   return { Arn: target.Arn, RoleArn: target.RoleArn, Input: target.Input, RetryPolicy: target.RetryPolicy };
 }
 
-/** Runs a target's call as the schedule's owner (the role is recorded, not assumed: there is no IAM here). */
-export async function invokeTarget(services: Services, accountId: string, target: ScheduleSpec['target']): Promise<void> {
+/**
+ * Runs a target's call as the schedule's owner (the role is recorded, not assumed: there is no IAM here); `schedule`
+ * names it in what the call records ("schedule GROUP/NAME").
+ */
+export async function invokeTarget(services: Services, accountId: string, target: ScheduleSpec['target'], schedule: string): Promise<void> {
   const operation = operationOf(target.Arn);
   const action = actionRegistry().get(operation)!;
-  const caller = { accountId, accountName: '', userName: 'eventbridge-scheduler', role: 'user' as const, accessKeyId: '' };
+  const caller = { accountId, accountName: '', userName: `schedule ${schedule}`, role: 'user' as const, accessKeyId: '' };
   await action.handle(requestOf(operation, target.Input), { caller, requestId: 'schedule-run', services, log: services.log.child({ component: 'scheduler' }) });
 }
