@@ -20,9 +20,9 @@ import { run as exec } from '../src/adapters/exec';
 import { NODE_AGENT, type ComputeNode, type NodeUsage } from '../src/adapters/compute-node';
 import { systemImageId } from '../src/domain/images';
 import { HttpSink } from '../test/support/receivers';
+import { median } from './figures';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
 
 export interface MonitoringFigures {
   collector: { instances: number; passes: number; cpuMs: number[]; wallMs: number[]; pointsPerPass: number };

@@ -35,12 +35,12 @@ import { ensureSimulatedNodes, removeSimulatedNodes } from '../src/cli/nodes';
 import { execFileSync } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
+import { median } from './figures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const oarcloudCli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args]);
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
 
 export interface NetworkFigures {
   ruleChange: { endToEnd: number[]; rewrite1000: number[]; ports: number };

@@ -4,7 +4,6 @@
  * the same change: StopInstances, wait for stopped, ModifyInstanceAttribute, StartInstances, wait for running.
  */
 import {
-  DescribeInstancesCommand,
   ModifyInstanceAttributeCommand,
   RunInstancesCommand,
   StartInstancesCommand,
@@ -13,26 +12,13 @@ import {
   type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { systemImageId } from '../src/domain/images';
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+import { median, waitForState as waitFor } from './figures';
 
 export interface ResizeFigures {
   rounds: number;
   liveUpMs: number[];
   liveDownMs: number[];
   stopModifyStartMs: number[];
-}
-
-async function stateOf(ec2: EC2Client, id: string): Promise<string> {
-  return (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0].State!.Name!;
-}
-
-async function waitFor(ec2: EC2Client, id: string, state: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while ((await stateOf(ec2, id)) !== state) {
-    if (Date.now() > deadline) throw new Error(`${id} did not become ${state}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {

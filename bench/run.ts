@@ -55,6 +55,7 @@ import { benchNetwork, networkReport } from './network';
 import { benchLoadBalancer, loadBalancerReport } from './load-balancer';
 import { benchResize, resizeReport } from './resize';
 import { benchMonitoring, monitoringReport } from './monitoring';
+import { instanceState } from './figures';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 // the SDK warns that releases after January 2027 need Node 22; the locked version runs on Node 20
@@ -107,11 +108,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
     if (Date.now() > deadline) throw new Error('timed out');
     await sleep(everyMs);
   }
-}
-
-async function instanceState(ec2: EC2Client, id: string): Promise<string> {
-  const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
-  return d.Reservations![0].Instances![0].State!.Name!;
 }
 
 async function terminate(ec2: EC2Client, ids: string[]): Promise<void> {

@@ -2,6 +2,7 @@
  * Instances in our database: the rows, their EC2 view, and the queries DescribeInstances needs (filters and
  * pagination in SQL). Nothing here calls OAR or libvirt: that is the reconciler's job.
  */
+import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import { errors, type DomainError } from './errors';
 import { checkFilters, wildcardToLike, type Filter } from './filters';
@@ -37,6 +38,8 @@ async function sizingOn(source: CapacitySource, type: InstanceType): Promise<Siz
 
 /** How long ModifyInstanceAttribute waits for a live resize's outcome (OAR's start of the new job, then the limits). */
 const RESIZE_WAIT_MS = 60_000;
+/** How often a waiting resize call rereads its row when the reconciler runs in another server (no signal reaches it). */
+const RESIZE_RECHECK_MS = 1000;
 
 /** Terminated instances whose records one sweep deletes at most. */
 const PURGE_BATCH = 1000;
@@ -246,6 +249,8 @@ export const stateOf = (name: InstanceStateName) => ({ Code: STATE_CODES[name], 
 
 export class InstanceStore {
   private readonly db: Knex;
+  /** Raised (by instance id) when this process writes a resize's outcome: the waiting call rereads at once. */
+  private readonly resizeSettled = new EventEmitter().setMaxListeners(0);
   private readonly network: NetworkView;
   private readonly retentionSeconds: number;
 
@@ -417,7 +422,7 @@ export class InstanceStore {
     this.kick(r.id);
     const deadline = Date.now() + RESIZE_WAIT_MS;
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await this.untilResizeSettled(r.id, RESIZE_RECHECK_MS);
       const row = await this.get(r.id);
       if (!row) throw errors.internalError();
       if (!row.resize_type) {
@@ -479,6 +484,20 @@ export class InstanceStore {
     await this.db('instances')
       .where('id', id)
       .update({ ...changes, updated_at: new Date() });
+    if (changes.resize_type === null) this.resizeSettled.emit(id);
+  }
+
+  /** Until this process writes the instance's resize outcome, or `ms` pass (the outcome may come from another server). */
+  private untilResizeSettled(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.resizeSettled.off(id, done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.resizeSettled.once(id, done);
+    });
   }
 
   /**
