@@ -345,6 +345,7 @@ function leadLoops(config: Config, services: Services, loops: Loops): Leadership
       clearInterval(collector);
       clearInterval(monitoring);
       await monitoringPass;
+      await services.alarms.idle();
       await services.collector.stop();
       await services.deliveries.stop();
       await services.notifier.stop();

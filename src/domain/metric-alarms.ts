@@ -100,6 +100,9 @@ export function alarmArn(region: string, accountId: string, name: string): strin
 const REGION_NAMES: Record<string, string> = { 'us-east-1': 'US East (N. Virginia)' };
 
 export class MetricAlarms {
+  /** Each alarm's actions started by an evaluation and not yet run, by "account/name". */
+  private readonly actionsUnderWay = new Map<string, Promise<void>>();
+
   constructor(
     private readonly db: Knex,
     private readonly metrics: Metrics,
@@ -387,7 +390,26 @@ export class MetricAlarms {
     });
     if (!row.actions_enabled || !this.targets || (state === old && !manual)) return;
     const actions = state === 'ALARM' ? row.alarm_actions : state === 'OK' ? row.ok_actions : row.insufficient_data_actions;
-    for (const arn of actions) await this.runAction(row, arn, old, state, reason, now);
+    const run = async () => {
+      for (const arn of actions) await this.runAction(row, arn, old, state, reason, now);
+    };
+    // SetAlarmState answers once its actions ran; an evaluation goes on to the other alarms (a resize takes seconds)
+    if (manual) await run();
+    else this.queueActions(`${row.account_id}/${row.name}`, run);
+  }
+
+  /** Runs an alarm's actions after those it already has under way (in order, per alarm), in the background. */
+  private queueActions(alarm: string, work: () => Promise<void>): void {
+    const next = (this.actionsUnderWay.get(alarm) ?? Promise.resolve()).then(work).catch(() => undefined);
+    this.actionsUnderWay.set(alarm, next);
+    void next.then(() => {
+      if (this.actionsUnderWay.get(alarm) === next) this.actionsUnderWay.delete(alarm);
+    });
+  }
+
+  /** Until every action an evaluation started has run (a leader stepping down waits for them). */
+  async idle(): Promise<void> {
+    while (this.actionsUnderWay.size) await Promise.all(this.actionsUnderWay.values());
   }
 
   private async runAction(row: AlarmRow, arn: string, old: AlarmState, state: AlarmState, reason: string, now: Date): Promise<void> {

@@ -20,7 +20,6 @@ const TICK_MS = 1000;
 const DUE_PER_TICK = 50;
 /** A run later than this was missed (the server was down or the leader changed), not merely delayed by the tick. */
 const MISSED_AFTER_MS = 10_000;
-const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 60_000;
 const DEFAULT_MAX_AGE_S = 86_400;
 const DEFAULT_MAX_RETRIES = 185;
@@ -36,6 +35,8 @@ export class ScheduleRunner {
     private readonly invoke: TargetInvoker,
     private readonly events: EventLog,
     private readonly log: Logger,
+    /** The first retry's wait, doubling up to a minute. */
+    private readonly retryBaseMs = 1000,
   ) {}
 
   start(): void {
@@ -52,7 +53,12 @@ export class ScheduleRunner {
     this.stopping = true;
     clearInterval(this.timer);
     await this.pass;
-    await Promise.all(this.running);
+    await this.idle();
+  }
+
+  /** Until the runs under way have ended and been recorded. */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.all(this.running);
   }
 
   /** Claims and starts every due run; the runs go on in the background (a slow target holds up no other). */
@@ -107,7 +113,7 @@ export class ScheduleRunner {
         const domain = err instanceof DomainError ? err : undefined;
         const text = domain ? `${domain.code ?? domain.kind}: ${domain.message}` : `InternalError: ${String(err)}`;
         const retryable = !domain || domain.kind === 'unavailable' || domain.kind === 'internal';
-        const wait = Math.min(RETRY_BASE_MS * 2 ** attempt, RETRY_MAX_MS);
+        const wait = Math.min(this.retryBaseMs * 2 ** attempt, RETRY_MAX_MS);
         if (!retryable || attempt >= maxRetries || Date.now() + wait > deadline || this.stopping) return text;
         // in slices, so that a stopping leader does not wait out a long backoff
         for (let waited = 0; waited < wait && !this.stopping; waited += 1000)
