@@ -16,6 +16,7 @@ import { ProxyHost } from '../adapters/haproxy';
 import { Oar } from '../adapters/oar';
 import { ROOT, type BootstrapCredentials } from './bootstrap';
 import { simulatedNodes } from '../adapters/node-join';
+import { Schedules } from '../domain/schedules';
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -61,6 +62,9 @@ export async function leftovers(config: Config): Promise<string[]> {
     );
   const leases = await withDatabase(config.databaseUrl, (db) => new AddressPool(config, db).leases());
   if (leases.length) found.push(`address leases: ${leases.map((l) => `${l.ip}(${l.instanceId ?? l.loadBalancerId})`).join(' ')}`);
+  // a schedule left behind would go on acting (stopping instances, raising events) long after the suite
+  const schedules = await withDatabase(config.databaseUrl, (db) => new Schedules(db, config.regions[0]).stillDue());
+  if (schedules.length) found.push(`schedules still due to run: ${schedules.join(' ')}`);
   // the data plane follows the database within seconds: give it that long
   for (let attempt = 0; ; attempt++) {
     const network = await networkLeftovers();
@@ -116,7 +120,7 @@ export async function runTests(config: Config, creds: BootstrapCredentials, opts
   if (left.length) {
     failed += 1;
     console.log(`\nLEAK CHECK FAILED: the suite left behind:\n  ${left.join('\n  ')}`);
-  } else console.log('\nleak check: no domain, OAR job, overlay mount, address lease or simulated node left behind');
+  } else console.log('\nleak check: no domain, OAR job, overlay mount, address lease, simulated node or schedule left behind');
   console.log(`${stats.passes} passed, ${failed} failed${stats.pending ? `, ${stats.pending} skipped` : ''}`);
   return failed === 0 && stats.passes > 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Fires due schedules, on the leader: every second it takes the schedules whose next run has come, claims each run
  * (next_run_at moves on first, so a run fires once whatever happens next), invokes the target and records the
- * outcome (schedule_runs, and an event the owner and admins see). A run the server missed while it was down fires
+ * outcome (schedule_runs, and a `schedule` event the owner and admins see). A run the server missed while it was down fires
  * once when it is back, however many periods went by, and its lateness is logged; one older than the target's
  * RetryPolicy.MaximumEventAgeInSeconds (24 h by default) is dropped and recorded as such, as AWS drops it. A target
  * failing for want of capacity or a backing service is retried with backoff within that policy; a refused call
@@ -99,7 +99,8 @@ export class ScheduleRunner {
     }
     await this.schedules.finishRun(schedule, runId, outcome, error, completed);
     const message = `schedule ${where} ${outcome === 'succeeded' ? 'ran' : 'failed to run'} ${schedule.target.Arn}${late}${error ? `: ${error}` : ''}`;
-    await this.events.record(outcome === 'succeeded' ? 'schedule' : 'error', schedule.accountId, schedule.arn, message);
+    // a failed run is the owner's business (a wrong id, a stopped instance), not the cloud's: no admin 'error' event
+    await this.events.record('schedule', schedule.accountId, schedule.arn, message);
     this.log.info({ schedule: schedule.arn, target: schedule.target.Arn, outcome, lateMs, error }, 'schedule run');
   }
 

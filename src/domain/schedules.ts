@@ -325,6 +325,12 @@ export class Schedules {
     return { schedules: page, nextToken: rows.length > max ? encodeToken(`${last.groupName}/${last.name}`) : undefined };
   }
 
+  /** The ARNs of every schedule that will run again, of any account (the test suite's leak check). */
+  async stillDue(): Promise<string[]> {
+    const rows = await this.db('schedules').whereNotNull('next_run_at').orderBy('id').select('account_id', 'group_name', 'name');
+    return rows.map((r: any) => this.scheduleArn(r.account_id, r.group_name, r.name));
+  }
+
   /** Schedules whose next run is due, oldest first. */
   async due(now: Date, limit: number): Promise<ScheduleRecord[]> {
     const rows = await this.db('schedules').where('next_run_at', '<=', now).where('state', 'ENABLED').orderBy('next_run_at').limit(limit);

@@ -275,24 +275,31 @@ describe('EventBridge Scheduler (real)', function () {
 
   it('a run missed while no server was up fires once, late, when one is back, and says how late', async () => {
     await scheduler.send(new CreateScheduleCommand(schedule('missed', { ScheduleExpression: 'rate(1 minute)', StartDate: new Date(Date.now() + 60_000) })));
-    process.kill(Number(readFileSync(config.pidFile, 'utf8')), 'SIGKILL');
-    for (let i = 0; i < 50 && (await serverHealthy(config)); i++) await sleep(50);
-    // five periods go by while no server runs (the clock moved for the schedule, not for the machine)
-    const due = new Date(Date.now() - 5 * 60_000);
-    await db('schedules').where({ account_id: account.accountId, name: 'missed' }).update({ next_run_at: due });
     const logSize = readFileSync(SERVER_LOG).length;
-    await startServerInBackground(config, true);
-    for (let i = 0; i < 100 && (await runsOf('missed')).every((r) => !r.outcome); i++) await sleep(200);
-    await sleep(1500);
-    const runs = await runsOf('missed');
-    expect(runs).to.have.length(1);
-    expect(runs[0].late_ms).to.be.within(5 * 60_000, 6 * 60_000);
-    expect(runs[0].outcome).to.equal('failed');
-    expect(runs[0].error).to.match(/^InvalidInstanceID.NotFound: /);
-    const next: Date = (await db('schedules').where({ account_id: account.accountId, name: 'missed' }).first()).next_run_at;
-    expect(next.getTime()).to.be.greaterThan(Date.now());
-    const logged = readFileSync(SERVER_LOG).subarray(logSize).toString('utf8');
-    expect(logged).to.match(/"lateMs":3\d{5}.*schedule run missed: firing it once, late/);
-    await scheduler.send(new DeleteScheduleCommand({ Name: 'missed' }));
+    try {
+      process.kill(Number(readFileSync(config.pidFile, 'utf8')), 'SIGKILL');
+      for (let i = 0; i < 50 && (await serverHealthy(config)); i++) await sleep(50);
+      // five periods go by while no server runs (the clock moved for the schedule, not for the machine)
+      const due = new Date(Date.now() - 5 * 60_000);
+      await db('schedules').where({ account_id: account.accountId, name: 'missed' }).update({ next_run_at: due });
+    } finally {
+      // whatever failed above, the rest of the suite needs a server
+      await startServerInBackground(config, true);
+    }
+    try {
+      for (let i = 0; i < 100 && (await runsOf('missed')).every((r) => !r.outcome); i++) await sleep(200);
+      await sleep(1500);
+      const runs = await runsOf('missed');
+      expect(runs).to.have.length(1);
+      expect(runs[0].late_ms).to.be.within(5 * 60_000, 6 * 60_000);
+      expect(runs[0].outcome).to.equal('failed');
+      expect(runs[0].error).to.match(/^InvalidInstanceID.NotFound: /);
+      const next: Date = (await db('schedules').where({ account_id: account.accountId, name: 'missed' }).first()).next_run_at;
+      expect(next.getTime()).to.be.greaterThan(Date.now());
+      const logged = readFileSync(SERVER_LOG).subarray(logSize).toString('utf8');
+      expect(logged).to.match(/"lateMs":3\d{5}.*schedule run missed: firing it once, late/);
+    } finally {
+      await scheduler.send(new DeleteScheduleCommand({ Name: 'missed' }));
+    }
   });
 });

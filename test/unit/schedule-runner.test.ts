@@ -100,7 +100,7 @@ describe('schedule runner', () => {
     await second.r.stop();
     expect(tries).to.equal(1);
     expect(refused.finished[0]).to.deep.include({ outcome: 'failed', error: 'IncorrectInstanceState: The instance is not running.' });
-    expect(second.events[0]).to.match(/^error: schedule default\/nightly failed to run .*: IncorrectInstanceState/);
+    expect(second.events[0]).to.match(/^schedule: schedule default\/nightly failed to run .*: IncorrectInstanceState/);
   });
 
   it("drops a run older than the target's MaximumEventAgeInSeconds, and completes an at() schedule", async () => {
