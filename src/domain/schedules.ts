@@ -81,6 +81,9 @@ function after(token: string | undefined): string | undefined {
 }
 
 export class Schedules {
+  /** Accounts whose "default" group this process knows to exist. */
+  private readonly withDefaultGroup = new Set<string>();
+
   constructor(
     private readonly db: Knex,
     private readonly region: string,
@@ -93,8 +96,14 @@ export class Schedules {
     return `arn:aws:scheduler:${this.region}:${accountId}:schedule/${group}/${name}`;
   }
 
-  private async ensureDefaultGroup(accountId: string, trx: Knex = this.db): Promise<void> {
-    await trx('schedule_groups').insert({ account_id: accountId, name: DEFAULT_GROUP }).onConflict(['account_id', 'name']).ignore();
+  /**
+   * Makes the account's "default" group on first use, once per account and process (it cannot be deleted; a deleted
+   * account takes it along, and account ids are never reused), committed on its own.
+   */
+  private async ensureDefaultGroup(accountId: string): Promise<void> {
+    if (this.withDefaultGroup.has(accountId)) return;
+    await this.db('schedule_groups').insert({ account_id: accountId, name: DEFAULT_GROUP }).onConflict(['account_id', 'name']).ignore();
+    this.withDefaultGroup.add(accountId);
   }
 
   private group(row: any): ScheduleGroupRecord {
@@ -110,8 +119,8 @@ export class Schedules {
 
   /** `clientToken`: a creation retried with the same token answers as the first did instead of ConflictException. */
   async createGroup(accountId: string, name: string, tags: Record<string, string>, clientToken?: string): Promise<string> {
+    await this.ensureDefaultGroup(accountId);
     return this.db.transaction(async (trx) => {
-      await this.ensureDefaultGroup(accountId, trx);
       // one group count per account at a time, so two creations cannot both pass the quota
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`schedule-groups:${accountId}`]);
       const [{ count }] = await trx('schedule_groups').where({ account_id: accountId }).count({ count: '*' });
@@ -224,8 +233,8 @@ export class Schedules {
 
   async createSchedule(accountId: string, group: string, name: string, spec: ScheduleSpec, clientToken?: string): Promise<string> {
     const expression = this.check(spec);
+    await this.ensureDefaultGroup(accountId);
     return this.db.transaction(async (trx) => {
-      await this.ensureDefaultGroup(accountId, trx);
       const owner = await trx('schedule_groups').where({ account_id: accountId, name: group }).forShare().first();
       if (!owner) throw errors.schedulerNotFound(`Schedule group ${group} does not exist.`);
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`schedules:${accountId}`]);

@@ -20,6 +20,8 @@ export const UNIVERSAL_TARGETS: Readonly<Record<string, string>> = {
   modifyInstanceAttribute: 'ModifyInstanceAttribute',
 };
 const UNIVERSAL = /^arn:aws:scheduler:::aws-sdk:ec2:([A-Za-z]+)$/;
+/** The EC2 action modules a run goes through, built once. */
+const EC2_ACTIONS = actionRegistry();
 
 /** Target members this cloud has nothing behind (no ECS, SQS, Kinesis, SageMaker or event bus): refused by name. */
 const UNSUPPORTED_MEMBERS = [
@@ -70,7 +72,7 @@ export function checkedTarget(target: Target): ScheduleSpec['target'] {
  */
 export async function invokeTarget(services: Services, accountId: string, target: ScheduleSpec['target'], schedule: string): Promise<void> {
   const operation = operationOf(target.Arn);
-  const action = actionRegistry().get(operation)!;
+  const action = EC2_ACTIONS.get(operation)!;
   const caller = { accountId, accountName: '', userName: `schedule ${schedule}`, role: 'user' as const, accessKeyId: '' };
   await action.handle(requestOf(operation, target.Input), { caller, requestId: 'schedule-run', services, log: services.log.child({ component: 'scheduler' }) });
 }
